@@ -1,0 +1,47 @@
+import { isAgentWardenError, type StepError, type StepStatus } from "../../src/index.js";
+
+/** How an error thrown out of a step ends that step. */
+export interface Outcome {
+  status: Exclude<StepStatus, "running">;
+  error?: StepError;
+}
+
+/**
+ * Classifies an error thrown by a node, model or tool. LangGraph's bubble-up control flow
+ * (`interrupt()`, `Command({ graph: PARENT })`) is not a failure: an interrupt pauses the task and a
+ * parent command is a jump. The caller's own abort is a cancellation. Anything else is an error.
+ */
+export function classify(error: unknown, signal?: AbortSignal): Outcome {
+  const e = error as { name?: unknown; is_bubble_up?: unknown } | null | undefined;
+  const name = typeof e?.name === "string" ? e.name : undefined;
+  if (name === "GraphInterrupt" || name === "NodeInterrupt") return { status: "interrupted" };
+  if (e?.is_bubble_up === true) return { status: "ok" };
+  if (isAgentWardenError(error)) return { status: "error", error: { type: error.code, message: error.message } };
+  if (signal?.aborted && (name === "AbortError" || error === signal.reason)) return { status: "cancelled" };
+  return { status: "error", error: stepError(error) };
+}
+
+/** The observed error as kept on a step: its class or code, and its message. */
+export function stepError(error: unknown): StepError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    const type =
+      error.name && error.name !== "Error"
+        ? error.name
+        : typeof code === "string" && code.length > 0
+          ? code
+          : error.constructor?.name && error.constructor.name !== "Object"
+            ? error.constructor.name
+            : "_OTHER";
+    return { type, message: error.message };
+  }
+  return { type: "_OTHER", message: typeof error === "string" ? error : safeString(error) };
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return "[unprintable error]";
+  }
+}

@@ -1,0 +1,196 @@
+import { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { StructuredTool } from "@langchain/core/tools";
+import { currentStep, runInStep, type Step } from "../../src/index.js";
+import { messageForCapture, messagesForCapture, requestFacts, responseFacts, usageOf } from "./chat.js";
+import { classify } from "./control.js";
+import { iterateIn } from "./iterate.js";
+
+/*
+ * Model and tool calls are observed at LangChain's two funnels, not through callbacks: every chat
+ * model call goes through `BaseChatModel.prototype.generate` (invoke, batch, generatePrompt) or
+ * `_streamIterator` (stream), and every tool call through `StructuredTool.prototype.call`. The
+ * patched methods look up the current step (AsyncLocalStorage); outside a task they cost one
+ * lookup and call straight through. Measured, a no-op callback handler costs far more per step
+ * (README, "Design"): it makes every internal runnable of the graph fire start and end events.
+ */
+
+const patched = Symbol.for("agentwarden.patched");
+
+type AnyFn = (this: unknown, ...args: never[]) => unknown;
+type Proto = Record<PropertyKey, unknown>;
+
+function patch(proto: Proto, method: string, make: (original: AnyFn) => AnyFn): void {
+  const original = proto[method] as AnyFn | undefined;
+  if (typeof original !== "function" || (original as unknown as Proto)[patched]) return;
+  const replacement = make(original);
+  Object.defineProperty(replacement, patched, { value: original });
+  proto[method] = replacement;
+}
+
+/** Installs the model and tool funnels on the `@langchain/core` copy this package resolves. Idempotent. */
+export function instrumentLangChain(): void {
+  instrumentChatModelClass(BaseChatModel.prototype as unknown as Proto);
+  instrumentToolClass(StructuredTool.prototype as unknown as Proto);
+}
+
+/**
+ * Installs the tool funnel on another copy of `@langchain/core` (found from a tool instance's
+ * prototype chain), so tools built against a second copy are traced too.
+ */
+export function instrumentToolInstance(tool: unknown): void {
+  for (let p = Object.getPrototypeOf(tool) as Proto | null; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    if (Object.hasOwn(p, "call") && (p.constructor as { name?: string } | undefined)?.name === "StructuredTool") {
+      instrumentToolClass(p);
+      return;
+    }
+  }
+}
+
+function instrumentChatModelClass(proto: Proto): void {
+  patch(proto, "generate", (original) =>
+    function wardenGenerate(this: unknown, ...args: never[]) {
+      const parent = currentStep();
+      if (!parent || parent.kind === "chat") return original.apply(this, args);
+      const [messages, options] = args as unknown as [unknown, unknown];
+      const step = openChat(parent, this, options, messages);
+      return runInStep(step, async () => {
+        try {
+          const result = await original.apply(this, args);
+          endChat(step, (chat) => {
+            responseFacts(chat, result);
+            const generations = (result as { generations?: { message?: unknown }[][] })?.generations;
+            const output = step.run.warden.capture(
+              "gen_ai.output.messages",
+              Array.isArray(generations) ? generations.map((g) => messageForCapture(g?.[0]?.message)) : undefined,
+            );
+            if (output !== undefined) chat.output = output;
+          });
+          return result;
+        } catch (error) {
+          const outcome = classify(error, signalOf(options));
+          step.run.end(step, outcome.status, outcome.error);
+          throw error;
+        }
+      });
+    },
+  );
+
+  patch(proto, "_streamIterator", (original) =>
+    function wardenStreamIterator(this: unknown, ...args: never[]) {
+      const parent = currentStep();
+      if (!parent || parent.kind === "chat") return original.apply(this, args);
+      const [input, options] = args as unknown as [unknown, unknown];
+      const step = openChat(parent, this, options, input);
+      const source = runInStep(step, () => original.apply(this, args)) as AsyncIterator<unknown>;
+      const chunks: unknown[] = [];
+      return iterateIn(
+        step,
+        {
+          next: async () => {
+            const r = await source.next();
+            if (!r.done) chunks.push(r.value);
+            return r;
+          },
+          return: source.return?.bind(source),
+          throw: source.throw?.bind(source),
+        },
+        (how, error) => {
+          if (how === "error") {
+            const outcome = classify(error, signalOf(options));
+            step.run.end(step, outcome.status, outcome.error);
+            return;
+          }
+          endChat(step, (chat) => {
+            // Providers put usage on one chunk (usually the last) or spread it: LangChain sums chunk usage.
+            let usage: ReturnType<typeof usageOf>;
+            for (const chunk of chunks) {
+              const u = usageOf((chunk as { usage_metadata?: unknown })?.usage_metadata);
+              if (u) usage = usage ? { ...u, input: usage.input + u.input, output: usage.output + u.output } : u;
+            }
+            const last = chunks.at(-1) as { response_metadata?: Record<string, unknown> } | undefined;
+            responseFacts(chat, { generations: [[{ message: { response_metadata: last?.response_metadata } }]] });
+            if (usage) chat.usage = usage;
+          }, how === "closed" ? "cancelled" : "ok");
+        },
+      );
+    },
+  );
+}
+
+function openChat(parent: Step, model: unknown, options: unknown, messages: unknown): Step {
+  const { provider, requestModel } = requestFacts(model as never, options);
+  const run = parent.run;
+  return run.start("chat", requestModel, parent, (step) => {
+    step.chat = { provider, requestModel };
+    const input = run.warden.capture("gen_ai.input.messages", messagesForCapture(messages));
+    if (input !== undefined) step.chat.input = input;
+  });
+}
+
+/** Ends a chat step, filling its response facts; a failure to read them is reported, not thrown. */
+function endChat(step: Step, fill: (chat: NonNullable<Step["chat"]>) => void, status: "ok" | "cancelled" = "ok"): void {
+  try {
+    if (step.chat) fill(step.chat);
+  } catch (error) {
+    step.run.warden.reportError(error, "langgraph:chat");
+  }
+  step.run.end(step, status);
+}
+
+function instrumentToolClass(proto: Proto): void {
+  patch(proto, "call", (original) =>
+    function wardenToolCall(this: unknown, ...args: never[]) {
+      const parent = currentStep();
+      if (!parent) return original.apply(this, args);
+      const [arg, config] = args as unknown as [unknown, { toolCall?: { id?: unknown }; signal?: AbortSignal } | undefined];
+      const tool = this as { name?: unknown; metadata?: Record<string, unknown> };
+      const name = typeof tool.name === "string" ? tool.name : "tool";
+      const call = isToolCall(arg) ? arg : undefined;
+      const callId = call?.id ?? (typeof config?.toolCall?.id === "string" ? config.toolCall.id : undefined);
+      const run = parent.run;
+      const step = run.start("tool", name, parent, (s) => {
+        s.tool = { name, type: "function" };
+        if (callId !== undefined) s.tool.callId = callId;
+        const captured = run.warden.capture("gen_ai.tool.call.arguments", call ? call.args : arg);
+        if (captured !== undefined) s.tool.arguments = captured;
+      });
+      return runInStep(step, async () => {
+        try {
+          const output = await original.apply(this, args);
+          const failed = toolErrorOf(output);
+          const result = run.warden.capture("gen_ai.tool.call.result", contentOf(output));
+          if (result !== undefined && step.tool) step.tool.result = result;
+          if (failed) run.end(step, "error", failed);
+          else run.end(step, "ok");
+          return output;
+        } catch (error) {
+          const outcome = classify(error, config?.signal);
+          run.end(step, outcome.status, outcome.error);
+          throw error;
+        }
+      });
+    },
+  );
+}
+
+function isToolCall(arg: unknown): arg is { id?: string; args: unknown; name: string } {
+  return typeof arg === "object" && arg !== null && (arg as { type?: unknown }).type === "tool_call" && "args" in arg;
+}
+
+/** A tool that returns a ToolMessage with `status: "error"` has failed, though it did not throw. */
+function toolErrorOf(output: unknown): { type: string; message: string } | undefined {
+  if (typeof output !== "object" || output === null) return undefined;
+  const o = output as { status?: unknown; content?: unknown };
+  if (o.status !== "error") return undefined;
+  return { type: "tool_error", message: typeof o.content === "string" ? o.content : "tool returned an error" };
+}
+
+function contentOf(output: unknown): unknown {
+  if (typeof output === "object" && output !== null && "content" in output) return (output as { content: unknown }).content;
+  return output;
+}
+
+function signalOf(options: unknown): AbortSignal | undefined {
+  const s = (options as { signal?: unknown } | undefined)?.signal;
+  return s instanceof AbortSignal ? s : undefined;
+}

@@ -1,0 +1,220 @@
+import type { Runnable } from "@langchain/core/runnables";
+import { currentStep, type GraphInfo, type Step, type Warden } from "../../src/index.js";
+import { classify } from "./control.js";
+import { instrumentLangChain, instrumentToolInstance } from "./instrument.js";
+import { iterateIn } from "./iterate.js";
+import { WardenNode } from "./node.js";
+
+export interface WrapOptions {
+  /** The Warden whose runs, policies and subscribers this graph reports to. */
+  warden: Warden;
+  /**
+   * Low-cardinality name of the workflow or agent (`gen_ai.workflow.name` / `gen_ai.agent.name`).
+   * Default: the graph's own name when it was given one, else `"agent"` or `"workflow"`.
+   */
+  name?: string;
+  /**
+   * `agent` for an LLM-driven agent (`invoke_agent` spans), `workflow` for other graphs
+   * (`invoke_workflow`). Default: `agent` for `createAgent` agents and graphs with a `ToolNode`.
+   */
+  kind?: "agent" | "workflow";
+}
+
+/** The parts of a compiled LangGraph graph (Pregel) the wrapper touches. */
+interface PregelLike {
+  name?: string;
+  nodes: Record<string, NodeLike>;
+  withConfig(config: Record<string, unknown>): PregelLike;
+  _streamIterator(input: unknown, options?: StreamOptions): AsyncGenerator<unknown>;
+  [wrappedBy]?: Warden;
+}
+
+interface NodeLike {
+  bound?: unknown;
+  subgraphs?: unknown[];
+}
+
+interface StreamOptions {
+  configurable?: Record<string, unknown>;
+  signal?: AbortSignal;
+}
+
+/** A langchain v1 `createAgent()` agent: a ReactAgent holding a compiled graph. */
+interface AgentLike {
+  readonly graph: PregelLike;
+  withConfig(config: Record<string, unknown>): AgentLike;
+  options?: { name?: string };
+}
+
+const wrappedBy = Symbol.for("agentwarden.wrappedBy");
+const DEFAULT_GRAPH_NAME = "LangGraph";
+
+/**
+ * Wraps a compiled LangGraph graph (`StateGraph.compile()`, `createReactAgent()`) or a langchain
+ * `createAgent()` agent so that each top-level run is a task in the Warden's ledger: one graph
+ * step, a step per node execution, and model and tool call steps inside them. Returns a copy that
+ * keeps the input's type and behaviour (`invoke`, `stream` in every mode, `streamEvents`, `batch`,
+ * state and checkpoint methods); the graph passed in is left untouched.
+ */
+export function wrapGraph<G>(graph: G, options: WrapOptions): G {
+  const { warden, name, kind } = checkOptions(options);
+  instrumentLangChain();
+  if (isAgent(graph)) {
+    // ReactAgent keeps its graph in a private field: a fresh agent from withConfig() owns a fresh
+    // graph, which is instrumented in place.
+    const copy = graph.withConfig({});
+    instrument(copy.graph, warden, { name: name ?? graph.options?.name ?? copy.graph.name, kind: kind ?? "agent" });
+    return copy as G;
+  }
+  if (isPregel(graph)) {
+    const owner = graph[wrappedBy];
+    if (owner === warden) return graph;
+    if (owner) throw new TypeError("agentwarden: this graph is already wrapped by another Warden; wrap the original graph");
+    // withConfig() makes a real instance of the graph's class (its private fields intact) that
+    // shares the nodes object: the copy gets its own nodes below.
+    const copy = graph.withConfig({});
+    instrument(copy, warden, { name, kind });
+    return copy as G;
+  }
+  throw new TypeError(
+    `agentwarden: wrapGraph() expects a compiled LangGraph graph (StateGraph.compile(), createReactAgent()) or a langchain createAgent() agent, got ${describe(graph)}`,
+  );
+}
+
+function instrument(graph: PregelLike, warden: Warden, wanted: { name: string | undefined; kind: "agent" | "workflow" | undefined }): void {
+  const kind = wanted.kind ?? (hasToolNode(graph) ? "agent" : "workflow");
+  const name = wanted.name ?? (graph.name && graph.name !== DEFAULT_GRAPH_NAME ? graph.name : kind);
+  graph.nodes = wrapNodes(graph.nodes, warden);
+  const original = graph._streamIterator;
+  graph._streamIterator = function wardenGraphRun(this: PregelLike, input, options) {
+    const source = original.call(this, input, options);
+    const info: GraphInfo = { name };
+    const threadId = options?.configurable?.thread_id;
+    if (typeof threadId === "string" || typeof threadId === "number") info.conversationId = String(threadId);
+    const parent = currentStep();
+    const step = parent
+      ? parent.run.start(kind, name, parent, (s) => {
+          s.graph = info;
+        })
+      : warden.startTask(kind, info).root;
+    let interrupted = false;
+    const watched: AsyncIterator<unknown> = {
+      next: async () => {
+        const r = await source.next();
+        if (!r.done && !interrupted && carriesInterrupt(r.value)) interrupted = true;
+        return r;
+      },
+      return: (value) => source.return(value),
+      throw: (error) => source.throw(error),
+    };
+    return iterateIn(step, watched, (how, error) => {
+      const run = step.run;
+      if (how === "error") {
+        const outcome = classify(error, options?.signal);
+        run.end(step, outcome.status, outcome.error);
+      } else if (how === "closed") {
+        run.end(step, "cancelled");
+      } else {
+        run.end(step, interrupted || childInterrupted(step) ? "interrupted" : "ok");
+      }
+    });
+  };
+  Object.defineProperty(graph, wrappedBy, { value: warden });
+}
+
+function wrapNodes(nodes: Record<string, NodeLike>, warden: Warden): Record<string, NodeLike> {
+  const wrapped: Record<string, NodeLike> = {};
+  for (const [key, node] of Object.entries(nodes)) {
+    const bound = node.bound as Runnable | PregelLike | undefined;
+    if (key.startsWith("__") || !bound || typeof (bound as Runnable).invoke !== "function" || isPassthrough(bound)) {
+      wrapped[key] = node;
+      continue;
+    }
+    const copy = Object.create(node) as NodeLike;
+    let inner = bound as Runnable;
+    if (isPregel(bound)) {
+      // A compiled subgraph used as a node: wrap it too, so its nodes nest under this node's step.
+      const sub = bound.withConfig({});
+      instrument(sub, warden, { name: undefined, kind: undefined });
+      inner = sub as unknown as Runnable;
+      copy.subgraphs = [sub];
+    }
+    for (const tool of toolsOf(bound)) instrumentToolInstance(tool);
+    copy.bound = new WardenNode(inner, key);
+    wrapped[key] = copy;
+  }
+  return wrapped;
+}
+
+/** True when a chunk of the top-level stream reports an interrupt (`__interrupt__`), in any stream mode. */
+function carriesInterrupt(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) return value.length > 0 && carriesInterrupt(value[value.length - 1]);
+  return Object.hasOwn(value, "__interrupt__");
+}
+
+function childInterrupted(step: Step): boolean {
+  return step.children.some((c) => c.status === "interrupted");
+}
+
+function hasToolNode(graph: PregelLike): boolean {
+  return Object.values(graph.nodes).some((n) => toolsOf(n.bound).length > 0);
+}
+
+function toolsOf(bound: unknown): unknown[] {
+  const b = bound as { tools?: unknown; handleToolErrors?: unknown } | undefined;
+  return b && Array.isArray(b.tools) && "handleToolErrors" in b ? b.tools : [];
+}
+
+function isPassthrough(bound: unknown): boolean {
+  return (bound as { constructor?: { name?: string } }).constructor?.name === "RunnablePassthrough";
+}
+
+function isPregel(x: unknown): x is PregelLike {
+  const g = x as Partial<PregelLike> & { channels?: unknown } | null | undefined;
+  return (
+    typeof g === "object" &&
+    g !== null &&
+    typeof g.nodes === "object" &&
+    g.nodes !== null &&
+    typeof g.channels === "object" &&
+    typeof g._streamIterator === "function" &&
+    typeof g.withConfig === "function"
+  );
+}
+
+function isAgent(x: unknown): x is AgentLike {
+  if (typeof x !== "object" || x === null || isPregel(x)) return false;
+  let graph: unknown;
+  try {
+    graph = (x as { graph?: unknown }).graph;
+  } catch {
+    return false;
+  }
+  return isPregel(graph) && typeof (x as { withConfig?: unknown }).withConfig === "function";
+}
+
+function checkOptions(options: WrapOptions): WrapOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("agentwarden: wrapGraph(graph, options) needs options with a `warden`");
+  }
+  const w = options.warden as Partial<Warden> | undefined;
+  if (typeof w?.startTask !== "function") {
+    throw new TypeError(`agentwarden: option warden must be a Warden, got ${describe(options.warden)}`);
+  }
+  if (options.name !== undefined && (typeof options.name !== "string" || options.name.length === 0)) {
+    throw new TypeError(`agentwarden: option name must be a non-empty string, got ${describe(options.name)}`);
+  }
+  if (options.kind !== undefined && options.kind !== "agent" && options.kind !== "workflow") {
+    throw new TypeError(`agentwarden: option kind must be "agent" or "workflow", got ${describe(options.kind)}`);
+  }
+  return options;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "function") return `a function${value.name ? ` (${value.name})` : ""}`;
+  if (typeof value !== "object") return `${typeof value} ${JSON.stringify(value) ?? String(value)}`;
+  const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
+  return ctor && ctor !== "Object" ? `an instance of ${ctor}` : "a plain object";
+}

@@ -1,0 +1,1 @@
+export { type Script, ScriptedChatModel, type ScriptedChatModelOptions, type ScriptedTurn } from "./ScriptedChatModel.js";

@@ -1,0 +1,114 @@
+import type { TracerProvider } from "@opentelemetry/api";
+import { z } from "zod";
+import type { ErrorHook } from "./hub.js";
+import { type Redactor, redactSecrets } from "./redact.js";
+
+/** Default of `WardenOptions.tracing`: spans are emitted. */
+export const DEFAULT_TRACING = true;
+/** Default of `WardenOptions.captureContent`: prompts, messages and tool payloads are not captured. */
+export const DEFAULT_CAPTURE_CONTENT = false;
+/** Default of `WardenOptions.maxContentLength`: captured values are cut to this many characters. */
+export const DEFAULT_MAX_CONTENT_LENGTH = 16_384;
+
+/** Extra attribute vocabularies a span can carry beside `gen_ai.*`, for backends keyed on them. */
+export type Vocabulary = "openinference" | "traceloop";
+
+export interface WardenOptions {
+  /** Emit OpenTelemetry spans for every step. Default `true` (`DEFAULT_TRACING`). */
+  tracing?: boolean;
+  /**
+   * Where spans go. Default: the global provider (`trace.getTracerProvider()`), a no-op until an
+   * OpenTelemetry SDK is registered.
+   */
+  tracerProvider?: TracerProvider;
+  /**
+   * Capture prompts, messages, tool arguments and results on steps and spans. Default `false`
+   * (`DEFAULT_CAPTURE_CONTENT`). Every captured value passes `redact` first.
+   */
+  captureContent?: boolean;
+  /** Runs on every captured value. Default `redactSecrets` (e-mails, API keys, tokens, card numbers). */
+  redact?: Redactor;
+  /** Captured values are cut to this many characters. Default 16384 (`DEFAULT_MAX_CONTENT_LENGTH`). */
+  maxContentLength?: number;
+  /** Also emit OpenInference and/or Traceloop attributes on each span. Default none. */
+  vocabularies?: Vocabulary[];
+  /**
+   * Receives every telemetry failure (a throwing subscriber, processor or exporter). The agent is
+   * never affected. Default: one `process.emitWarning` per failing source, then silence.
+   */
+  onError?: ErrorHook;
+}
+
+/** @internal The options with every default applied. */
+export interface ResolvedOptions {
+  tracing: boolean;
+  tracerProvider: TracerProvider | undefined;
+  captureContent: boolean;
+  redact: Redactor;
+  maxContentLength: number;
+  vocabularies: ReadonlySet<Vocabulary>;
+  onError: ErrorHook | undefined;
+}
+
+const fn = (what: string) =>
+  z.custom<(...args: never[]) => unknown>((v) => typeof v === "function", { message: `expected ${what}` });
+
+const schema = z.strictObject({
+  tracing: z.boolean().optional(),
+  tracerProvider: z
+    .custom<TracerProvider>((v) => typeof (v as TracerProvider | null)?.getTracer === "function", {
+      message: "expected a TracerProvider (an object with getTracer())",
+    })
+    .optional(),
+  captureContent: z.boolean().optional(),
+  redact: fn("a function (text, field) => string").optional(),
+  maxContentLength: z.number().int().min(1).optional(),
+  vocabularies: z.array(z.enum(["openinference", "traceloop"])).optional(),
+  onError: fn("a function (error, source) => void").optional(),
+});
+
+/**
+ * Validates options once, at construction. Throws a `TypeError` (wrong type, unknown field) or a
+ * `RangeError` (out of range) whose message names the field and the value.
+ */
+export function resolveOptions(options: WardenOptions | undefined): ResolvedOptions {
+  if (options !== undefined && (typeof options !== "object" || options === null || Array.isArray(options))) {
+    throw new TypeError(`agentwarden: options must be an object, got ${describe(options)}`);
+  }
+  const parsed = schema.safeParse(options ?? {});
+  if (!parsed.success) throw configError(parsed.error, options ?? {});
+  const o = parsed.data;
+  return {
+    tracing: o.tracing ?? DEFAULT_TRACING,
+    tracerProvider: o.tracerProvider,
+    captureContent: o.captureContent ?? DEFAULT_CAPTURE_CONTENT,
+    redact: (o.redact as Redactor | undefined) ?? redactSecrets,
+    maxContentLength: o.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH,
+    vocabularies: new Set(o.vocabularies ?? []),
+    onError: o.onError as ErrorHook | undefined,
+  };
+}
+
+/** Turns the first zod issue into a TypeError or RangeError naming the field and its value. */
+export function configError(error: z.ZodError, input: unknown): TypeError | RangeError {
+  const issue = error.issues[0] as z.core.$ZodIssue;
+  if (issue.code === "unrecognized_keys") {
+    const keys = issue.keys.map((k) => [...issue.path, k].join(".")).join(", ");
+    return new TypeError(`agentwarden: unknown option ${keys}`);
+  }
+  const field = issue.path.join(".") || "(options)";
+  const value = issue.path.reduce<unknown>(
+    (v, k) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+    input,
+  );
+  const message = `agentwarden: option ${field} is invalid: ${issue.message} (got ${describe(value)})`;
+  return issue.code === "too_small" || issue.code === "too_big" ? new RangeError(message) : new TypeError(message);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "function") return "a function";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === null || typeof value !== "object") return String(value);
+  if (Array.isArray(value)) return "an array";
+  return "an object";
+}

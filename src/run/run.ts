@@ -1,0 +1,141 @@
+import { randomUUID } from "node:crypto";
+import type { Hub } from "../hub.js";
+import type { Warden } from "../warden.js";
+import { now, Step, type StepError, type StepKind, type StepStatus } from "./step.js";
+import { addUsage, type TokenUsage } from "./usage.js";
+
+/**
+ * How a task ended. `interrupted`: paused by `interrupt()` (human in the loop), to be resumed by a
+ * later invoke. `cancelled`: the caller's own AbortSignal fired.
+ */
+export type TaskOutcome = "success" | "failure" | "interrupted" | "cancelled";
+
+/** Counts of a run's steps, kept as they end. */
+export interface StepCounts {
+  nodes: number;
+  chats: number;
+  tools: number;
+  /** Steps that ended with status `error`, by kind. */
+  nodeErrors: number;
+  chatErrors: number;
+  toolErrors: number;
+  /** Model calls whose provider reported no token usage. */
+  chatsWithoutUsage: number;
+}
+
+/**
+ * The ledger of one task: a tree of steps rooted at the task's graph run, with the token usage and
+ * step counts summed as steps end. Code running inside the task finds it with `currentRun()`.
+ * A Run holds no reference from the Warden once it has ended, so it is freed with its last user.
+ */
+export class Run {
+  readonly id = randomUUID();
+  readonly root: Step;
+  readonly startTime: number;
+  endTime: number | undefined;
+  outcome: TaskOutcome | undefined;
+  /** Why the task failed, when it did. */
+  error: StepError | undefined;
+  /** Sum of the token usage reported by every model call; undefined until one reports usage. */
+  usage: TokenUsage | undefined;
+  readonly counts: StepCounts = {
+    nodes: 0,
+    chats: 0,
+    tools: 0,
+    nodeErrors: 0,
+    chatErrors: 0,
+    toolErrors: 0,
+    chatsWithoutUsage: 0,
+  };
+  private openSteps = 0;
+
+  /** @internal */ readonly hub: Hub;
+
+  constructor(
+    /** The Warden this task belongs to. */
+    readonly warden: Warden,
+    kind: "workflow" | "agent",
+    name: string,
+    private readonly onEnd: (run: Run) => void,
+    fill?: (step: Step) => void,
+  ) {
+    this.hub = warden.hub;
+    this.startTime = now();
+    this.root = this.start(kind, name, undefined, fill);
+  }
+
+  /** The task's name: its root graph's name. */
+  get name(): string {
+    return this.root.name;
+  }
+
+  /**
+   * Opens a step under `parent` (the root when omitted). `fill` sets the kind-specific facts before
+   * subscribers see the step, so that a span starts with its sampling-relevant attributes.
+   */
+  start(kind: StepKind, name: string, parent: Step | undefined, fill?: (step: Step) => void): Step {
+    const step = new Step(this, kind, name, parent ?? this.root, now());
+    if (fill) fill(step);
+    if (step.parent) step.parent.children.push(step);
+    this.openSteps++;
+    this.hub.stepStart(step);
+    return step;
+  }
+
+  /** Closes a step. Ending the root step ends the task; a step ends once, later calls are ignored. */
+  end(step: Step, status: Exclude<StepStatus, "running">, error?: StepError): void {
+    if (step.status !== "running") return;
+    step.endTime = now();
+    step.status = status;
+    if (error) step.error = error;
+    this.openSteps--;
+    this.count(step);
+    this.hub.stepEnd(step);
+    if (step === this.root) this.finish(step);
+  }
+
+  /** Steps still open: 0 once the task has ended cleanly. */
+  get open(): number {
+    return this.openSteps;
+  }
+
+  private count(step: Step): void {
+    const c = this.counts;
+    const failed = step.status === "error";
+    switch (step.kind) {
+      case "node":
+        c.nodes++;
+        if (failed) c.nodeErrors++;
+        break;
+      case "chat": {
+        c.chats++;
+        if (failed) c.chatErrors++;
+        const usage = step.chat?.usage;
+        if (usage) {
+          if (this.usage) addUsage(this.usage, usage);
+          else this.usage = { ...usage };
+        } else if (!failed) c.chatsWithoutUsage++;
+        break;
+      }
+      case "tool":
+        c.tools++;
+        if (failed) c.toolErrors++;
+        break;
+    }
+  }
+
+  private finish(root: Step): void {
+    this.endTime = root.endTime;
+    this.outcome =
+      root.status === "ok"
+        ? "success"
+        : root.status === "interrupted"
+          ? "interrupted"
+          : root.status === "cancelled"
+            ? "cancelled"
+            : "failure";
+    if (root.error) this.error = root.error;
+    this.onEnd(this);
+    this.hub.taskEnd(this);
+  }
+}

@@ -1,0 +1,131 @@
+import type { Run } from "./run.js";
+import type { TokenUsage } from "./usage.js";
+
+/**
+ * What a step is. `workflow` and `agent` are graph runs (the root of a task, or a nested subgraph);
+ * `node` is one execution of a graph node; `chat` one model call; `tool` one tool call.
+ */
+export type StepKind = "workflow" | "agent" | "node" | "chat" | "tool";
+
+/**
+ * How a step ended. `interrupted` is a deliberate pause (LangGraph `interrupt()`), `cancelled` the
+ * caller's own AbortSignal; neither is an error.
+ */
+export type StepStatus = "running" | "ok" | "error" | "interrupted" | "cancelled";
+
+/** An error a step ended with, as observed (never the error object itself, so runs stay small). */
+export interface StepError {
+  /** The error class or provider code (`error.type` in OpenTelemetry); `_OTHER` when unknown. */
+  readonly type: string;
+  readonly message: string;
+}
+
+/** Facts of a model call, filled by the adapter. */
+export interface ChatInfo {
+  /** Provider in GenAI semconv terms (`openai`, `anthropic`, `gcp.gemini`, ...). */
+  provider: string;
+  requestModel: string;
+  responseModel?: string;
+  /** Token usage as reported by the provider; undefined when it reported none. */
+  usage?: TokenUsage;
+  finishReasons?: string[];
+  /** Opt-in content: the request messages and the response, already redacted. */
+  input?: string;
+  output?: string;
+}
+
+/** Facts of a tool call, filled by the adapter. */
+export interface ToolInfo {
+  name: string;
+  callId?: string;
+  /** GenAI semconv tool type: `function`, `extension` (MCP and other remote tools) or `datastore`. */
+  type: "function" | "extension" | "datastore";
+  /** Opt-in content, already redacted. */
+  arguments?: string;
+  result?: string;
+}
+
+/** Facts of a graph run (workflow or agent step). */
+export interface GraphInfo {
+  /** Low-cardinality name given by the user, or the graph's own name. */
+  name: string;
+  /** The conversation id, only from a real id (`configurable.thread_id`). */
+  conversationId?: string;
+}
+
+/** Facts of a node execution. */
+export interface NodeInfo {
+  name: string;
+  /** LangGraph superstep of this execution (`langgraph_step`); parallel branches share it. */
+  superstep?: number;
+  /** 1 for the first attempt, 2 for the first retry under a `RetryPolicy`, and so on. */
+  attempt: number;
+}
+
+/** A timestamped note on a step (an interrupt, a retry, later a breaker trip). */
+export interface StepEvent {
+  readonly name: string;
+  readonly time: number;
+  readonly attributes?: Readonly<Record<string, string | number | boolean>>;
+}
+
+let nextId = 1;
+
+/**
+ * One entry of the run ledger: a workflow, node, model call or tool call, with its timings, status,
+ * error and kind-specific facts. Steps form a tree rooted at the task's graph run.
+ */
+export class Step {
+  readonly id = nextId++;
+  readonly children: Step[] = [];
+  /** Epoch milliseconds with sub-millisecond precision. */
+  readonly startTime: number;
+  endTime: number | undefined;
+  status: StepStatus = "running";
+  error: StepError | undefined;
+  events: StepEvent[] | undefined;
+  chat: ChatInfo | undefined;
+  tool: ToolInfo | undefined;
+  graph: GraphInfo | undefined;
+  node: NodeInfo | undefined;
+  /**
+   * Per-subscriber slots (the tracing subscriber keeps its span here), so no subscriber needs a
+   * map from step to state that could outlive the run.
+   */
+  readonly slots: unknown[] = [];
+
+  constructor(
+    readonly run: Run,
+    readonly kind: StepKind,
+    readonly name: string,
+    readonly parent: Step | undefined,
+    startTime: number,
+  ) {
+    this.startTime = startTime;
+  }
+
+  /** Nesting depth: 0 for the task's root step. */
+  get depth(): number {
+    let depth = 0;
+    for (let p = this.parent; p; p = p.parent) depth++;
+    return depth;
+  }
+
+  /** Duration in milliseconds, undefined while running. */
+  get duration(): number | undefined {
+    return this.endTime === undefined ? undefined : this.endTime - this.startTime;
+  }
+
+  addEvent(name: string, attributes?: Record<string, string | number | boolean>): void {
+    const event: StepEvent = { name, time: now(), ...(attributes ? { attributes } : {}) };
+    if (this.events) this.events.push(event);
+    else this.events = [event];
+  }
+}
+
+const origin = performance.timeOrigin;
+
+/** Epoch milliseconds with sub-millisecond precision, monotonic within the process. */
+export function now(): number {
+  return origin + performance.now();
+}

@@ -1,0 +1,200 @@
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from "@opentelemetry/api";
+import type { ResolvedOptions } from "../options.js";
+import type { Step } from "../run/step.js";
+import type { TokenUsage } from "../run/usage.js";
+import type { Subscriber } from "../subscriber.js";
+import * as sc from "./semconv.js";
+import { vocabularyAttributes } from "./vocabularies.js";
+
+/** The tracer's instrumentation scope. */
+export const TRACER_NAME = "agentwarden";
+export const TRACER_VERSION = "0.1.0";
+
+interface SpanSlot {
+  span: Span;
+  /** The parent context with this span set: children start under it, the step's work runs in it. */
+  ctx: Context;
+}
+
+let nextSlot = 0;
+
+/**
+ * The first subscriber: one OpenTelemetry span per step, parented along the ledger's tree (not the
+ * ambient context, which callbacks and background queues lose), and made the active context while
+ * the step's work runs, so spans started inside a node, model or tool body are its children.
+ */
+export class TracingSubscriber implements Subscriber {
+  readonly name = "tracing";
+  private readonly tracer: Tracer;
+  private readonly slot = nextSlot++;
+
+  constructor(private readonly options: ResolvedOptions) {
+    const provider = options.tracerProvider ?? trace.getTracerProvider();
+    this.tracer = provider.getTracer(TRACER_NAME, TRACER_VERSION);
+  }
+
+  onStepStart(step: Step): void {
+    const parent = step.parent ? (step.parent.slots[this.slot] as SpanSlot | undefined) : undefined;
+    const parentCtx = parent ? parent.ctx : context.active();
+    const span = this.tracer.startSpan(
+      spanName(step),
+      { kind: step.kind === "chat" ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes: this.startAttributes(step) },
+      parentCtx,
+    );
+    const slot: SpanSlot = { span, ctx: trace.setSpan(parentCtx, span) };
+    step.slots[this.slot] = slot;
+  }
+
+  activate<T>(step: Step, fn: () => T): T {
+    const slot = step.slots[this.slot] as SpanSlot | undefined;
+    return slot ? context.with(slot.ctx, fn) : fn();
+  }
+
+  onStepEnd(step: Step): void {
+    const slot = step.slots[this.slot] as SpanSlot | undefined;
+    if (!slot) return;
+    step.slots[this.slot] = undefined;
+    const span = slot.span;
+    const attributes = this.endAttributes(step);
+    if (attributes) span.setAttributes(attributes);
+    if (step.events) {
+      for (const event of step.events) span.addEvent(event.name, event.attributes, event.time);
+    }
+    if (step.status === "error") {
+      span.setAttribute(sc.ERROR_TYPE, step.error?.type || sc.ERROR_TYPE_OTHER);
+      span.setStatus({ code: SpanStatusCode.ERROR, ...(step.error ? { message: step.error.message } : {}) });
+    } else if (step.status !== "ok") {
+      span.setAttribute(sc.AW_STEP_STATUS, step.status);
+    }
+    span.end();
+  }
+
+  async forceFlush(): Promise<void> {
+    await flushable(this.options.tracerProvider ?? trace.getTracerProvider())?.forceFlush();
+  }
+
+  async shutdown(): Promise<void> {
+    // The provider belongs to the application: flush it, do not shut it down.
+    await this.forceFlush();
+  }
+
+  /** Sampling-relevant attributes, known when the step starts. */
+  private startAttributes(step: Step): Attributes {
+    const a: Attributes = {};
+    switch (step.kind) {
+      case "workflow":
+      case "agent": {
+        const g = step.graph;
+        if (step.kind === "agent") {
+          a[sc.GEN_AI_OPERATION_NAME] = sc.OPERATION_INVOKE_AGENT;
+          a[sc.GEN_AI_AGENT_NAME] = step.name;
+        } else {
+          a[sc.GEN_AI_OPERATION_NAME] = sc.OPERATION_INVOKE_WORKFLOW;
+          a[sc.GEN_AI_WORKFLOW_NAME] = step.name;
+        }
+        if (g?.conversationId !== undefined) a[sc.GEN_AI_CONVERSATION_ID] = g.conversationId;
+        break;
+      }
+      case "node": {
+        const n = step.node;
+        a[sc.GEN_AI_NODE_NAME] = step.name;
+        a[sc.LANGGRAPH_NODE] = step.name;
+        if (n?.superstep !== undefined) a[sc.LANGGRAPH_STEP] = n.superstep;
+        if (n) a[sc.LANGGRAPH_ATTEMPT] = n.attempt;
+        break;
+      }
+      case "chat": {
+        const c = step.chat;
+        a[sc.GEN_AI_OPERATION_NAME] = sc.OPERATION_CHAT;
+        if (c) {
+          a[sc.GEN_AI_PROVIDER_NAME] = c.provider;
+          a[sc.GEN_AI_REQUEST_MODEL] = c.requestModel;
+          if (c.input !== undefined) a[sc.GEN_AI_INPUT_MESSAGES] = c.input;
+        }
+        break;
+      }
+      case "tool": {
+        const t = step.tool;
+        a[sc.GEN_AI_OPERATION_NAME] = sc.OPERATION_EXECUTE_TOOL;
+        a[sc.GEN_AI_TOOL_NAME] = t?.name ?? step.name;
+        if (t) {
+          a[sc.GEN_AI_TOOL_TYPE] = t.type;
+          if (t.callId !== undefined) a[sc.GEN_AI_TOOL_CALL_ID] = t.callId;
+          if (t.arguments !== undefined) a[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = t.arguments;
+        }
+        break;
+      }
+    }
+    if (this.options.vocabularies.size > 0) Object.assign(a, vocabularyAttributes(step, this.options.vocabularies));
+    return a;
+  }
+
+  /** Facts known only when the step ends: usage, response model, finish reasons, results. */
+  private endAttributes(step: Step): Attributes | undefined {
+    switch (step.kind) {
+      case "chat": {
+        const c = step.chat;
+        if (!c) return undefined;
+        const a: Attributes = {};
+        if (c.responseModel !== undefined) a[sc.GEN_AI_RESPONSE_MODEL] = c.responseModel;
+        if (c.finishReasons && c.finishReasons.length > 0) a[sc.GEN_AI_RESPONSE_FINISH_REASONS] = c.finishReasons;
+        if (c.usage) usageAttributes(c.usage, a);
+        else if (step.status === "ok") a[sc.AW_USAGE_MISSING] = true;
+        if (c.output !== undefined) a[sc.GEN_AI_OUTPUT_MESSAGES] = c.output;
+        if (this.options.vocabularies.size > 0) Object.assign(a, vocabularyAttributes(step, this.options.vocabularies, true));
+        return a;
+      }
+      case "tool":
+        return step.tool?.result !== undefined ? { [sc.GEN_AI_TOOL_CALL_RESULT]: step.tool.result } : undefined;
+      case "agent": {
+        // An agent span carries the task's aggregated usage (semconv: invoke_agent), when known.
+        if (step.parent !== undefined) return undefined;
+        const usage = step.run.usage;
+        return usage ? usageAttributes(usage, {}) : undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+}
+
+function spanName(step: Step): string {
+  switch (step.kind) {
+    case "workflow":
+      return `${sc.OPERATION_INVOKE_WORKFLOW} ${step.name}`;
+    case "agent":
+      return `${sc.OPERATION_INVOKE_AGENT} ${step.name}`;
+    case "chat":
+      return `${sc.OPERATION_CHAT} ${step.chat?.requestModel ?? step.name}`;
+    case "tool":
+      return `${sc.OPERATION_EXECUTE_TOOL} ${step.tool?.name ?? step.name}`;
+    default:
+      return step.name;
+  }
+}
+
+function usageAttributes(usage: TokenUsage, a: Attributes): Attributes {
+  a[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input;
+  a[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output;
+  if (usage.cacheRead !== undefined) a[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cacheRead;
+  if (usage.cacheWrite !== undefined) a[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cacheWrite;
+  return a;
+}
+
+/** The SDK provider behind the API's proxy, when it can flush. */
+function flushable(provider: TracerProvider): { forceFlush(): Promise<void> } | undefined {
+  const p = provider as TracerProvider & { getDelegate?(): TracerProvider; forceFlush?(): Promise<void> };
+  if (typeof p.forceFlush === "function") return p as { forceFlush(): Promise<void> };
+  const delegate = typeof p.getDelegate === "function" ? p.getDelegate() : undefined;
+  return delegate && delegate !== p ? flushable(delegate) : undefined;
+}

@@ -1,0 +1,114 @@
+import { type ErrorHook, Hub } from "./hub.js";
+import { captureText } from "./content.js";
+import { type ResolvedOptions, resolveOptions, type WardenOptions } from "./options.js";
+import type { ContentField } from "./redact.js";
+import { Run } from "./run/run.js";
+import type { GraphInfo, Step } from "./run/step.js";
+import type { Subscriber } from "./subscriber.js";
+import { TracingSubscriber } from "./telemetry/tracing.js";
+
+/** Counters of a Warden's activity since construction. */
+export interface WardenStats {
+  tasksStarted: number;
+  tasksEnded: number;
+  /** Tasks started and not ended: 0 when the process is idle, whatever happened to the tasks. */
+  openTasks: number;
+  /** Telemetry failures reported through the error hook, by source. */
+  telemetryErrors: Readonly<Record<string, number>>;
+}
+
+/**
+ * Configured once per process (or per agent family): creates one Run per task, feeds the runs'
+ * step events to its subscribers (tracing first), and routes every telemetry failure to one error
+ * hook. Adapters (`agentwarden/langgraph`) connect frameworks to it.
+ */
+export class Warden {
+  /** @internal */ readonly options: ResolvedOptions;
+  /** @internal */ readonly hub: Hub;
+  private started = 0;
+  private ended = 0;
+  private readonly errors: Record<string, number> = {};
+  private readonly warned = new Set<string>();
+  private closed = false;
+
+  constructor(options?: WardenOptions) {
+    this.options = resolveOptions(options);
+    this.hub = new Hub(this.reportError);
+    if (this.options.tracing) this.hub.add(new TracingSubscriber(this.options));
+  }
+
+  /** Adds a subscriber; returns a function that removes it. */
+  use(subscriber: Subscriber): () => void {
+    if (typeof subscriber !== "object" || subscriber === null || typeof subscriber.name !== "string") {
+      throw new TypeError("agentwarden: use() expects a Subscriber (an object with a string `name`)");
+    }
+    return this.hub.add(subscriber);
+  }
+
+  /** Calls `listener` with each task's Run when the task ends; returns a function that removes it. */
+  onTaskEnd(listener: (run: Run) => void): () => void {
+    return this.hub.add({ name: "onTaskEnd listener", onTaskEnd: listener });
+  }
+
+  /**
+   * @internal Opens the ledger of a new task. Adapters call this when a top-level graph run starts.
+   */
+  startTask(kind: "workflow" | "agent", info: GraphInfo): Run {
+    this.started++;
+    return new Run(this, kind, info.name, this.taskEnded, (step) => {
+      step.graph = info;
+    });
+  }
+
+  /**
+   * @internal Text to keep for an opt-in content field, or undefined when capture is off. The value
+   * is serialised, redacted and cut to `maxContentLength`.
+   */
+  capture(field: ContentField, value: unknown): string | undefined {
+    const o = this.options;
+    if (!o.captureContent) return undefined;
+    return captureText(value, field, o.redact, o.maxContentLength, (e) => this.reportError(e, "redact"));
+  }
+
+  /** Reports a telemetry failure: counted by source and passed to the error hook; never throws. */
+  readonly reportError: ErrorHook = (error, source) => {
+    this.errors[source] = (this.errors[source] ?? 0) + 1;
+    const hook = this.options?.onError;
+    try {
+      if (hook) hook(error, source);
+      else if (!this.warned.has(source)) {
+        this.warned.add(source);
+        process.emitWarning(`agentwarden: telemetry failure in ${source} (further ones are only counted): ${String(error)}`);
+      }
+    } catch {
+      // The error hook itself failed: the failure is already counted.
+    }
+  };
+
+  stats(): WardenStats {
+    return {
+      tasksStarted: this.started,
+      tasksEnded: this.ended,
+      openTasks: this.started - this.ended,
+      telemetryErrors: { ...this.errors },
+    };
+  }
+
+  /** Exports everything buffered by the subscribers (spans of the last tasks, for serverless). */
+  async flush(): Promise<void> {
+    await this.hub.forceFlush();
+  }
+
+  /** Flushes, then shuts the subscribers down. Idempotent. */
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.hub.shutdown();
+  }
+
+  private readonly taskEnded = (_run: Run): void => {
+    this.ended++;
+  };
+}
+
+export type { Step };
