@@ -9,7 +9,7 @@ export interface Outcome {
 /**
  * Classifies an error thrown by a node, model or tool. LangGraph's bubble-up control flow
  * (`interrupt()`, `Command({ graph: PARENT })`) is not a failure: an interrupt pauses the task and a
- * parent command is a jump. The caller's own abort is a cancellation. Anything else is an error.
+ * parent command is a jump. Work stopped by an aborted signal is a cancellation. Anything else is an error.
  */
 export function classify(error: unknown, signal?: AbortSignal): Outcome {
   const e = error as { name?: unknown; is_bubble_up?: unknown } | null | undefined;
@@ -17,7 +17,9 @@ export function classify(error: unknown, signal?: AbortSignal): Outcome {
   if (name === "GraphInterrupt" || name === "NodeInterrupt") return { status: "interrupted" };
   if (e?.is_bubble_up === true) return { status: "ok" };
   if (isAgentWardenError(error)) return { status: "error", error: { type: error.code, message: error.message } };
-  if (signal?.aborted && (name === "AbortError" || error === signal.reason)) return { status: "cancelled" };
+  // Once the run's signal has fired (the caller's AbortSignal, or the stream closed by its consumer),
+  // whatever the work throws is the consequence of that cancellation.
+  if (signal?.aborted) return { status: "cancelled" };
   return { status: "error", error: stepError(error) };
 }
 
