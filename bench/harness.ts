@@ -16,15 +16,19 @@ export interface RatioFigure {
 
 export async function interleave(
   variants: Variant[],
-  options: { rounds: number; perRound: number; warmup: number },
+  options: { rounds: number; perRound: number; warmup: number; clock?: "wall" | "cpu" },
 ): Promise<Record<string, number[]>> {
+  const clock = options.clock === "cpu" ? cpuMs : () => performance.now();
+  const collect = (globalThis as { gc?: () => void }).gc;
   const times: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
   for (let round = -options.warmup; round < options.rounds; round++) {
     const order = rotate(variants, (round + options.warmup) % variants.length);
     for (const v of order) {
-      const start = performance.now();
+      // A collection before each sample charges every variant for its own garbage only.
+      collect?.();
+      const start = clock();
       for (let i = 0; i < options.perRound; i++) await v.run();
-      const elapsed = performance.now() - start;
+      const elapsed = clock() - start;
       if (round >= 0) times[v.name]?.push(elapsed / options.perRound);
     }
   }
@@ -46,7 +50,10 @@ export function ratios(times: Record<string, number[]>, variant: string, baselin
 }
 
 export function median(values: number[]): number {
-  return quantile([...values].sort((x, y) => x - y), 0.5);
+  return quantile(
+    [...values].sort((x, y) => x - y),
+    0.5,
+  );
 }
 
 export function quantile(sorted: number[], q: number): number {
@@ -64,4 +71,10 @@ export function round(x: number, digits = 4): number {
 
 function rotate<T>(list: T[], by: number): T[] {
   return [...list.slice(by), ...list.slice(0, by)];
+}
+
+/** CPU time of this process (user + system), in milliseconds: unaffected by time the machine gives other processes. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }

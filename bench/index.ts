@@ -9,7 +9,7 @@ const quick = process.argv.includes("--quick");
 
 const figures: Record<string, unknown> = {
   machine: { node: process.version, cpus: (await import("node:os")).cpus().length },
-  overhead: await overhead(quick ? { rounds: 5, perRound: 5 } : { rounds: 40, perRound: 10 }),
+  overhead: await overhead(quick ? { rounds: 10, perRound: 1 } : { rounds: 300, perRound: 1 }),
 };
 
 if (json) {

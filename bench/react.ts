@@ -17,7 +17,10 @@ export function scriptedReactAgent(steps = 10) {
     script: (messages) => {
       const turns = messages.filter((m) => m.getType() === "ai").length;
       return turns < steps
-        ? { toolCalls: [{ name: "lookup", args: { key: `k${turns}` }, id: `call_${turns}` }], usage: { input: 100 + turns, output: 20 } }
+        ? {
+            toolCalls: [{ name: "lookup", args: { key: `k${turns}` }, id: `call_${turns}` }],
+            usage: { input: 100 + turns, output: 20 },
+          }
         : { content: "done", usage: { input: 200, output: 10 } };
     },
   });

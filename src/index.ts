@@ -9,7 +9,7 @@ export {
 } from "./options.js";
 export { type ContentField, type Redactor, redactSecrets, redactWith } from "./redact.js";
 export { Run, type StepCounts, type TaskOutcome } from "./run/run.js";
-export { currentRun, currentStep, runInStep } from "./run/scope.js";
+export { currentRun, currentStep, registerScopeResolver, runInStep } from "./run/scope.js";
 export {
   type ChatInfo,
   type GraphInfo,

@@ -14,7 +14,10 @@ const patterns: ReadonlyArray<readonly [RegExp, string]> = [
   // e-mail addresses
   [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, "[REDACTED_EMAIL]"],
   // API keys and tokens of the common providers and shapes (sk-..., sk-ant-..., AKIA..., ghp_..., xox?-..., AIza...)
-  [/\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abpr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})\b/g, "[REDACTED_KEY]"],
+  [
+    /\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abpr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})\b/g,
+    "[REDACTED_KEY]",
+  ],
   // bearer tokens
   [/\b(Bearer\s+)[A-Za-z0-9._~+/=-]{16,}/gi, "$1[REDACTED_TOKEN]"],
   // payment card numbers: 13 to 19 digits, optionally grouped by spaces or dashes

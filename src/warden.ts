@@ -1,5 +1,5 @@
-import { type ErrorHook, Hub } from "./hub.js";
 import { captureText } from "./content.js";
+import { type ErrorHook, Hub } from "./hub.js";
 import { type ResolvedOptions, resolveOptions, type WardenOptions } from "./options.js";
 import type { ContentField } from "./redact.js";
 import { Run } from "./run/run.js";
@@ -78,7 +78,9 @@ export class Warden {
       if (hook) hook(error, source);
       else if (!this.warned.has(source)) {
         this.warned.add(source);
-        process.emitWarning(`agentwarden: telemetry failure in ${source} (further ones are only counted): ${String(error)}`);
+        process.emitWarning(
+          `agentwarden: telemetry failure in ${source} (further ones are only counted): ${String(error)}`,
+        );
       }
     } catch {
       // The error hook itself failed: the failure is already counted.

@@ -1,7 +1,7 @@
-import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { tool } from "@langchain/core/tools";
 import { Annotation, Command, END, interrupt, MemorySaver, Send, START, StateGraph } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { createAgent } from "langchain";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -152,8 +152,18 @@ describe("createReactAgent", () => {
     expect(second?.attributes["gen_ai.response.finish_reasons"]).toEqual(["stop"]);
     const tools = spans().filter((s) => s.name === "execute_tool search");
     expect(tools.map((s) => s.attributes)).toEqual([
-      { "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search", "gen_ai.tool.type": "function", "gen_ai.tool.call.id": "call_a" },
-      { "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search", "gen_ai.tool.type": "function", "gen_ai.tool.call.id": "call_b" },
+      {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "search",
+        "gen_ai.tool.type": "function",
+        "gen_ai.tool.call.id": "call_a",
+      },
+      {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "search",
+        "gen_ai.tool.type": "function",
+        "gen_ai.tool.call.id": "call_b",
+      },
     ]);
     expect(tools.every((s) => s.kind === SpanKind.INTERNAL)).toBe(true);
     // Both tool calls overlap in time: they ran in parallel under one `tools` node.
@@ -291,7 +301,7 @@ describe("subgraphs, retries and interrupts", () => {
     const config = { configurable: { thread_id: "thread-1" } };
 
     const paused = await app.invoke({ log: [] }, config);
-    expect(paused.__interrupt__?.[0]?.value).toBe("approve?");
+    expect((paused as { __interrupt__?: Array<{ value: unknown }> }).__interrupt__?.[0]?.value).toBe("approve?");
     expect(tree(spans())).toEqual([n("invoke_workflow approval", [n("ask")])]);
     const first = one(spans(), "invoke_workflow approval");
     expect(first.attributes["agentwarden.step.status"]).toBe("interrupted");
@@ -301,7 +311,10 @@ describe("subgraphs, retries and interrupts", () => {
     const done = await app.invoke(new Command({ resume: "yes" }), config);
     expect(done.log).toEqual(["approved:yes", "acted"]);
     const all = tree(spans());
-    expect(all).toEqual([n("invoke_workflow approval", [n("ask")]), n("invoke_workflow approval", [n("ask"), n("act")])]);
+    expect(all).toEqual([
+      n("invoke_workflow approval", [n("ask")]),
+      n("invoke_workflow approval", [n("ask"), n("act")]),
+    ]);
     const roots = spans().filter((s) => s.name === "invoke_workflow approval");
     expect(roots.map((s) => s.attributes["gen_ai.conversation.id"])).toEqual(["thread-1", "thread-1"]);
     expect(roots[0]?.spanContext().traceId).not.toBe(roots[1]?.spanContext().traceId);
@@ -345,7 +358,8 @@ describe("streaming, batch and events keep their behaviour", () => {
     const collect = async (g: typeof bare) => {
       const texts: string[] = [];
       for await (const [message] of await g.stream(user("q"), { streamMode: "messages" })) {
-        if (message.getType() === "ai" && typeof message.content === "string" && message.content) texts.push(message.content);
+        if (message.getType() === "ai" && typeof message.content === "string" && message.content)
+          texts.push(message.content);
       }
       return texts;
     };
@@ -363,11 +377,13 @@ describe("streaming, batch and events keep their behaviour", () => {
     const modes: string[] = [];
     for await (const [mode] of await wrapped.stream(user("q"), { streamMode: ["updates", "values"] })) modes.push(mode);
     const bareModes: string[] = [];
-    for await (const [mode] of await bare.stream(user("q"), { streamMode: ["updates", "values"] })) bareModes.push(mode);
+    for await (const [mode] of await bare.stream(user("q"), { streamMode: ["updates", "values"] }))
+      bareModes.push(mode);
     expect(modes).toEqual(bareModes);
 
     const events: string[] = [];
-    for await (const e of wrapped.streamEvents(user("q"), { version: "v2" })) if (e.event === "on_tool_end") events.push(e.name);
+    for await (const e of wrapped.streamEvents(user("q"), { version: "v2" }))
+      if (e.event === "on_tool_end") events.push(e.name);
     expect(events).toEqual(["search", "search"]);
 
     const outs = await wrapped.batch([user("a"), user("b")]);

@@ -1,7 +1,12 @@
 import { tool } from "@langchain/core/tools";
-import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { Annotation, START, StateGraph } from "@langchain/langgraph";
-import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  InMemorySpanExporter,
+  type ReadableSpan,
+} from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
@@ -38,7 +43,7 @@ describe("concurrency", () => {
     const outs = await Promise.all(
       Array.from({ length: 100 }, (_, i) => agent.invoke(user(`task-${i}`), { configurable: { thread_id: `t${i}` } })),
     );
-    outs.forEach((o, i) => expect(o.messages.at(-1)?.content).toBe(`answer echo:task-${i}`));
+    for (const [i, o] of outs.entries()) expect(o.messages.at(-1)?.content).toBe(`answer echo:task-${i}`);
 
     const traces = new Map<string, ReadableSpan[]>();
     for (const s of spans()) {
@@ -76,10 +81,17 @@ describe("bad input", () => {
     );
     expect(() => wrapGraph({ invoke() {} }, { warden })).toThrow(/got a plain object/);
     expect(() => wrapGraph(null, { warden })).toThrow(/got null/);
-    const graph = builder.addNode("a", () => ({})).addEdge(START, "a").compile();
-    expect(() => wrapGraph(graph, { warden: {} as Warden })).toThrow(/option warden must be a Warden, got a plain object/);
+    const graph = builder
+      .addNode("a", () => ({}))
+      .addEdge(START, "a")
+      .compile();
+    expect(() => wrapGraph(graph, { warden: {} as Warden })).toThrow(
+      /option warden must be a Warden, got a plain object/,
+    );
     expect(() => wrapGraph(graph, { warden, name: "" })).toThrow(/option name must be a non-empty string/);
-    expect(() => wrapGraph(graph, { warden, kind: "bot" as "agent" })).toThrow(/option kind must be "agent" or "workflow", got string "bot"/);
+    expect(() => wrapGraph(graph, { warden, kind: "bot" as "agent" })).toThrow(
+      /option kind must be "agent" or "workflow", got string "bot"/,
+    );
   });
 
   it("rejects invalid Warden options at construction, naming the field and the value", () => {
@@ -89,7 +101,9 @@ describe("bad input", () => {
     );
     expect(() => new Warden({ maxContentLength: 0 })).toThrow(RangeError);
     expect(() => new Warden({ maxContentLength: 0 })).toThrow(/option maxContentLength is invalid.*\(got 0\)/);
-    expect(() => new Warden({ tracerProvider: {} as never })).toThrow(/option tracerProvider is invalid: expected a TracerProvider/);
+    expect(() => new Warden({ tracerProvider: {} as never })).toThrow(
+      /option tracerProvider is invalid: expected a TracerProvider/,
+    );
     expect(() => new Warden({ redact: "none" as never })).toThrow(/option redact is invalid: expected a function/);
     expect(() => new Warden({ vocabularies: ["zipkin" as never] })).toThrow(/option vocabularies.0 is invalid/);
     expect(() => new Warden({ captureContnet: true } as never)).toThrow(/unknown option captureContnet/);
@@ -126,7 +140,9 @@ describe("bad input", () => {
       async shutdown() {},
     };
     const provider = new BasicTracerProvider({
-      spanProcessors: [new BatchSpanProcessor(guardExporter(throwing, warden.reportError), { scheduledDelayMillis: 1 })],
+      spanProcessors: [
+        new BatchSpanProcessor(guardExporter(throwing, warden.reportError), { scheduledDelayMillis: 1 }),
+      ],
     });
     const traced = new Warden({ tracerProvider: provider, onError: warden.reportError });
     const out = await echoAgent(traced).invoke(user("still works"));
@@ -139,7 +155,9 @@ describe("bad input", () => {
     expect(new Set(reported)).toEqual(new Set(["exporter:spans", "subscriber:tracing"]));
 
     // Unguarded, a throwing exporter inside the SDK's processor still never reaches the agent.
-    const raw = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(throwing, { scheduledDelayMillis: 1 })] });
+    const raw = new BasicTracerProvider({
+      spanProcessors: [new BatchSpanProcessor(throwing, { scheduledDelayMillis: 1 })],
+    });
     const again = await echoAgent(new Warden({ tracerProvider: raw })).invoke(user("again"));
     expect(again.messages.at(-1)?.content).toBe("answer echo:again");
     await new Warden({ tracerProvider: raw, onError: () => undefined }).flush();
@@ -197,7 +215,12 @@ describe("content capture", () => {
     const { provider, spans } = memoryTracing();
     await echoAgent(new Warden({ tracerProvider: provider })).invoke(user("secret plan"));
     const keys = spans().flatMap((s) => Object.keys(s.attributes));
-    for (const k of ["gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.call.arguments", "gen_ai.tool.call.result"]) {
+    for (const k of [
+      "gen_ai.input.messages",
+      "gen_ai.output.messages",
+      "gen_ai.tool.call.arguments",
+      "gen_ai.tool.call.result",
+    ]) {
       expect(keys).not.toContain(k);
     }
     expect(JSON.stringify(spans().map((s) => s.attributes))).not.toContain("secret plan");
@@ -223,13 +246,20 @@ describe("content capture", () => {
     expect(tool.attributes["gen_ai.tool.call.arguments"]).toBe(
       '{"text":"mail [REDACTED_EMAIL] the [CLASSIFIED], key [REDACTED_KEY]"}',
     );
-    expect(tool.attributes["gen_ai.tool.call.result"]).toBe("echo:mail [REDACTED_EMAIL] the [CLASSIFIED], key [REDACTED_KEY]");
+    expect(tool.attributes["gen_ai.tool.call.result"]).toBe(
+      "echo:mail [REDACTED_EMAIL] the [CLASSIFIED], key [REDACTED_KEY]",
+    );
     const [firstChat] = spans().filter((s) => s.name === "chat gpt-4o-mini");
     expect(JSON.parse(String(firstChat?.attributes["gen_ai.input.messages"]))).toEqual([
       [{ role: "human", content: "mail [REDACTED_EMAIL] the [CLASSIFIED], key [REDACTED_KEY]" }],
     ]);
     expect(new Set(fields)).toEqual(
-      new Set(["gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.call.arguments", "gen_ai.tool.call.result"]),
+      new Set([
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.tool.call.arguments",
+        "gen_ai.tool.call.result",
+      ]),
     );
   });
 
@@ -246,8 +276,15 @@ describe("content capture", () => {
       onError: () => undefined,
     });
     await echoAgent(warden).invoke(user("private"));
-    const content = new Set(["gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.call.arguments", "gen_ai.tool.call.result"]);
-    const values = spans().flatMap((s) => Object.entries(s.attributes)).filter(([k]) => content.has(k));
+    const content = new Set([
+      "gen_ai.input.messages",
+      "gen_ai.output.messages",
+      "gen_ai.tool.call.arguments",
+      "gen_ai.tool.call.result",
+    ]);
+    const values = spans()
+      .flatMap((s) => Object.entries(s.attributes))
+      .filter(([k]) => content.has(k));
     expect(values.length).toBe(6);
     expect(values.every(([, v]) => v === "[REDACTION_FAILED]")).toBe(true);
     expect(calls).toHaveLength(6);

@@ -46,7 +46,11 @@ export function requestFacts(model: ModelLike, options: unknown): { provider: st
     }
   }
   const requestModel =
-    str(params?.ls_model_name) ?? str((options as { model?: unknown })?.model) ?? str(model.model) ?? str(model.modelName) ?? "unknown";
+    str(params?.ls_model_name) ??
+    str((options as { model?: unknown })?.model) ??
+    str(model.model) ??
+    str(model.modelName) ??
+    "unknown";
   return { provider, requestModel };
 }
 
@@ -83,7 +87,10 @@ export function responseFacts(chat: ChatInfo, result: unknown): void {
     if (u) usage = usage ? sum(usage, u) : u;
     const meta = message?.response_metadata;
     const reason =
-      str(g.generationInfo?.finish_reason) ?? str(meta?.finish_reason) ?? str(meta?.stop_reason) ?? str(meta?.finishReason);
+      str(g.generationInfo?.finish_reason) ??
+      str(meta?.finish_reason) ??
+      str(meta?.stop_reason) ??
+      str(meta?.finishReason);
     if (reason) reasons.push(reason);
     const responseModel = str(meta?.model_name) ?? str(meta?.model);
     if (responseModel && chat.responseModel === undefined) chat.responseModel = responseModel;
@@ -124,7 +131,8 @@ function llmOutputUsage(llmOutput: Record<string, unknown> | undefined): TokenUs
 function sum(a: TokenUsage, b: TokenUsage): TokenUsage {
   const s: TokenUsage = { input: a.input + b.input, output: a.output + b.output };
   if (a.cacheRead !== undefined || b.cacheRead !== undefined) s.cacheRead = (a.cacheRead ?? 0) + (b.cacheRead ?? 0);
-  if (a.cacheWrite !== undefined || b.cacheWrite !== undefined) s.cacheWrite = (a.cacheWrite ?? 0) + (b.cacheWrite ?? 0);
+  if (a.cacheWrite !== undefined || b.cacheWrite !== undefined)
+    s.cacheWrite = (a.cacheWrite ?? 0) + (b.cacheWrite ?? 0);
   return s;
 }
 

@@ -1,17 +1,19 @@
 import { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { StructuredTool } from "@langchain/core/tools";
-import { currentStep, runInStep, type Step } from "../../src/index.js";
+import { currentStep, type Step } from "../../src/index.js";
 import { messageForCapture, messagesForCapture, requestFacts, responseFacts, usageOf } from "./chat.js";
 import { classify } from "./control.js";
 import { iterateIn } from "./iterate.js";
+import { isConfigObject, registerLangChainScope, stepOf, withStep } from "./scope.js";
 
 /*
  * Model and tool calls are observed at LangChain's two funnels, not through callbacks: every chat
  * model call goes through `BaseChatModel.prototype.generate` (invoke, batch, generatePrompt) or
  * `_streamIterator` (stream), and every tool call through `StructuredTool.prototype.call`. The
- * patched methods look up the current step (AsyncLocalStorage); outside a task they cost one
- * lookup and call straight through. Measured, a no-op callback handler costs far more per step
- * (README, "Design"): it makes every internal runnable of the graph fire start and end events.
+ * patched methods find the current step in the RunnableConfig they are called with (or through
+ * `currentStep()`); outside a task they cost one lookup and call straight through. Measured, a
+ * no-op callback handler costs far more per step (README, "Design"): it makes every internal
+ * runnable of the graph fire start and end events.
  */
 
 const patched = Symbol.for("agentwarden.patched");
@@ -29,6 +31,7 @@ function patch(proto: Proto, method: string, make: (original: AnyFn) => AnyFn): 
 
 /** Installs the model and tool funnels on the `@langchain/core` copy this package resolves. Idempotent. */
 export function instrumentLangChain(): void {
+  registerLangChainScope();
   instrumentChatModelClass(BaseChatModel.prototype as unknown as Proto);
   instrumentToolClass(StructuredTool.prototype as unknown as Proto);
 }
@@ -47,73 +50,82 @@ export function instrumentToolInstance(tool: unknown): void {
 }
 
 function instrumentChatModelClass(proto: Proto): void {
-  patch(proto, "generate", (original) =>
-    function wardenGenerate(this: unknown, ...args: never[]) {
-      const parent = currentStep();
-      if (!parent || parent.kind === "chat") return original.apply(this, args);
-      const [messages, options] = args as unknown as [unknown, unknown];
-      const step = openChat(parent, this, options, messages);
-      return runInStep(step, async () => {
-        try {
-          const result = await original.apply(this, args);
-          endChat(step, (chat) => {
-            responseFacts(chat, result);
-            const generations = (result as { generations?: { message?: unknown }[][] })?.generations;
-            const output = step.run.warden.capture(
-              "gen_ai.output.messages",
-              Array.isArray(generations) ? generations.map((g) => messageForCapture(g?.[0]?.message)) : undefined,
-            );
-            if (output !== undefined) chat.output = output;
-          });
-          return result;
-        } catch (error) {
-          const outcome = classify(error, signalOf(options));
-          step.run.end(step, outcome.status, outcome.error);
-          throw error;
-        }
-      });
-    },
-  );
-
-  patch(proto, "_streamIterator", (original) =>
-    function wardenStreamIterator(this: unknown, ...args: never[]) {
-      const parent = currentStep();
-      if (!parent || parent.kind === "chat") return original.apply(this, args);
-      const [input, options] = args as unknown as [unknown, unknown];
-      const step = openChat(parent, this, options, input);
-      const source = runInStep(step, () => original.apply(this, args)) as AsyncIterator<unknown>;
-      const chunks: unknown[] = [];
-      return iterateIn(
-        step,
-        {
-          next: async () => {
-            const r = await source.next();
-            if (!r.done) chunks.push(r.value);
-            return r;
-          },
-          return: source.return?.bind(source),
-          throw: source.throw?.bind(source),
-        },
-        (how, error) => {
-          if (how === "error") {
+  patch(
+    proto,
+    "generate",
+    (original) =>
+      function wardenGenerate(this: unknown, ...args: never[]) {
+        const [messages, options, callbacks] = args as unknown as [unknown, unknown, unknown];
+        const parent = parentOf(options);
+        if (!parent || parent.kind === "chat") return original.apply(this, args);
+        const step = openChat(parent, this, options, messages);
+        // The inner call carries the chat step: nested model calls are not counted twice.
+        const inner = isConfigObject(options) ? withStep(options, step) : options;
+        return step.run.hub.activate(step, async () => {
+          try {
+            const result = await original.call(this, ...([messages, inner, callbacks] as never[]));
+            endChat(step, (chat) => {
+              responseFacts(chat, result);
+              const generations = (result as { generations?: { message?: unknown }[][] })?.generations;
+              const output = step.run.warden.capture(
+                "gen_ai.output.messages",
+                Array.isArray(generations) ? generations.map((g) => messageForCapture(g?.[0]?.message)) : undefined,
+              );
+              if (output !== undefined) chat.output = output;
+            });
+            return result;
+          } catch (error) {
             const outcome = classify(error, signalOf(options));
             step.run.end(step, outcome.status, outcome.error);
-            return;
+            throw error;
           }
-          endChat(step, (chat) => {
-            // Providers put usage on one chunk (usually the last) or spread it: LangChain sums chunk usage.
-            let usage: ReturnType<typeof usageOf>;
-            for (const chunk of chunks) {
-              const u = usageOf((chunk as { usage_metadata?: unknown })?.usage_metadata);
-              if (u) usage = usage ? { ...u, input: usage.input + u.input, output: usage.output + u.output } : u;
+        });
+      },
+  );
+
+  patch(
+    proto,
+    "_streamIterator",
+    (original) =>
+      function wardenStreamIterator(this: unknown, ...args: never[]) {
+        const [input, options] = args as unknown as [unknown, unknown];
+        const parent = parentOf(options);
+        if (!parent || parent.kind === "chat") return original.apply(this, args);
+        const step = openChat(parent, this, options, input);
+        // A model without native streaming falls back from stream() to generate(): the chat step in
+        // the inner config keeps that call from being counted twice.
+        const inner = withStep(isConfigObject(options) ? options : {}, step);
+        const enter = <R>(fn: () => R): R => step.run.hub.activate(step, fn);
+        const source = enter(() => original.call(this, ...([input, inner] as never[]))) as AsyncIterator<unknown>;
+        const chunks: unknown[] = [];
+        return iterateIn(
+          enter,
+          source,
+          (how, error) => {
+            if (how === "error") {
+              const outcome = classify(error, signalOf(options));
+              step.run.end(step, outcome.status, outcome.error);
+              return;
             }
-            const last = chunks.at(-1) as { response_metadata?: Record<string, unknown> } | undefined;
-            responseFacts(chat, { generations: [[{ message: { response_metadata: last?.response_metadata } }]] });
-            if (usage) chat.usage = usage;
-          }, how === "closed" ? "cancelled" : "ok");
-        },
-      );
-    },
+            endChat(
+              step,
+              (chat) => {
+                // Providers put usage on one chunk (usually the last) or spread it: sum what is there.
+                let usage: ReturnType<typeof usageOf>;
+                for (const chunk of chunks) {
+                  const u = usageOf((chunk as { usage_metadata?: unknown })?.usage_metadata);
+                  if (u) usage = usage ? { ...u, input: usage.input + u.input, output: usage.output + u.output } : u;
+                }
+                const last = chunks.at(-1) as { response_metadata?: Record<string, unknown> } | undefined;
+                responseFacts(chat, { generations: [[{ message: { response_metadata: last?.response_metadata } }]] });
+                if (usage) chat.usage = usage;
+              },
+              how === "closed" ? "cancelled" : "ok",
+            );
+          },
+          (chunk) => chunks.push(chunk),
+        );
+      },
   );
 }
 
@@ -138,39 +150,54 @@ function endChat(step: Step, fill: (chat: NonNullable<Step["chat"]>) => void, st
 }
 
 function instrumentToolClass(proto: Proto): void {
-  patch(proto, "call", (original) =>
-    function wardenToolCall(this: unknown, ...args: never[]) {
-      const parent = currentStep();
-      if (!parent) return original.apply(this, args);
-      const [arg, config] = args as unknown as [unknown, { toolCall?: { id?: unknown }; signal?: AbortSignal } | undefined];
-      const tool = this as { name?: unknown; metadata?: Record<string, unknown> };
-      const name = typeof tool.name === "string" ? tool.name : "tool";
-      const call = isToolCall(arg) ? arg : undefined;
-      const callId = call?.id ?? (typeof config?.toolCall?.id === "string" ? config.toolCall.id : undefined);
-      const run = parent.run;
-      const step = run.start("tool", name, parent, (s) => {
-        s.tool = { name, type: "function" };
-        if (callId !== undefined) s.tool.callId = callId;
-        const captured = run.warden.capture("gen_ai.tool.call.arguments", call ? call.args : arg);
-        if (captured !== undefined) s.tool.arguments = captured;
-      });
-      return runInStep(step, async () => {
-        try {
-          const output = await original.apply(this, args);
-          const failed = toolErrorOf(output);
-          const result = run.warden.capture("gen_ai.tool.call.result", contentOf(output));
-          if (result !== undefined && step.tool) step.tool.result = result;
-          if (failed) run.end(step, "error", failed);
-          else run.end(step, "ok");
-          return output;
-        } catch (error) {
-          const outcome = classify(error, config?.signal);
-          run.end(step, outcome.status, outcome.error);
-          throw error;
-        }
-      });
-    },
+  patch(
+    proto,
+    "call",
+    (original) =>
+      function wardenToolCall(this: unknown, ...args: never[]) {
+        const [arg, config, tags] = args as unknown as [unknown, ToolConfig | undefined, unknown];
+        const parent = parentOf(config);
+        if (!parent) return original.apply(this, args);
+        const tool = this as { name?: unknown };
+        const name = typeof tool.name === "string" ? tool.name : "tool";
+        const call = isToolCall(arg) ? arg : undefined;
+        const callId = call?.id ?? (typeof config?.toolCall?.id === "string" ? config.toolCall.id : undefined);
+        const run = parent.run;
+        const step = run.start("tool", name, parent, (s) => {
+          s.tool = { name, type: "function" };
+          if (callId !== undefined) s.tool.callId = callId;
+          const captured = run.warden.capture("gen_ai.tool.call.arguments", call ? call.args : arg);
+          if (captured !== undefined) s.tool.arguments = captured;
+        });
+        // The tool body runs with the tool step in its config: `currentStep()` inside it finds the step.
+        const inner = config === undefined || isConfigObject(config) ? withStep(config ?? {}, step) : config;
+        return run.hub.activate(step, async () => {
+          try {
+            const output = await original.call(this, ...([arg, inner, tags] as never[]));
+            const failed = toolErrorOf(output);
+            const result = run.warden.capture("gen_ai.tool.call.result", contentOf(output));
+            if (result !== undefined && step.tool) step.tool.result = result;
+            if (failed) run.end(step, "error", failed);
+            else run.end(step, "ok");
+            return output;
+          } catch (error) {
+            const outcome = classify(error, config?.signal);
+            run.end(step, outcome.status, outcome.error);
+            throw error;
+          }
+        });
+      },
   );
+}
+
+interface ToolConfig {
+  toolCall?: { id?: unknown };
+  signal?: AbortSignal;
+}
+
+/** The step a model or tool call belongs to: from its config, else from the ambient scope. */
+function parentOf(config: unknown): Step | undefined {
+  return stepOf(config) ?? currentStep();
 }
 
 function isToolCall(arg: unknown): arg is { id?: string; args: unknown; name: string } {
@@ -186,7 +213,8 @@ function toolErrorOf(output: unknown): { type: string; message: string } | undef
 }
 
 function contentOf(output: unknown): unknown {
-  if (typeof output === "object" && output !== null && "content" in output) return (output as { content: unknown }).content;
+  if (typeof output === "object" && output !== null && "content" in output)
+    return (output as { content: unknown }).content;
   return output;
 }
 

@@ -1,32 +1,45 @@
-import { runInStep, type Step } from "../../src/index.js";
+/** Runs a function inside some context (a step's OpenTelemetry context) and returns its result. */
+export type Enter = <R>(fn: () => R) => R;
+
+export type Ending = "done" | "error" | "closed";
 
 /**
- * An async iterator whose every `next`, `return` and `throw` runs inside `step` (AsyncLocalStorage
- * and the step's OpenTelemetry context). Needed because a generator's body runs in the context of
- * whoever calls `next()`, not of whoever created it. `onDone` is called once, when the iteration
- * completes, throws, or is closed early by the consumer.
+ * An async iterator whose every `next`, `return` and `throw` runs inside `enter` (the step's
+ * OpenTelemetry context). Needed because a generator's body runs in the context of whoever calls
+ * `next()`, not of whoever created it. `onValue` sees each value; `onDone` is called once, when the
+ * iteration completes, throws, or is closed early by the consumer.
  */
 export function iterateIn<T>(
-  step: Step,
+  enter: Enter,
   source: AsyncIterator<T>,
-  onDone: (how: "done" | "error" | "closed", error?: unknown) => void,
+  onDone: (how: Ending, error?: unknown) => void,
+  onValue?: (value: T) => void,
 ): AsyncGenerator<T> {
   let finished = false;
-  const finish = (how: "done" | "error" | "closed", error?: unknown) => {
+  const finish = (how: Ending, error?: unknown) => {
     if (finished) return;
     finished = true;
     onDone(how, error);
   };
-  const settle = async (call: () => Promise<IteratorResult<T>>, closing: boolean): Promise<IteratorResult<T>> => {
+  const settle = (call: () => Promise<IteratorResult<T>>, closing: boolean): Promise<IteratorResult<T>> => {
+    let pending: Promise<IteratorResult<T>>;
     try {
-      const result = await runInStep(step, call);
-      if (result.done) finish("done");
-      else if (closing) finish("closed");
-      return result;
+      pending = enter(call);
     } catch (error) {
-      finish("error", error);
-      throw error;
+      pending = Promise.reject(error);
     }
+    return pending.then(
+      (result) => {
+        if (result.done) finish("done");
+        else if (closing) finish("closed");
+        else onValue?.(result.value);
+        return result;
+      },
+      (error: unknown) => {
+        finish("error", error);
+        throw error;
+      },
+    );
   };
   const iterator: AsyncGenerator<T> = {
     next: (...args: [] | [unknown]) => settle(() => source.next(...args), false),
@@ -35,7 +48,8 @@ export function iterateIn<T>(
         finish("closed");
         return Promise.resolve({ done: true, value: value as T });
       }
-      return settle(() => (source.return as NonNullable<typeof source.return>)(value as T), true).then((r) => {
+      const close = source.return.bind(source);
+      return settle(() => close(value as T), true).then((r) => {
         finish("closed");
         return r;
       });
@@ -45,7 +59,8 @@ export function iterateIn<T>(
         finish("error", error);
         return Promise.reject(error);
       }
-      return settle(() => (source.throw as NonNullable<typeof source.throw>)(error), false);
+      const raise = source.throw.bind(source);
+      return settle(() => raise(error), false);
     },
     [Symbol.asyncIterator]() {
       return iterator;

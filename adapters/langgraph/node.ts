@@ -1,6 +1,7 @@
 import { Runnable, type RunnableConfig } from "@langchain/core/runnables";
-import { currentStep, runInStep } from "../../src/index.js";
+import { currentStep } from "../../src/index.js";
 import { classify } from "./control.js";
+import { stepOf, withStep } from "./scope.js";
 
 interface NodeConfig extends RunnableConfig {
   executionInfo?: { nodeAttempt?: number };
@@ -21,8 +22,8 @@ export class WardenNode<I = unknown, O = unknown> extends Runnable<I, O> {
     this.name = inner.name ?? nodeName;
   }
 
-  override async invoke(input: I, config?: NodeConfig): Promise<O> {
-    const parent = currentStep();
+  override invoke(input: I, config?: NodeConfig): Promise<O> {
+    const parent = stepOf(config) ?? currentStep();
     if (!parent) return this.inner.invoke(input, config);
     const run = parent.run;
     const superstep = config?.metadata?.langgraph_step;
@@ -31,17 +32,24 @@ export class WardenNode<I = unknown, O = unknown> extends Runnable<I, O> {
       s.node = { name: this.nodeName, attempt: typeof attempt === "number" ? attempt : 1 };
       if (typeof superstep === "number") s.node.superstep = superstep;
     });
-    return runInStep(step, async () => {
-      try {
-        const output = await this.inner.invoke(input, config);
+    const inner = withStep(config, step);
+    let pending: Promise<O>;
+    try {
+      pending = run.hub.activate(step, () => this.inner.invoke(input, inner));
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    return pending.then(
+      (output) => {
         run.end(step, "ok");
         return output;
-      } catch (error) {
+      },
+      (error: unknown) => {
         const outcome = classify(error, config?.signal);
         if (outcome.status === "interrupted") step.addEvent("agentwarden.interrupt");
         run.end(step, outcome.status, outcome.error);
         throw error;
-      }
-    });
+      },
+    );
   }
 }

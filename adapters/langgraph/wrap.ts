@@ -4,6 +4,7 @@ import { classify } from "./control.js";
 import { instrumentLangChain, instrumentToolInstance } from "./instrument.js";
 import { iterateIn } from "./iterate.js";
 import { WardenNode } from "./node.js";
+import { stepOf, withStep } from "./scope.js";
 
 export interface WrapOptions {
   /** The Warden whose runs, policies and subscribers this graph reports to. */
@@ -69,7 +70,8 @@ export function wrapGraph<G>(graph: G, options: WrapOptions): G {
   if (isPregel(graph)) {
     const owner = graph[wrappedBy];
     if (owner === warden) return graph;
-    if (owner) throw new TypeError("agentwarden: this graph is already wrapped by another Warden; wrap the original graph");
+    if (owner)
+      throw new TypeError("agentwarden: this graph is already wrapped by another Warden; wrap the original graph");
     // withConfig() makes a real instance of the graph's class (its private fields intact) that
     // shares the nodes object: the copy gets its own nodes below.
     const copy = graph.withConfig({});
@@ -81,43 +83,46 @@ export function wrapGraph<G>(graph: G, options: WrapOptions): G {
   );
 }
 
-function instrument(graph: PregelLike, warden: Warden, wanted: { name: string | undefined; kind: "agent" | "workflow" | undefined }): void {
+function instrument(
+  graph: PregelLike,
+  warden: Warden,
+  wanted: { name: string | undefined; kind: "agent" | "workflow" | undefined },
+): void {
   const kind = wanted.kind ?? (hasToolNode(graph) ? "agent" : "workflow");
   const name = wanted.name ?? (graph.name && graph.name !== DEFAULT_GRAPH_NAME ? graph.name : kind);
   graph.nodes = wrapNodes(graph.nodes, warden);
   const original = graph._streamIterator;
   graph._streamIterator = function wardenGraphRun(this: PregelLike, input, options) {
-    const source = original.call(this, input, options);
     const info: GraphInfo = { name };
     const threadId = options?.configurable?.thread_id;
     if (typeof threadId === "string" || typeof threadId === "number") info.conversationId = String(threadId);
-    const parent = currentStep();
+    const parent = stepOf(options) ?? currentStep();
     const step = parent
       ? parent.run.start(kind, name, parent, (s) => {
           s.graph = info;
         })
       : warden.startTask(kind, info).root;
+    // The step rides in the run's config: LangGraph hands it to every node, subgraph, model and tool.
+    const source = original.call(this, input, withStep(options, step));
     let interrupted = false;
-    const watched: AsyncIterator<unknown> = {
-      next: async () => {
-        const r = await source.next();
-        if (!r.done && !interrupted && carriesInterrupt(r.value)) interrupted = true;
-        return r;
+    return iterateIn(
+      <R>(fn: () => R): R => step.run.hub.activate(step, fn),
+      source,
+      (how, error) => {
+        const run = step.run;
+        if (how === "error") {
+          const outcome = classify(error, options?.signal);
+          run.end(step, outcome.status, outcome.error);
+        } else if (how === "closed") {
+          run.end(step, "cancelled");
+        } else {
+          run.end(step, interrupted || childInterrupted(step) ? "interrupted" : "ok");
+        }
       },
-      return: (value) => source.return(value),
-      throw: (error) => source.throw(error),
-    };
-    return iterateIn(step, watched, (how, error) => {
-      const run = step.run;
-      if (how === "error") {
-        const outcome = classify(error, options?.signal);
-        run.end(step, outcome.status, outcome.error);
-      } else if (how === "closed") {
-        run.end(step, "cancelled");
-      } else {
-        run.end(step, interrupted || childInterrupted(step) ? "interrupted" : "ok");
-      }
-    });
+      (value) => {
+        if (!interrupted && carriesInterrupt(value)) interrupted = true;
+      },
+    );
   };
   Object.defineProperty(graph, wrappedBy, { value: warden });
 }
@@ -171,7 +176,7 @@ function isPassthrough(bound: unknown): boolean {
 }
 
 function isPregel(x: unknown): x is PregelLike {
-  const g = x as Partial<PregelLike> & { channels?: unknown } | null | undefined;
+  const g = x as (Partial<PregelLike> & { channels?: unknown }) | null | undefined;
   return (
     typeof g === "object" &&
     g !== null &&

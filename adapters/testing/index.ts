@@ -1,1 +1,6 @@
-export { type Script, ScriptedChatModel, type ScriptedChatModelOptions, type ScriptedTurn } from "./ScriptedChatModel.js";
+export {
+  type Script,
+  ScriptedChatModel,
+  type ScriptedChatModelOptions,
+  type ScriptedTurn,
+} from "./ScriptedChatModel.js";

@@ -151,7 +151,8 @@ export class TracingSubscriber implements Subscriber {
         if (c.usage) usageAttributes(c.usage, a);
         else if (step.status === "ok") a[sc.AW_USAGE_MISSING] = true;
         if (c.output !== undefined) a[sc.GEN_AI_OUTPUT_MESSAGES] = c.output;
-        if (this.options.vocabularies.size > 0) Object.assign(a, vocabularyAttributes(step, this.options.vocabularies, true));
+        if (this.options.vocabularies.size > 0)
+          Object.assign(a, vocabularyAttributes(step, this.options.vocabularies, true));
         return a;
       }
       case "tool":

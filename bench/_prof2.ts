@@ -1,0 +1,10 @@
+import { BasicTracerProvider, NoopSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { wrapGraph } from "../adapters/langgraph/index.js";
+import { Warden } from "../src/index.js";
+import { input, scriptedReactAgent } from "./react.js";
+const noproc = new BasicTracerProvider({ spanProcessors: [new NoopSpanProcessor()] });
+const g = wrapGraph(scriptedReactAgent(10), { warden: new Warden({ tracerProvider: noproc }) });
+for (let i = 0; i < 30; i++) await g.invoke(input);
+const t = performance.now();
+for (let i = 0; i < 400; i++) await g.invoke(input);
+console.log((performance.now() - t) / 400);
