@@ -13,6 +13,8 @@ export interface OverheadFigures {
   description: string;
   /** agentwarden (tracing on, BatchSpanProcessor, in-memory exporter) / bare. */
   ratio: RatioFigure;
+  /** agentwarden with tracing off (the ledger only) / bare. */
+  ledgerOnlyRatio: RatioFigure;
   /** A LangChain callback handler that does nothing / bare: the cost of the callback mechanism alone. */
   noopCallbackRatio: RatioFigure;
   spansPerRun: number;
@@ -29,6 +31,7 @@ export async function overhead(options: { rounds: number; perRound: number }): P
   const warden = new Warden({ tracerProvider: provider });
   const bare = scriptedReactAgent(10);
   const wrapped = wrapGraph(scriptedReactAgent(10), { warden });
+  const ledgerOnly = wrapGraph(scriptedReactAgent(10), { warden: new Warden({ tracing: false }) });
   const callbackGraph = scriptedReactAgent(10);
   const handler = new NoopHandler();
 
@@ -50,6 +53,7 @@ export async function overhead(options: { rounds: number; perRound: number }): P
           if (exporter.getFinishedSpans().length > 2000) exporter.reset();
         },
       },
+      { name: "ledger-only", run: async () => void (await ledgerOnly.invoke(input)) },
       { name: "noop-callback", run: async () => void (await callbackGraph.invoke(input, { callbacks: [handler] })) },
     ],
     { ...options, warmup: 3 },
@@ -61,6 +65,7 @@ export async function overhead(options: { rounds: number; perRound: number }): P
     description:
       "10-step scripted ReAct run (createReactAgent, 10 tool-calling turns + answer), median ratio over interleaved rounds",
     ratio: ratios(times, "agentwarden", "bare"),
+    ledgerOnlyRatio: ratios(times, "ledger-only", "bare"),
     noopCallbackRatio: ratios(times, "noop-callback", "bare"),
     spansPerRun,
     bareMsPerRunMedian: Math.round((bareSorted[Math.floor(bareSorted.length / 2)] ?? 0) * 100) / 100,

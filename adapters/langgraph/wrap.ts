@@ -135,7 +135,9 @@ function wrapNodes(nodes: Record<string, NodeLike>, warden: Warden): Record<stri
       wrapped[key] = node;
       continue;
     }
-    const copy = Object.create(node) as NodeLike;
+    // A plain copy of the PregelNode (same class, own fields copied), not Object.create(node):
+    // an instance used as a prototype turns slow for V8 on the path LangGraph reads every superstep.
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(node)) as NodeLike, node);
     let inner = bound as Runnable;
     if (isPregel(bound)) {
       // A compiled subgraph used as a node: wrap it too, so its nodes nest under this node's step.
