@@ -1,9 +1,39 @@
 export { AgentWardenError, isAgentWardenError } from "./errors.js";
 export type { ErrorHook } from "./hub.js";
+export { ARGUS_DEFAULT_BUDGET_PER_STEP, type ArgusCounts, type ArgusScores, argusCounts, argusScores } from "./metrics/argus.js";
+export { METRIC_PREFIX } from "./metrics/instruments.js";
+export {
+  type MetricsSnapshot,
+  MetricsSubscriber,
+  type ModelSnapshot,
+  OTHER_KEY,
+  type ToolSnapshot,
+} from "./metrics/MetricsSubscriber.js";
+export {
+  type FailureKind,
+  type KindCounts,
+  MAX_STEP_RECORDS,
+  type ModelFigures,
+  type NodeFigures,
+  type StepRecord,
+  type SubtaskRule,
+  summarize,
+  type TaskSummary,
+  type ToolFigures,
+} from "./metrics/summary.js";
+export { emptyTotals, type Figures, figures, type Totals } from "./metrics/totals.js";
+export { DEFAULT_PRICES, DEFAULT_PRICES_DATE } from "./pricing/defaultPrices.js";
+export { type ModelPrice, PriceTable } from "./pricing/PriceTable.js";
+export { FileStore } from "./store/FileStore.js";
+export { readStore, type StoreLineError, type StoreRead } from "./store/readStore.js";
 export {
   DEFAULT_CAPTURE_CONTENT,
   DEFAULT_MAX_CONTENT_LENGTH,
+  DEFAULT_MAX_KEYS,
   DEFAULT_TRACING,
+  DEFAULT_WINDOW_SECONDS,
+  DEFAULT_WINDOW_TASKS,
+  type MetricsOptions,
   type Vocabulary,
   type WardenOptions,
 } from "./options.js";

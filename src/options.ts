@@ -1,6 +1,8 @@
-import type { TracerProvider } from "@opentelemetry/api";
+import type { MeterProvider, TracerProvider } from "@opentelemetry/api";
 import { z } from "zod";
 import type { ErrorHook } from "./hub.js";
+import type { SubtaskRule } from "./metrics/summary.js";
+import type { ModelPrice } from "./pricing/PriceTable.js";
 import { type Redactor, redactSecrets } from "./redact.js";
 
 /** Default of `WardenOptions.tracing`: spans are emitted. */
@@ -9,6 +11,24 @@ export const DEFAULT_TRACING = true;
 export const DEFAULT_CAPTURE_CONTENT = false;
 /** Default of `WardenOptions.maxContentLength`: captured values are cut to this many characters. */
 export const DEFAULT_MAX_CONTENT_LENGTH = 16_384;
+
+/** Default of `metrics.windowTasks`: the sliding window over the last 100 tasks. */
+export const DEFAULT_WINDOW_TASKS = 100;
+/** Default of `metrics.windowSeconds`: the sliding window over the last 5 minutes. */
+export const DEFAULT_WINDOW_SECONDS = 300;
+/** Default of `metrics.maxKeys`: distinct agent, tool, model or node names kept per table. */
+export const DEFAULT_MAX_KEYS = 500;
+
+export interface MetricsOptions {
+  /** Size of the last-N-tasks window. Default 100 (`DEFAULT_WINDOW_TASKS`). */
+  windowTasks?: number;
+  /** Length of the last-T-seconds window. Default 300 (`DEFAULT_WINDOW_SECONDS`). */
+  windowSeconds?: number;
+  /** What counts as a subtask: `"tool"` (each tool call, the default) or `"node"` (each node execution). */
+  subtask?: SubtaskRule;
+  /** Names kept per table (agents, tools, models, nodes); the rest fold into `_other`. Default 500. */
+  maxKeys?: number;
+}
 
 /** Extra attribute vocabularies a span can carry beside `gen_ai.*`, for backends keyed on them. */
 export type Vocabulary = "openinference" | "traceloop";
@@ -33,6 +53,20 @@ export interface WardenOptions {
   /** Also emit OpenInference and/or Traceloop attributes on each span. Default none. */
   vocabularies?: Vocabulary[];
   /**
+   * Agent metrics (ASF, ERR, CPCS and their companions) aggregated in process and exported as
+   * OpenTelemetry counters. Default on; `false` turns the aggregation and the instruments off.
+   */
+  metrics?: boolean | MetricsOptions;
+  /** Where metric instruments go. Default: the global provider (`metrics.getMeterProvider()`). */
+  meterProvider?: MeterProvider;
+  /**
+   * Model prices in USD per million tokens, by model id, overriding and extending the dated
+   * defaults (`DEFAULT_PRICES`). A model with no price has unknown cost, counted, never 0.
+   */
+  prices?: Record<string, ModelPrice>;
+  /** Path of a local run store: one JSON line per finished task, append-only. Default: none. */
+  store?: string;
+  /**
    * Receives every telemetry failure (a throwing subscriber, processor or exporter). The agent is
    * never affected. Default: one `process.emitWarning` per failing source, then silence.
    */
@@ -48,6 +82,10 @@ export interface ResolvedOptions {
   maxContentLength: number;
   vocabularies: ReadonlySet<Vocabulary>;
   onError: ErrorHook | undefined;
+  metrics: Required<MetricsOptions> | false;
+  meterProvider: MeterProvider | undefined;
+  prices: Record<string, ModelPrice>;
+  store: string | undefined;
 }
 
 const fn = (what: string) =>
@@ -65,6 +103,24 @@ const schema = z.strictObject({
   maxContentLength: z.number().int().min(1).optional(),
   vocabularies: z.array(z.enum(["openinference", "traceloop"])).optional(),
   onError: fn("a function (error, source) => void").optional(),
+  metrics: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        windowTasks: z.number().int().min(1).max(1_000_000).optional(),
+        windowSeconds: z.number().min(1).max(31 * 24 * 3600).optional(),
+        subtask: z.enum(["tool", "node"]).optional(),
+        maxKeys: z.number().int().min(1).optional(),
+      }),
+    ])
+    .optional(),
+  meterProvider: z
+    .custom<MeterProvider>((v) => typeof (v as MeterProvider | null)?.getMeter === "function", {
+      message: "expected a MeterProvider (an object with getMeter())",
+    })
+    .optional(),
+  prices: z.record(z.string(), z.unknown()).optional(),
+  store: z.string().min(1).optional(),
 });
 
 /**
@@ -86,6 +142,18 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
     maxContentLength: o.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH,
     vocabularies: new Set(o.vocabularies ?? []),
     onError: o.onError as ErrorHook | undefined,
+    metrics:
+      o.metrics === false
+        ? false
+        : {
+            windowTasks: (typeof o.metrics === "object" ? o.metrics.windowTasks : undefined) ?? DEFAULT_WINDOW_TASKS,
+            windowSeconds: (typeof o.metrics === "object" ? o.metrics.windowSeconds : undefined) ?? DEFAULT_WINDOW_SECONDS,
+            subtask: (typeof o.metrics === "object" ? o.metrics.subtask : undefined) ?? "tool",
+            maxKeys: (typeof o.metrics === "object" ? o.metrics.maxKeys : undefined) ?? DEFAULT_MAX_KEYS,
+          },
+    meterProvider: o.meterProvider,
+    prices: (o.prices ?? {}) as Record<string, ModelPrice>,
+    store: o.store,
   };
 }
 

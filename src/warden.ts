@@ -1,4 +1,8 @@
 import { captureText } from "./content.js";
+import { MetricsSubscriber } from "./metrics/MetricsSubscriber.js";
+import { PriceTable } from "./pricing/PriceTable.js";
+import { FileStore } from "./store/FileStore.js";
+import { metrics } from "@opentelemetry/api";
 import { type ErrorHook, Hub } from "./hub.js";
 import { type ResolvedOptions, resolveOptions, type WardenOptions } from "./options.js";
 import type { ContentField } from "./redact.js";
@@ -25,6 +29,10 @@ export interface WardenStats {
 export class Warden {
   /** @internal */ readonly options: ResolvedOptions;
   /** @internal */ readonly hub: Hub;
+  /** The price table tasks are costed with. */
+  readonly prices: PriceTable;
+  /** The in-process agent metrics (ASF, ERR, CPCS, ...); undefined with `metrics: false`. */
+  readonly metrics: MetricsSubscriber | undefined;
   private started = 0;
   private ended = 0;
   private readonly errors: Record<string, number> = {};
@@ -33,8 +41,15 @@ export class Warden {
 
   constructor(options?: WardenOptions) {
     this.options = resolveOptions(options);
+    this.prices = new PriceTable(this.options.prices);
     this.hub = new Hub(this.reportError);
     if (this.options.tracing) this.hub.add(new TracingSubscriber(this.options));
+    const m = this.options.metrics;
+    this.metrics = m
+      ? new MetricsSubscriber({ ...m, meterProvider: this.options.meterProvider ?? metrics.getMeterProvider() })
+      : undefined;
+    if (this.metrics) this.hub.add(this.metrics);
+    if (this.options.store) this.hub.add(new FileStore(this.options.store));
   }
 
   /** Adds a subscriber; returns a function that removes it. */

@@ -163,3 +163,31 @@ export function messageForCapture(m: unknown): unknown {
   if (Array.isArray(msg.tool_calls) && msg.tool_calls.length > 0) out.tool_calls = msg.tool_calls;
   return out;
 }
+
+/**
+ * Estimates usage from text length (about 4 characters a token) when a provider reports none, so
+ * that the call's cost is estimated and marked so, never silently 0.
+ */
+export function estimateUsage(input: unknown, output: unknown): TokenUsage {
+  return { input: Math.ceil(textLength(input) / 4), output: Math.ceil(textLength(output) / 4) };
+}
+
+function textLength(value: unknown, depth = 0): number {
+  if (typeof value === "string") return value.length;
+  if (depth > 6 || typeof value !== "object" || value === null) return 0;
+  if (Array.isArray(value)) {
+    let n = 0;
+    for (const v of value) n += textLength(v, depth + 1);
+    return n;
+  }
+  const o = value as { content?: unknown; text?: unknown; tool_calls?: unknown; message?: unknown; generations?: unknown };
+  let n = 0;
+  if (o.content !== undefined) n += textLength(o.content, depth + 1);
+  else if (typeof o.text === "string") n += o.text.length;
+  if (Array.isArray(o.tool_calls)) {
+    for (const c of o.tool_calls) n += JSON.stringify((c as { args?: unknown })?.args ?? "").length;
+  }
+  if (o.message !== undefined) n += textLength(o.message, depth + 1);
+  if (o.generations !== undefined) n += textLength(o.generations, depth + 1);
+  return n;
+}

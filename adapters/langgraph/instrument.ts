@@ -1,7 +1,7 @@
 import { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { StructuredTool } from "@langchain/core/tools";
 import { currentStep, type Step } from "../../src/index.js";
-import { messageForCapture, messagesForCapture, requestFacts, responseFacts, usageOf } from "./chat.js";
+import { estimateUsage, messageForCapture, messagesForCapture, requestFacts, responseFacts, usageOf } from "./chat.js";
 import { classify } from "./control.js";
 import { iterateIn } from "./iterate.js";
 import { isConfigObject, registerLangChainScope, stepOf, withStep } from "./scope.js";

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Hub } from "../hub.js";
+import { summarize, type TaskSummary } from "../metrics/summary.js";
 import type { Warden } from "../warden.js";
 import { now, Step, type StepError, type StepKind, type StepStatus } from "./step.js";
 import { addUsage, type TokenUsage } from "./usage.js";
@@ -47,6 +48,8 @@ export class Run {
     toolErrors: 0,
     chatsWithoutUsage: 0,
   };
+  /** Breaker trips in this task, by kind. */
+  readonly trips: Record<string, number> = {};
   private openSteps = 0;
 
   /** @internal */ readonly hub: Hub;
@@ -93,6 +96,20 @@ export class Run {
     this.hub.stepEnd(step);
     if (step === this.root) this.finish(step);
   }
+
+  /**
+   * The task's figures (outcome, cost, tokens, subtasks, failures, recoveries, per tool, model and
+   * node, compact step records), computed once when first asked for after the task ended.
+   */
+  summary(): TaskSummary {
+    if (!this.summaryCache) {
+      const o = this.warden.options;
+      this.summaryCache = summarize(this, this.warden.prices, o.metrics ? o.metrics.subtask : "tool");
+    }
+    return this.summaryCache;
+  }
+
+  private summaryCache: TaskSummary | undefined;
 
   /** Steps still open: 0 once the task has ended cleanly. */
   get open(): number {

@@ -28,6 +28,8 @@ export interface ChatInfo {
   responseModel?: string;
   /** Token usage as reported by the provider; undefined when it reported none. */
   usage?: TokenUsage;
+  /** When the provider reported no usage: an estimate (characters / 4), used for cost and marked so. */
+  estimatedUsage?: TokenUsage;
   finishReasons?: string[];
   /** Opt-in content: the request messages and the response, already redacted. */
   input?: string;
@@ -43,6 +45,10 @@ export interface ToolInfo {
   /** Opt-in content, already redacted. */
   arguments?: string;
   result?: string;
+  /** A cost of the call itself in USD (a paid API behind the tool), added to the task's cost. */
+  costUsd?: number;
+  /** Set on a fallback call: the tool it stands in for, whose failure its success recovers. */
+  recovers?: string;
 }
 
 /** Facts of a graph run (workflow or agent step). */
@@ -88,6 +94,8 @@ export class Step {
   tool: ToolInfo | undefined;
   graph: GraphInfo | undefined;
   node: NodeInfo | undefined;
+  /** True for a step agentwarden put into the run (a retry, fallback or correction), not the agent. */
+  injected = false;
   /**
    * Per-subscriber slots (the tracing subscriber keeps its span here), so no subscriber needs a
    * map from step to state that could outlive the run.

@@ -1,0 +1,156 @@
+import type { MeterProvider } from "@opentelemetry/api";
+import type { Run } from "../run/run.js";
+import type { Step } from "../run/step.js";
+import type { Subscriber } from "../subscriber.js";
+import { Instruments } from "./instruments.js";
+import type { ModelFigures, NodeFigures, TaskSummary, ToolFigures } from "./summary.js";
+import { addTask, emptyTotals, type Figures, figures, type Totals } from "./totals.js";
+import { TaskWindow, TimeWindow } from "./windows.js";
+
+export interface MetricsConfig {
+  windowTasks: number;
+  windowSeconds: number;
+  maxKeys: number;
+  meterProvider: MeterProvider | undefined;
+}
+
+/** Per-tool figures with the tool's own ERR and success rate. */
+export interface ToolSnapshot extends ToolFigures {
+  err: number | null;
+  successRate: number | null;
+}
+
+export interface ModelSnapshot extends ModelFigures {
+  err: number | null;
+}
+
+/** The agent metrics at one moment: cumulative, over two sliding windows, and per agent/tool/model/node. */
+export interface MetricsSnapshot {
+  cumulative: Figures;
+  /** The last `size` tasks. */
+  lastTasks: Figures & { size: number };
+  /** Tasks that ended in the last `seconds`. */
+  lastSeconds: Figures & { seconds: number };
+  byAgent: Record<string, Figures>;
+  byTool: Record<string, ToolSnapshot>;
+  byModel: Record<string, ModelSnapshot>;
+  byNode: Record<string, NodeFigures>;
+}
+
+/** Names beyond `maxKeys` per table are folded into this one, so memory stays bounded. */
+export const OTHER_KEY = "_other";
+
+/**
+ * Aggregates every task's summary as it ends: counts, not runs, so memory is bounded by the window
+ * sizes and the number of distinct agent, tool, model and node names (capped). Also feeds the
+ * OpenTelemetry instruments. Tasks are counted whether or not their trace was sampled.
+ */
+export class MetricsSubscriber implements Subscriber {
+  readonly name = "metrics";
+  private readonly cumulative: Totals = emptyTotals();
+  private readonly lastTasks: TaskWindow;
+  private readonly lastSeconds: TimeWindow;
+  private readonly agents = new Map<string, Totals>();
+  private readonly tools = new Map<string, ToolFigures>();
+  private readonly models = new Map<string, ModelFigures>();
+  private readonly nodes = new Map<string, NodeFigures>();
+  private readonly instruments: Instruments | undefined;
+
+  constructor(
+    private readonly config: MetricsConfig,
+    clock: () => number = Date.now,
+  ) {
+    this.lastTasks = new TaskWindow(config.windowTasks);
+    this.lastSeconds = new TimeWindow(config.windowSeconds, 60, clock);
+    this.instruments = config.meterProvider ? new Instruments(config.meterProvider) : undefined;
+  }
+
+  onStepEnd(step: Step): void {
+    this.instruments?.recordStep(step);
+  }
+
+  onTaskEnd(run: Run): void {
+    this.add(run.summary());
+  }
+
+  /** Adds one task's summary (also used to replay a run store). */
+  add(s: TaskSummary): void {
+    addTask(this.cumulative, s);
+    this.lastTasks.add(s);
+    this.lastSeconds.add(s);
+    addTask(this.slot(this.agents, s.agent, emptyTotals), s);
+    for (const [name, f] of Object.entries(s.tools)) {
+      const t = this.slot(this.tools, name, () => ({ calls: 0, completed: 0, failures: 0, recovered: 0, costUsd: 0, durationMs: 0 }));
+      t.calls += f.calls;
+      t.completed += f.completed;
+      t.failures += f.failures;
+      t.recovered += f.recovered;
+      t.costUsd += f.costUsd;
+      t.durationMs += f.durationMs;
+    }
+    for (const [name, f] of Object.entries(s.models)) {
+      const m = this.slot(this.models, name, () => ({
+        calls: 0,
+        failures: 0,
+        recovered: 0,
+        tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+        costUsd: 0,
+        costUnknownCalls: 0,
+        estimatedUsageCalls: 0,
+      }));
+      m.calls += f.calls;
+      m.failures += f.failures;
+      m.recovered += f.recovered;
+      m.tokens.input += f.tokens.input;
+      m.tokens.output += f.tokens.output;
+      m.tokens.cacheRead += f.tokens.cacheRead;
+      m.tokens.cacheWrite += f.tokens.cacheWrite;
+      m.costUsd += f.costUsd;
+      m.costUnknownCalls += f.costUnknownCalls;
+      m.estimatedUsageCalls += f.estimatedUsageCalls;
+    }
+    for (const [name, f] of Object.entries(s.nodes)) {
+      const n = this.slot(this.nodes, name, () => ({ runs: 0, failures: 0, durationMs: 0 }));
+      n.runs += f.runs;
+      n.failures += f.failures;
+      n.durationMs += f.durationMs;
+    }
+    this.instruments?.recordTask(s);
+  }
+
+  snapshot(): MetricsSnapshot {
+    const clone = (t: Totals): Totals => structuredClone(t);
+    return {
+      cumulative: figures(clone(this.cumulative)),
+      lastTasks: { ...figures(clone(this.lastTasks.totals)), size: this.config.windowTasks },
+      lastSeconds: { ...figures(this.lastSeconds.totals()), seconds: this.config.windowSeconds },
+      byAgent: Object.fromEntries([...this.agents].map(([k, t]) => [k, figures(clone(t))])),
+      byTool: Object.fromEntries(
+        [...this.tools].map(([k, t]) => [
+          k,
+          { ...t, err: ratio(t.recovered, t.failures), successRate: ratio(t.completed, t.calls) },
+        ]),
+      ),
+      byModel: Object.fromEntries(
+        [...this.models].map(([k, m]) => [k, { ...structuredClone(m), err: ratio(m.recovered, m.failures) }]),
+      ),
+      byNode: Object.fromEntries([...this.nodes].map(([k, n]) => [k, { ...n }])),
+    };
+  }
+
+  private slot<T>(map: Map<string, T>, key: string, make: () => T): T {
+    let value = map.get(key);
+    if (value) return value;
+    const k = map.size >= this.config.maxKeys ? OTHER_KEY : key;
+    value = map.get(k);
+    if (!value) {
+      value = make();
+      map.set(k, value);
+    }
+    return value;
+  }
+}
+
+function ratio(a: number, b: number): number | null {
+  return b > 0 ? a / b : null;
+}

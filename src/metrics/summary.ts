@@ -1,0 +1,303 @@
+import type { PriceTable } from "../pricing/PriceTable.js";
+import type { Run, TaskOutcome } from "../run/run.js";
+import type { Step, StepError, StepKind, StepStatus } from "../run/step.js";
+import type { TokenUsage } from "../run/usage.js";
+
+/** What counts as a subtask: each tool call (default) or each graph node execution. */
+export type SubtaskRule = "tool" | "node";
+
+export type FailureKind = "tool" | "model" | "eval";
+
+export interface KindCounts {
+  tool: number;
+  model: number;
+  eval: number;
+}
+
+export interface ToolFigures {
+  calls: number;
+  completed: number;
+  failures: number;
+  recovered: number;
+  costUsd: number;
+  durationMs: number;
+}
+
+export interface ModelFigures {
+  calls: number;
+  failures: number;
+  recovered: number;
+  tokens: Required<TokenUsage>;
+  costUsd: number;
+  costUnknownCalls: number;
+  estimatedUsageCalls: number;
+}
+
+export interface NodeFigures {
+  runs: number;
+  failures: number;
+  durationMs: number;
+}
+
+/** One step of a task, compact, for the run store and the dashboard's step tree. */
+export interface StepRecord {
+  /** Index of the parent in `steps`, -1 for the root. */
+  p: number;
+  k: StepKind;
+  n: string;
+  /** Start, in ms after the task started. */
+  t: number;
+  /** Duration in ms. */
+  d: number;
+  s: Exclude<StepStatus, "running"> | "running";
+  e?: StepError;
+  /** Tokens in, out (model calls); `est` when estimated. */
+  tok?: [number, number];
+  est?: true;
+  usd?: number;
+  /** True when agentwarden injected the step (a recovery). */
+  inj?: true;
+}
+
+/** Everything the metrics, the run store and the report need of one finished task. */
+export interface TaskSummary {
+  v: 1;
+  id: string;
+  agent: string;
+  kind: "agent" | "workflow";
+  outcome: TaskOutcome;
+  error?: StepError;
+  /** Epoch ms. */
+  start: number;
+  durationMs: number;
+  conversationId?: string;
+  /** Priced cost in USD of every model call and paid tool call; a lower bound when `costUnknownCalls` > 0. */
+  costUsd: number;
+  /** Model calls whose model has no price: their cost is unknown, not 0. */
+  costUnknownCalls: number;
+  /** Model calls priced from estimated usage (the provider reported none). */
+  estimatedUsageCalls: number;
+  tokens: Required<TokenUsage>;
+  subtasks: number;
+  completedSubtasks: number;
+  failures: KindCounts;
+  recovered: KindCounts;
+  /** Of the recovered failures, those recovered by a step agentwarden injected (the rest: organic). */
+  recoveredInjected: KindCounts;
+  /** Breaker trips by kind. */
+  trips: Record<string, number>;
+  /** Attempts beyond the first: node retries and injected retries. */
+  retries: number;
+  tools: Record<string, ToolFigures>;
+  models: Record<string, ModelFigures>;
+  nodes: Record<string, NodeFigures>;
+  steps: StepRecord[];
+  /** True when the task had more steps than a summary keeps (`MAX_STEP_RECORDS`). */
+  stepsTruncated?: true;
+}
+
+/** A summary keeps at most this many step records; figures always count every step. */
+export const MAX_STEP_RECORDS = 2_000;
+
+/**
+ * Computes a task's figures from its ledger, by the definitions of `shared/briefs/metrics.md`:
+ * subtasks and their completion, failures by kind and whether a later success of the same thing
+ * recovered them, cost priced per model call (estimated usage marked, unknown models counted).
+ */
+export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "tool"): TaskSummary {
+  const all: Step[] = [];
+  const records: StepRecord[] = [];
+  const index = new Map<Step, number>();
+  const walk = (step: Step) => {
+    all.push(step);
+    if (records.length < MAX_STEP_RECORDS) {
+      index.set(step, records.length);
+      records.push(record(step, run.startTime, step.parent ? (index.get(step.parent) ?? -1) : -1));
+    }
+    for (const child of step.children) walk(child);
+  };
+  walk(run.root);
+
+  const s: TaskSummary = {
+    v: 1,
+    id: run.id,
+    agent: run.name,
+    kind: run.root.kind === "agent" ? "agent" : "workflow",
+    outcome: run.outcome ?? "failure",
+    start: run.startTime,
+    durationMs: (run.endTime ?? run.root.endTime ?? run.startTime) - run.startTime,
+    costUsd: 0,
+    costUnknownCalls: 0,
+    estimatedUsageCalls: 0,
+    tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+    subtasks: 0,
+    completedSubtasks: 0,
+    failures: { tool: 0, model: 0, eval: 0 },
+    recovered: { tool: 0, model: 0, eval: 0 },
+    recoveredInjected: { tool: 0, model: 0, eval: 0 },
+    trips: { ...run.trips },
+    retries: 0,
+    tools: {},
+    models: {},
+    nodes: {},
+    steps: records,
+  };
+  if (run.error) s.error = run.error;
+  if (run.root.graph?.conversationId !== undefined) s.conversationId = run.root.graph.conversationId;
+  if (all.length > records.length) s.stepsTruncated = true;
+
+  for (const step of all) {
+    const failed = step.status === "error";
+    const ms = step.duration ?? 0;
+    if (step.injected && (step.kind === "tool" || step.kind === "node")) s.retries++;
+    switch (step.kind) {
+      case "node": {
+        const f = (s.nodes[step.name] ??= { runs: 0, failures: 0, durationMs: 0 });
+        f.runs++;
+        f.durationMs += ms;
+        if (failed) f.failures++;
+        if ((step.node?.attempt ?? 1) > 1) s.retries++;
+        if (rule === "node") countSubtask(s, step);
+        break;
+      }
+      case "tool": {
+        const f = (s.tools[step.name] ??= { calls: 0, completed: 0, failures: 0, recovered: 0, costUsd: 0, durationMs: 0 });
+        f.calls++;
+        f.durationMs += ms;
+        if (step.status === "ok") f.completed++;
+        if (failed) {
+          f.failures++;
+          s.failures.tool++;
+        }
+        const toolCost = step.tool?.costUsd;
+        if (toolCost !== undefined && Number.isFinite(toolCost) && toolCost > 0) {
+          f.costUsd += toolCost;
+          s.costUsd += toolCost;
+        }
+        if (rule === "tool") countSubtask(s, step);
+        break;
+      }
+      case "chat": {
+        const cost = priceChat(s, step, prices);
+        const i = index.get(step);
+        if (cost !== undefined && i !== undefined) (records[i] as StepRecord).usd = cost;
+        break;
+      }
+    }
+  }
+  countRecoveries(s, all);
+  return s;
+}
+
+function countSubtask(s: TaskSummary, step: Step): void {
+  s.subtasks++;
+  if (step.status === "ok") s.completedSubtasks++;
+}
+
+function priceChat(s: TaskSummary, step: Step, prices: PriceTable): number | undefined {
+  const chat = step.chat;
+  const model = chat?.responseModel ?? chat?.requestModel ?? step.name;
+  const f = (s.models[model] ??= {
+    calls: 0,
+    failures: 0,
+    recovered: 0,
+    tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+    costUsd: 0,
+    costUnknownCalls: 0,
+    estimatedUsageCalls: 0,
+  });
+  f.calls++;
+  if (step.status === "error") {
+    f.failures++;
+    s.failures.model++;
+  }
+  const usage = chat?.usage ?? chat?.estimatedUsage;
+  if (!usage) return undefined; // a failed call with no usage reported: nothing billed that we know of
+  if (!chat?.usage) {
+    f.estimatedUsageCalls++;
+    s.estimatedUsageCalls++;
+  }
+  for (const t of [s.tokens, f.tokens]) {
+    t.input += usage.input;
+    t.output += usage.output;
+    t.cacheRead += usage.cacheRead ?? 0;
+    t.cacheWrite += usage.cacheWrite ?? 0;
+  }
+  const cost =
+    (chat?.responseModel !== undefined ? prices.cost(chat.responseModel, usage) : undefined) ??
+    (chat ? prices.cost(chat.requestModel, usage) : undefined);
+  if (cost === undefined) {
+    f.costUnknownCalls++;
+    s.costUnknownCalls++;
+  } else {
+    f.costUsd += cost;
+    s.costUsd += cost;
+  }
+  return cost;
+}
+
+/**
+ * A failure is recovered when a success of the same thing starts after it ended: the same tool (or
+ * a fallback standing in for it), the same model node producing output. The recovery is `injected`
+ * when the succeeding step was put there by agentwarden, else `organic`.
+ */
+function countRecoveries(s: TaskSummary, steps: Step[]): void {
+  const successes = new Map<string, Step[]>();
+  const failures: Array<[FailureKind, string, Step]> = [];
+  for (const step of steps) {
+    const key = recoveryKey(step);
+    if (!key) continue;
+    if (step.status === "ok") {
+      const list = successes.get(key);
+      if (list) list.push(step);
+      else successes.set(key, [step]);
+    } else if (step.status === "error") {
+      failures.push([step.kind === "tool" ? "tool" : "model", key, step]);
+    }
+  }
+  for (const [kind, key, failure] of failures) {
+    const end = failure.endTime ?? Number.POSITIVE_INFINITY;
+    const later = successes.get(key)?.find((ok) => ok.startTime >= end);
+    if (!later) continue;
+    s.recovered[kind]++;
+    if (later.injected) s.recoveredInjected[kind]++;
+    if (kind === "tool") {
+      const f = s.tools[failure.name];
+      if (f) f.recovered++;
+    } else {
+      const model = failure.chat?.responseModel ?? failure.chat?.requestModel ?? failure.name;
+      const f = s.models[model];
+      if (f) f.recovered++;
+    }
+  }
+}
+
+function recoveryKey(step: Step): string | undefined {
+  if (step.kind === "tool") return `tool:${step.tool?.recovers ?? step.name}`;
+  if (step.kind === "chat") {
+    const node = step.parent?.kind === "node" ? step.parent.name : undefined;
+    return `model:${node ?? step.chat?.requestModel ?? step.name}`;
+  }
+  return undefined;
+}
+
+function record(step: Step, origin: number, parent: number): StepRecord {
+  const r: StepRecord = {
+    p: parent,
+    k: step.kind,
+    n: step.name,
+    t: round(step.startTime - origin),
+    d: round((step.endTime ?? step.startTime) - step.startTime),
+    s: step.status,
+  };
+  if (step.error) r.e = step.error;
+  const usage = step.chat?.usage ?? step.chat?.estimatedUsage;
+  if (usage) r.tok = [usage.input, usage.output];
+  if (step.chat && !step.chat.usage && step.chat.estimatedUsage) r.est = true;
+  if (step.injected) r.inj = true;
+  return r;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
