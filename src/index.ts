@@ -1,6 +1,13 @@
 export { AgentWardenError, isAgentWardenError } from "./errors.js";
+export { type EvalResult, type Evaluator, toEvalResult } from "./evals/Evaluator.js";
 export type { ErrorHook } from "./hub.js";
-export { ARGUS_DEFAULT_BUDGET_PER_STEP, type ArgusCounts, type ArgusScores, argusCounts, argusScores } from "./metrics/argus.js";
+export {
+  ARGUS_DEFAULT_BUDGET_PER_STEP,
+  type ArgusCounts,
+  type ArgusScores,
+  argusCounts,
+  argusScores,
+} from "./metrics/argus.js";
 export { METRIC_PREFIX } from "./metrics/instruments.js";
 export {
   type MetricsSnapshot,
@@ -22,10 +29,6 @@ export {
   type ToolFigures,
 } from "./metrics/summary.js";
 export { emptyTotals, type Figures, figures, type Totals } from "./metrics/totals.js";
-export { DEFAULT_PRICES, DEFAULT_PRICES_DATE } from "./pricing/defaultPrices.js";
-export { type ModelPrice, PriceTable } from "./pricing/PriceTable.js";
-export { FileStore } from "./store/FileStore.js";
-export { readStore, type StoreLineError, type StoreRead } from "./store/readStore.js";
 export {
   DEFAULT_CAPTURE_CONTENT,
   DEFAULT_MAX_CONTENT_LENGTH,
@@ -37,11 +40,14 @@ export {
   type Vocabulary,
   type WardenOptions,
 } from "./options.js";
+export { DEFAULT_PRICES, DEFAULT_PRICES_DATE } from "./pricing/defaultPrices.js";
+export { type ModelPrice, PriceTable } from "./pricing/PriceTable.js";
 export { type ContentField, type Redactor, redactSecrets, redactWith } from "./redact.js";
 export { Run, type StepCounts, type TaskOutcome } from "./run/run.js";
 export { currentRun, currentStep, registerScopeResolver, runInStep } from "./run/scope.js";
 export {
   type ChatInfo,
+  type EvalInfo,
   type GraphInfo,
   type NodeInfo,
   Step,
@@ -52,6 +58,8 @@ export {
   type ToolInfo,
 } from "./run/step.js";
 export type { TokenUsage } from "./run/usage.js";
+export { FileStore } from "./store/FileStore.js";
+export { readStore, type StoreLineError, type StoreRead } from "./store/readStore.js";
 export type { Subscriber } from "./subscriber.js";
 export { type ExporterLike, guardExporter } from "./telemetry/guardExporter.js";
 export { TRACER_NAME, TracingSubscriber } from "./telemetry/tracing.js";

@@ -108,7 +108,11 @@ const schema = z.strictObject({
       z.boolean(),
       z.strictObject({
         windowTasks: z.number().int().min(1).max(1_000_000).optional(),
-        windowSeconds: z.number().min(1).max(31 * 24 * 3600).optional(),
+        windowSeconds: z
+          .number()
+          .min(1)
+          .max(31 * 24 * 3600)
+          .optional(),
         subtask: z.enum(["tool", "node"]).optional(),
         maxKeys: z.number().int().min(1).optional(),
       }),
@@ -147,7 +151,8 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
         ? false
         : {
             windowTasks: (typeof o.metrics === "object" ? o.metrics.windowTasks : undefined) ?? DEFAULT_WINDOW_TASKS,
-            windowSeconds: (typeof o.metrics === "object" ? o.metrics.windowSeconds : undefined) ?? DEFAULT_WINDOW_SECONDS,
+            windowSeconds:
+              (typeof o.metrics === "object" ? o.metrics.windowSeconds : undefined) ?? DEFAULT_WINDOW_SECONDS,
             subtask: (typeof o.metrics === "object" ? o.metrics.subtask : undefined) ?? "tool",
             maxKeys: (typeof o.metrics === "object" ? o.metrics.maxKeys : undefined) ?? DEFAULT_MAX_KEYS,
           },

@@ -1,13 +1,13 @@
-import { captureText } from "./content.js";
-import { MetricsSubscriber } from "./metrics/MetricsSubscriber.js";
-import { PriceTable } from "./pricing/PriceTable.js";
-import { FileStore } from "./store/FileStore.js";
 import { metrics } from "@opentelemetry/api";
+import { captureText } from "./content.js";
 import { type ErrorHook, Hub } from "./hub.js";
+import { MetricsSubscriber } from "./metrics/MetricsSubscriber.js";
 import { type ResolvedOptions, resolveOptions, type WardenOptions } from "./options.js";
+import { PriceTable } from "./pricing/PriceTable.js";
 import type { ContentField } from "./redact.js";
 import { Run } from "./run/run.js";
 import type { GraphInfo, Step } from "./run/step.js";
+import { FileStore } from "./store/FileStore.js";
 import type { Subscriber } from "./subscriber.js";
 import { TracingSubscriber } from "./telemetry/tracing.js";
 

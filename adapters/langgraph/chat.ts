@@ -180,14 +180,21 @@ function textLength(value: unknown, depth = 0): number {
     for (const v of value) n += textLength(v, depth + 1);
     return n;
   }
-  const o = value as { content?: unknown; text?: unknown; tool_calls?: unknown; message?: unknown; generations?: unknown };
+  const o = value as {
+    content?: unknown;
+    text?: unknown;
+    tool_calls?: unknown;
+    message?: unknown;
+    generations?: unknown;
+  };
+  // An LLMResult: its generations; a generation: its message (its `text` repeats the content).
+  if (o.generations !== undefined) return textLength(o.generations, depth + 1);
+  if (o.message !== undefined) return textLength(o.message, depth + 1);
   let n = 0;
   if (o.content !== undefined) n += textLength(o.content, depth + 1);
   else if (typeof o.text === "string") n += o.text.length;
   if (Array.isArray(o.tool_calls)) {
     for (const c of o.tool_calls) n += JSON.stringify((c as { args?: unknown })?.args ?? "").length;
   }
-  if (o.message !== undefined) n += textLength(o.message, depth + 1);
-  if (o.generations !== undefined) n += textLength(o.generations, depth + 1);
   return n;
 }

@@ -1,6 +1,14 @@
 import type { Runnable } from "@langchain/core/runnables";
-import { currentStep, type GraphInfo, type Step, type Warden } from "../../src/index.js";
+import {
+  currentStep,
+  type Evaluator,
+  type GraphInfo,
+  type Step,
+  type StepError,
+  type Warden,
+} from "../../src/index.js";
 import { classify } from "./control.js";
+import { runFinalEvals } from "./evals.js";
 import { instrumentLangChain, instrumentToolInstance } from "./instrument.js";
 import { iterateIn } from "./iterate.js";
 import { WardenNode } from "./node.js";
@@ -19,6 +27,12 @@ export interface WrapOptions {
    * (`invoke_workflow`). Default: `agent` for `createAgent` agents and graphs with a `ToolNode`.
    */
   kind?: "agent" | "workflow";
+  /**
+   * Evaluators of the task's final output (the graph's last state, for `invoke` and `stream` in
+   * `values` mode). A task whose final output fails one is a failure, though the call returns
+   * normally. Default none.
+   */
+  finalEvals?: Evaluator[];
 }
 
 /** The parts of a compiled LangGraph graph (Pregel) the wrapper touches. */
@@ -38,6 +52,7 @@ interface NodeLike {
 interface StreamOptions {
   configurable?: Record<string, unknown>;
   signal?: AbortSignal;
+  streamMode?: unknown;
 }
 
 /** A langchain v1 `createAgent()` agent: a ReactAgent holding a compiled graph. */
@@ -58,13 +73,17 @@ const DEFAULT_GRAPH_NAME = "LangGraph";
  * state and checkpoint methods); the graph passed in is left untouched.
  */
 export function wrapGraph<G>(graph: G, options: WrapOptions): G {
-  const { warden, name, kind } = checkOptions(options);
+  const { warden, name, kind, finalEvals = [] } = checkOptions(options);
   instrumentLangChain();
   if (isAgent(graph)) {
     // ReactAgent keeps its graph in a private field: a fresh agent from withConfig() owns a fresh
     // graph, which is instrumented in place.
     const copy = graph.withConfig({});
-    instrument(copy.graph, warden, { name: name ?? graph.options?.name ?? copy.graph.name, kind: kind ?? "agent" });
+    instrument(copy.graph, warden, {
+      name: name ?? graph.options?.name ?? copy.graph.name,
+      kind: kind ?? "agent",
+      finalEvals,
+    });
     return copy as G;
   }
   if (isPregel(graph)) {
@@ -75,7 +94,7 @@ export function wrapGraph<G>(graph: G, options: WrapOptions): G {
     // withConfig() makes a real instance of the graph's class (its private fields intact) that
     // shares the nodes object: the copy gets its own nodes below.
     const copy = graph.withConfig({});
-    instrument(copy, warden, { name, kind });
+    instrument(copy, warden, { name, kind, finalEvals });
     return copy as G;
   }
   throw new TypeError(
@@ -83,11 +102,13 @@ export function wrapGraph<G>(graph: G, options: WrapOptions): G {
   );
 }
 
-function instrument(
-  graph: PregelLike,
-  warden: Warden,
-  wanted: { name: string | undefined; kind: "agent" | "workflow" | undefined },
-): void {
+interface Wanted {
+  name: string | undefined;
+  kind: "agent" | "workflow" | undefined;
+  finalEvals: Evaluator[];
+}
+
+function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
   const kind = wanted.kind ?? (hasToolNode(graph) ? "agent" : "workflow");
   const name = wanted.name ?? (graph.name && graph.name !== DEFAULT_GRAPH_NAME ? graph.name : kind);
   graph.nodes = wrapNodes(graph.nodes, warden);
@@ -103,8 +124,17 @@ function instrument(
         })
       : warden.startTask(kind, info).root;
     // The step rides in the run's config: LangGraph hands it to every node, subgraph, model and tool.
-    const source = original.call(this, input, withStep(options, step));
+    const inner = original.call(this, input, withStep(options, step));
     let interrupted = false;
+    let evalFailure: StepError | undefined;
+    // Only a top-level run is evaluated, and only when there are evaluators: otherwise the
+    // graph's own iterator is used as it is.
+    const source =
+      wanted.finalEvals.length > 0 && !parent
+        ? runFinalEvals(inner, step, wanted.finalEvals, options, (e) => {
+            evalFailure = e;
+          })
+        : inner;
     return iterateIn(
       <R>(fn: () => R): R => step.run.hub.activate(step, fn),
       source,
@@ -116,7 +146,8 @@ function instrument(
         } else if (how === "closed") {
           run.end(step, "cancelled");
         } else {
-          run.end(step, interrupted || childInterrupted(step) ? "interrupted" : "ok");
+          if (evalFailure) run.end(step, "error", evalFailure);
+          else run.end(step, interrupted || childInterrupted(step) ? "interrupted" : "ok");
         }
       },
       (value) => {
@@ -142,7 +173,7 @@ function wrapNodes(nodes: Record<string, NodeLike>, warden: Warden): Record<stri
     if (isPregel(bound)) {
       // A compiled subgraph used as a node: wrap it too, so its nodes nest under this node's step.
       const sub = bound.withConfig({});
-      instrument(sub, warden, { name: undefined, kind: undefined });
+      instrument(sub, warden, { name: undefined, kind: undefined, finalEvals: [] });
       inner = sub as unknown as Runnable;
       copy.subgraphs = [sub];
     }
@@ -211,6 +242,15 @@ function checkOptions(options: WrapOptions): WrapOptions {
   }
   if (options.name !== undefined && (typeof options.name !== "string" || options.name.length === 0)) {
     throw new TypeError(`agentwarden: option name must be a non-empty string, got ${describe(options.name)}`);
+  }
+  if (
+    options.finalEvals !== undefined &&
+    (!Array.isArray(options.finalEvals) ||
+      options.finalEvals.some((e) => typeof e?.name !== "string" || typeof e?.evaluate !== "function"))
+  ) {
+    throw new TypeError(
+      "agentwarden: option finalEvals must be an array of evaluators { name: string, evaluate(output) }",
+    );
   }
   if (options.kind !== undefined && options.kind !== "agent" && options.kind !== "workflow") {
     throw new TypeError(`agentwarden: option kind must be "agent" or "workflow", got ${describe(options.kind)}`);

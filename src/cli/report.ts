@@ -1,5 +1,5 @@
 import { argusCounts, argusScores } from "../metrics/argus.js";
-import { MetricsSubscriber, type MetricsSnapshot } from "../metrics/MetricsSubscriber.js";
+import { type MetricsSnapshot, MetricsSubscriber } from "../metrics/MetricsSubscriber.js";
 import type { TaskSummary } from "../metrics/summary.js";
 import type { Figures } from "../metrics/totals.js";
 import type { StoreLineError } from "../store/readStore.js";
@@ -21,12 +21,21 @@ export function formatReport(snapshot: MetricsSnapshot, errors: readonly StoreLi
   const t = c.totals;
   const failures = t.failures.tool + t.failures.model + t.failures.eval;
   const recovered = t.recovered.tool + t.recovered.model + t.recovered.eval;
-  out.push(`tasks: ${t.tasks} (${t.success} success, ${t.failure} failure, ${t.cancelled} cancelled, ${t.interrupted} interrupted)`);
+  out.push(
+    `tasks: ${t.tasks} (${t.success} success, ${t.failure} failure, ${t.cancelled} cancelled, ${t.interrupted} interrupted)`,
+  );
   out.push("");
   out.push(`  ASF   ${pct(c.asf).padStart(8)}   ${t.success} of ${t.success + t.failure} ended tasks succeeded`);
-  out.push(`  ERR   ${pct(c.err).padStart(8)}   ${recovered} of ${failures} failures recovered` + ` (tool ${frac(t.recovered.tool, t.failures.tool)}, model ${frac(t.recovered.model, t.failures.model)}, eval ${frac(t.recovered.eval, t.failures.eval)}; ${t.injectedRecoveries} injected, ${t.organicRecoveries} organic)`);
-  out.push(`  CPCS  ${usd(c.cpcs).padStart(8)}   ${usd(t.costUsd)} over ${t.completedSubtasks} completed subtasks${costNote(c)}`);
-  out.push(`  cost per successful task ${usd(c.costPerSuccessfulTask)}, failures per task ${c.failuresPerTask === null ? "n/a" : c.failuresPerTask.toFixed(2)}, breaker trips ${tripText(t.trips)}`);
+  out.push(
+    `  ERR   ${pct(c.err).padStart(8)}   ${recovered} of ${failures} failures recovered` +
+      ` (tool ${frac(t.recovered.tool, t.failures.tool)}, model ${frac(t.recovered.model, t.failures.model)}, eval ${frac(t.recovered.eval, t.failures.eval)}; ${t.injectedRecoveries} injected, ${t.organicRecoveries} organic)`,
+  );
+  out.push(
+    `  CPCS  ${usd(c.cpcs).padStart(8)}   ${usd(t.costUsd)} over ${t.completedSubtasks} completed subtasks${costNote(c)}`,
+  );
+  out.push(
+    `  cost per successful task ${usd(c.costPerSuccessfulTask)}, failures per task ${c.failuresPerTask === null ? "n/a" : c.failuresPerTask.toFixed(2)}, breaker trips ${tripText(t.trips)}`,
+  );
   out.push("");
   out.push("per agent:");
   out.push(row(["agent", "tasks", "ASF", "ERR", "CPCS", "cost"]));
@@ -37,7 +46,17 @@ export function formatReport(snapshot: MetricsSnapshot, errors: readonly StoreLi
   out.push("per tool:");
   out.push(row(["tool", "calls", "completed", "failures", "recovered", "ERR", "cost"]));
   for (const [name, f] of Object.entries(snapshot.byTool)) {
-    out.push(row([name, String(f.calls), String(f.completed), String(f.failures), String(f.recovered), pct(f.err), usd(f.costUsd)]));
+    out.push(
+      row([
+        name,
+        String(f.calls),
+        String(f.completed),
+        String(f.failures),
+        String(f.recovered),
+        pct(f.err),
+        usd(f.costUsd),
+      ]),
+    );
   }
   const a = argusScores(argusCounts(t));
   out.push("");
@@ -57,7 +76,8 @@ function frac(a: number, b: number): string {
 function costNote(f: Figures): string {
   const t = f.totals;
   const notes: string[] = [];
-  if (t.costUnknownCalls) notes.push(`${t.costUnknownCalls} model call(s) with unknown price not included: a lower bound`);
+  if (t.costUnknownCalls)
+    notes.push(`${t.costUnknownCalls} model call(s) with unknown price not included: a lower bound`);
   if (t.estimatedUsageCalls) notes.push(`${t.estimatedUsageCalls} call(s) priced from estimated usage`);
   return notes.length ? ` (${notes.join("; ")})` : "";
 }

@@ -80,7 +80,14 @@ export class MetricsSubscriber implements Subscriber {
     this.lastSeconds.add(s);
     addTask(this.slot(this.agents, s.agent, emptyTotals), s);
     for (const [name, f] of Object.entries(s.tools)) {
-      const t = this.slot(this.tools, name, () => ({ calls: 0, completed: 0, failures: 0, recovered: 0, costUsd: 0, durationMs: 0 }));
+      const t = this.slot(this.tools, name, () => ({
+        calls: 0,
+        completed: 0,
+        failures: 0,
+        recovered: 0,
+        costUsd: 0,
+        durationMs: 0,
+      }));
       t.calls += f.calls;
       t.completed += f.completed;
       t.failures += f.failures;

@@ -26,7 +26,9 @@ export const ARGUS_DEFAULT_BUDGET_PER_STEP = 0.1;
 export function argusScores(c: ArgusCounts, budgetPerStep = ARGUS_DEFAULT_BUDGET_PER_STEP): ArgusScores {
   const { planned: P, completed: C, failed: F, recovered: R, retries: N, costUsd } = c;
   const asf =
-    P === 0 ? 0.5 : clamp(Math.min(C / P, 1) * (1 - Math.min(F / P, 1)) * Math.max(0.5, 1 - (0.1 * N) / Math.max(P, 1)));
+    P === 0
+      ? 0.5
+      : clamp(Math.min(C / P, 1) * (1 - Math.min(F / P, 1)) * Math.max(0.5, 1 - (0.1 * N) / Math.max(P, 1)));
   let err: number;
   if (F === 0) err = 1;
   else {

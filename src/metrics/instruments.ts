@@ -36,13 +36,33 @@ export class Instruments {
     this.failures = m.createCounter(`${p}.failures`, { description: "Failures, by kind (tool, model, eval)" });
     this.recoveries = m.createCounter(`${p}.recoveries`, { description: "Recovered failures, by kind and how" });
     this.cost = m.createCounter(`${p}.cost.usd`, { description: "Priced cost of model and tool calls, in USD" });
-    this.costUnknown = m.createCounter(`${p}.cost.unknown_calls`, { description: "Model calls whose model has no price" });
-    this.tokens = m.createCounter(`${p}.tokens`, { description: "Tokens, by type (input, output, cache_read, cache_write)" });
+    this.costUnknown = m.createCounter(`${p}.cost.unknown_calls`, {
+      description: "Model calls whose model has no price",
+    });
+    this.tokens = m.createCounter(`${p}.tokens`, {
+      description: "Tokens, by type (input, output, cache_read, cache_write)",
+    });
     this.trips = m.createCounter(`${p}.breaker.trips`, { description: "Breaker trips, by kind" });
-    const seconds = { unit: "s", advice: { explicitBucketBoundaries: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] } };
-    this.inferenceDuration = m.createHistogram("gen_ai.client.inference.duration", { description: "GenAI model call duration", ...seconds });
-    this.toolDuration = m.createHistogram("gen_ai.execute_tool.duration", { description: "Tool call duration", ...seconds });
-    this.invocationDuration = m.createHistogram("gen_ai.invocation.duration", { description: "Agent or workflow invocation duration", ...seconds });
+    const seconds = {
+      unit: "s",
+      advice: {
+        explicitBucketBoundaries: [
+          0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+        ],
+      },
+    };
+    this.inferenceDuration = m.createHistogram("gen_ai.client.inference.duration", {
+      description: "GenAI model call duration",
+      ...seconds,
+    });
+    this.toolDuration = m.createHistogram("gen_ai.execute_tool.duration", {
+      description: "Tool call duration",
+      ...seconds,
+    });
+    this.invocationDuration = m.createHistogram("gen_ai.invocation.duration", {
+      description: "Agent or workflow invocation duration",
+      ...seconds,
+    });
     this.inputTokens = m.createCounter("gen_ai.client.inference.usage.input_tokens", { unit: "{token}" });
     this.outputTokens = m.createCounter("gen_ai.client.inference.usage.output_tokens", { unit: "{token}" });
   }

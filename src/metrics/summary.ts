@@ -152,7 +152,7 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
     if (step.injected && (step.kind === "tool" || step.kind === "node")) s.retries++;
     switch (step.kind) {
       case "node": {
-        const f = (s.nodes[step.name] ??= { runs: 0, failures: 0, durationMs: 0 });
+        const f = entry(s.nodes, step.name, () => ({ runs: 0, failures: 0, durationMs: 0 }));
         f.runs++;
         f.durationMs += ms;
         if (failed) f.failures++;
@@ -161,7 +161,14 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
         break;
       }
       case "tool": {
-        const f = (s.tools[step.name] ??= { calls: 0, completed: 0, failures: 0, recovered: 0, costUsd: 0, durationMs: 0 });
+        const f = entry(s.tools, step.name, () => ({
+          calls: 0,
+          completed: 0,
+          failures: 0,
+          recovered: 0,
+          costUsd: 0,
+          durationMs: 0,
+        }));
         f.calls++;
         f.durationMs += ms;
         if (step.status === "ok") f.completed++;
@@ -177,6 +184,9 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
         if (rule === "tool") countSubtask(s, step);
         break;
       }
+      case "eval":
+        if (failed) s.failures.eval++;
+        break;
       case "chat": {
         const cost = priceChat(s, step, prices);
         const i = index.get(step);
@@ -197,7 +207,7 @@ function countSubtask(s: TaskSummary, step: Step): void {
 function priceChat(s: TaskSummary, step: Step, prices: PriceTable): number | undefined {
   const chat = step.chat;
   const model = chat?.responseModel ?? chat?.requestModel ?? step.name;
-  const f = (s.models[model] ??= {
+  const f = entry(s.models, model, () => ({
     calls: 0,
     failures: 0,
     recovered: 0,
@@ -205,7 +215,7 @@ function priceChat(s: TaskSummary, step: Step, prices: PriceTable): number | und
     costUsd: 0,
     costUnknownCalls: 0,
     estimatedUsageCalls: 0,
-  });
+  }));
   f.calls++;
   if (step.status === "error") {
     f.failures++;
@@ -252,7 +262,7 @@ function countRecoveries(s: TaskSummary, steps: Step[]): void {
       if (list) list.push(step);
       else successes.set(key, [step]);
     } else if (step.status === "error") {
-      failures.push([step.kind === "tool" ? "tool" : "model", key, step]);
+      failures.push([step.kind === "tool" ? "tool" : step.kind === "eval" ? "eval" : "model", key, step]);
     }
   }
   for (const [kind, key, failure] of failures) {
@@ -264,7 +274,7 @@ function countRecoveries(s: TaskSummary, steps: Step[]): void {
     if (kind === "tool") {
       const f = s.tools[failure.name];
       if (f) f.recovered++;
-    } else {
+    } else if (kind === "model") {
       const model = failure.chat?.responseModel ?? failure.chat?.requestModel ?? failure.name;
       const f = s.models[model];
       if (f) f.recovered++;
@@ -274,6 +284,7 @@ function countRecoveries(s: TaskSummary, steps: Step[]): void {
 
 function recoveryKey(step: Step): string | undefined {
   if (step.kind === "tool") return `tool:${step.tool?.recovers ?? step.name}`;
+  if (step.kind === "eval") return `eval:${step.eval?.target ?? ""}:${step.name}`;
   if (step.kind === "chat") {
     const node = step.parent?.kind === "node" ? step.parent.name : undefined;
     return `model:${node ?? step.chat?.requestModel ?? step.name}`;
@@ -300,4 +311,13 @@ function record(step: Step, origin: number, parent: number): StepRecord {
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
+}
+
+function entry<T>(table: Record<string, T>, key: string, make: () => T): T {
+  let value = table[key];
+  if (value === undefined) {
+    value = make();
+    table[key] = value;
+  }
+  return value;
 }

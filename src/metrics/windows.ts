@@ -51,7 +51,8 @@ export class TimeWindow {
   totals(now = this.clock()): Totals {
     const t = emptyTotals();
     const oldest = now - this.seconds * 1000;
-    for (const slot of this.slots) if (slot && slot.start + this.width > oldest && slot.start <= now) mergeTotals(t, slot.totals);
+    for (const slot of this.slots)
+      if (slot && slot.start + this.width > oldest && slot.start <= now) mergeTotals(t, slot.totals);
     return t;
   }
 }

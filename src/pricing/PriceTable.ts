@@ -20,7 +20,10 @@ export class PriceTable {
   private readonly prices: Map<string, Required<ModelPrice>>;
   private readonly cache = new Map<string, Required<ModelPrice> | null>();
 
-  constructor(overrides: Readonly<Record<string, ModelPrice>> = {}, defaults: Readonly<Record<string, ModelPrice>> = DEFAULT_PRICES) {
+  constructor(
+    overrides: Readonly<Record<string, ModelPrice>> = {},
+    defaults: Readonly<Record<string, ModelPrice>> = DEFAULT_PRICES,
+  ) {
     this.prices = new Map();
     for (const [model, price] of Object.entries({ ...defaults, ...overrides })) {
       this.prices.set(model.toLowerCase(), complete(model, price));
@@ -46,7 +49,9 @@ export class PriceTable {
     const cacheRead = usage.cacheRead ?? 0;
     const cacheWrite = usage.cacheWrite ?? 0;
     const uncached = Math.max(0, usage.input - cacheRead - cacheWrite);
-    return (uncached * p.input + cacheRead * p.cacheRead + cacheWrite * p.cacheWrite + usage.output * p.output) * PER_TOKEN;
+    return (
+      (uncached * p.input + cacheRead * p.cacheRead + cacheWrite * p.cacheWrite + usage.output * p.output) * PER_TOKEN
+    );
   }
 
   private find(model: string): Required<ModelPrice> | undefined {
@@ -66,13 +71,17 @@ export class PriceTable {
 /** Validates one entry; a negative or non-numeric price is rejected naming the model and field. */
 function complete(model: string, price: ModelPrice): Required<ModelPrice> {
   if (typeof price !== "object" || price === null) {
-    throw new TypeError(`agentwarden: price for model "${model}" must be an object { input, output, cacheRead?, cacheWrite? }`);
+    throw new TypeError(
+      `agentwarden: price for model "${model}" must be an object { input, output, cacheRead?, cacheWrite? }`,
+    );
   }
   const check = (field: keyof ModelPrice, required: boolean): number | undefined => {
     const v = price[field];
     if (v === undefined && !required) return undefined;
     if (typeof v !== "number" || Number.isNaN(v)) {
-      throw new TypeError(`agentwarden: price for model "${model}": ${field} must be a number of USD per million tokens, got ${JSON.stringify(v) ?? String(v)}`);
+      throw new TypeError(
+        `agentwarden: price for model "${model}": ${field} must be a number of USD per million tokens, got ${JSON.stringify(v) ?? String(v)}`,
+      );
     }
     if (v < 0 || !Number.isFinite(v)) {
       throw new RangeError(`agentwarden: price for model "${model}": ${field} must be a finite number >= 0, got ${v}`);
@@ -81,5 +90,10 @@ function complete(model: string, price: ModelPrice): Required<ModelPrice> {
   };
   const input = check("input", true) as number;
   const output = check("output", true) as number;
-  return { input, output, cacheRead: check("cacheRead", false) ?? input, cacheWrite: check("cacheWrite", false) ?? input };
+  return {
+    input,
+    output,
+    cacheRead: check("cacheRead", false) ?? input,
+    cacheWrite: check("cacheWrite", false) ?? input,
+  };
 }

@@ -22,6 +22,9 @@ export interface StepCounts {
   toolErrors: number;
   /** Model calls whose provider reported no token usage. */
   chatsWithoutUsage: number;
+  evals: number;
+  /** Evaluator runs that failed or threw. */
+  evalFailures: number;
 }
 
 /**
@@ -47,6 +50,8 @@ export class Run {
     chatErrors: 0,
     toolErrors: 0,
     chatsWithoutUsage: 0,
+    evals: 0,
+    evalFailures: 0,
   };
   /** Breaker trips in this task, by kind. */
   readonly trips: Record<string, number> = {};
@@ -137,6 +142,10 @@ export class Run {
       case "tool":
         c.tools++;
         if (failed) c.toolErrors++;
+        break;
+      case "eval":
+        c.evals++;
+        if (failed) c.evalFailures++;
         break;
     }
   }

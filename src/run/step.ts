@@ -3,9 +3,10 @@ import type { TokenUsage } from "./usage.js";
 
 /**
  * What a step is. `workflow` and `agent` are graph runs (the root of a task, or a nested subgraph);
- * `node` is one execution of a graph node; `chat` one model call; `tool` one tool call.
+ * `node` is one execution of a graph node; `chat` one model call; `tool` one tool call; `eval` one
+ * evaluator run on an output.
  */
-export type StepKind = "workflow" | "agent" | "node" | "chat" | "tool";
+export type StepKind = "workflow" | "agent" | "node" | "chat" | "tool" | "eval";
 
 /**
  * How a step ended. `interrupted` is a deliberate pause (LangGraph `interrupt()`), `cancelled` the
@@ -51,6 +52,16 @@ export interface ToolInfo {
   recovers?: string;
 }
 
+/** Facts of an evaluator run. */
+export interface EvalInfo {
+  name: string;
+  /** What was evaluated: `final` (the task's answer) or a node name. */
+  target: string;
+  pass?: boolean;
+  score?: number;
+  reason?: string;
+}
+
 /** Facts of a graph run (workflow or agent step). */
 export interface GraphInfo {
   /** Low-cardinality name given by the user, or the graph's own name. */
@@ -94,6 +105,7 @@ export class Step {
   tool: ToolInfo | undefined;
   graph: GraphInfo | undefined;
   node: NodeInfo | undefined;
+  eval: EvalInfo | undefined;
   /** True for a step agentwarden put into the run (a retry, fallback or correction), not the agent. */
   injected = false;
   /**

@@ -80,7 +80,16 @@ function parse(text: string): TaskSummary | string {
   if (!["success", "failure", "interrupted", "cancelled"].includes(s.outcome as string)) {
     return `field outcome has an unknown value ${JSON.stringify(s.outcome)}`;
   }
-  for (const field of ["failures", "recovered", "recoveredInjected", "tokens", "trips", "tools", "models", "nodes"] as const) {
+  for (const field of [
+    "failures",
+    "recovered",
+    "recoveredInjected",
+    "tokens",
+    "trips",
+    "tools",
+    "models",
+    "nodes",
+  ] as const) {
     if (typeof s[field] !== "object" || s[field] === null) return `field ${field} missing or not an object`;
   }
   if (!Array.isArray(s.steps)) return "field steps missing or not an array";

@@ -28,6 +28,12 @@ export const GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages";
 /** Proposed upstream (semantic-conventions-genai issue #187, PR #188); not yet merged. */
 export const GEN_AI_NODE_NAME = "gen_ai.node.name";
 
+/** GenAI evaluation result attributes (the `gen_ai.evaluation.result` event's), set on eval spans. */
+export const GEN_AI_EVALUATION_NAME = "gen_ai.evaluation.name";
+export const GEN_AI_EVALUATION_SCORE_VALUE = "gen_ai.evaluation.score.value";
+export const GEN_AI_EVALUATION_SCORE_LABEL = "gen_ai.evaluation.score.label";
+export const GEN_AI_EVALUATION_EXPLANATION = "gen_ai.evaluation.explanation";
+
 /** Stable in the core conventions. */
 export const ERROR_TYPE = "error.type";
 export const ERROR_TYPE_OTHER = "_OTHER";

@@ -157,6 +157,15 @@ export class TracingSubscriber implements Subscriber {
       }
       case "tool":
         return step.tool?.result !== undefined ? { [sc.GEN_AI_TOOL_CALL_RESULT]: step.tool.result } : undefined;
+      case "eval": {
+        const e = step.eval;
+        if (!e) return undefined;
+        const a: Attributes = { [sc.GEN_AI_EVALUATION_NAME]: e.name, "agentwarden.eval.target": e.target };
+        if (e.pass !== undefined) a[sc.GEN_AI_EVALUATION_SCORE_LABEL] = e.pass ? "pass" : "fail";
+        if (e.score !== undefined) a[sc.GEN_AI_EVALUATION_SCORE_VALUE] = e.score;
+        if (e.reason !== undefined) a[sc.GEN_AI_EVALUATION_EXPLANATION] = e.reason;
+        return a;
+      }
       case "agent": {
         // An agent span carries the task's aggregated usage (semconv: invoke_agent), when known.
         if (step.parent !== undefined) return undefined;
@@ -179,6 +188,8 @@ function spanName(step: Step): string {
       return `${sc.OPERATION_CHAT} ${step.chat?.requestModel ?? step.name}`;
     case "tool":
       return `${sc.OPERATION_EXECUTE_TOOL} ${step.tool?.name ?? step.name}`;
+    case "eval":
+      return `eval ${step.name}`;
     default:
       return step.name;
   }

@@ -2,8 +2,22 @@ import type { Attributes } from "@opentelemetry/api";
 import type { Vocabulary } from "../options.js";
 import type { Step } from "../run/step.js";
 
-const openInferenceKind = { workflow: "CHAIN", agent: "AGENT", node: "CHAIN", chat: "LLM", tool: "TOOL" } as const;
-const traceloopKind = { workflow: "workflow", agent: "agent", node: "task", chat: "task", tool: "tool" } as const;
+const openInferenceKind = {
+  workflow: "CHAIN",
+  agent: "AGENT",
+  node: "CHAIN",
+  chat: "LLM",
+  tool: "TOOL",
+  eval: "EVALUATOR",
+} as const;
+const traceloopKind = {
+  workflow: "workflow",
+  agent: "agent",
+  node: "task",
+  chat: "task",
+  tool: "tool",
+  eval: "task",
+} as const;
 
 /**
  * OpenInference (Phoenix, Arize) and Traceloop attributes for a step, beside `gen_ai.*`, so one
