@@ -66,6 +66,7 @@ function instrumentChatModelClass(proto: Proto): void {
             const result = await original.call(this, ...([messages, inner, callbacks] as never[]));
             endChat(step, (chat) => {
               responseFacts(chat, result);
+              if (!chat.usage) chat.estimatedUsage = estimateUsage(messages, result);
               const generations = (result as { generations?: { message?: unknown }[][] })?.generations;
               const output = step.run.warden.capture(
                 "gen_ai.output.messages",
@@ -119,6 +120,7 @@ function instrumentChatModelClass(proto: Proto): void {
                 const last = chunks.at(-1) as { response_metadata?: Record<string, unknown> } | undefined;
                 responseFacts(chat, { generations: [[{ message: { response_metadata: last?.response_metadata } }]] });
                 if (usage) chat.usage = usage;
+                else chat.estimatedUsage = estimateUsage(input, chunks);
               },
               how === "closed" ? "cancelled" : "ok",
             );

@@ -109,6 +109,8 @@ export interface Figures {
   cpcs: number | null;
   costPerSuccessfulTask: number | null;
   failuresPerTask: number | null;
+  /** False when some model call had no price: costs and CPCS are then lower bounds. */
+  costComplete: boolean;
   /** The counts behind the ratios. */
   totals: Totals;
 }
@@ -129,6 +131,7 @@ export function figures(t: Totals): Figures {
     cpcs: ratio(t.costUsd, t.completedSubtasks),
     costPerSuccessfulTask: ratio(t.costOfSuccessUsd, t.success),
     failuresPerTask: ratio(failures, counted),
+    costComplete: t.costUnknownCalls === 0,
     totals: t,
   };
 }
