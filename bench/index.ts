@@ -1,3 +1,4 @@
+import { metricsBench } from "./metrics.js";
 import { overhead } from "./overhead.js";
 
 /**
@@ -10,6 +11,7 @@ const quick = process.argv.includes("--quick");
 const figures: Record<string, unknown> = {
   machine: { node: process.version, cpus: (await import("node:os")).cpus().length },
   overhead: await overhead(quick ? { rounds: 10, perRound: 1 } : { rounds: 300, perRound: 1 }),
+  metrics: await metricsBench(quick ? 10_000 : 100_000),
 };
 
 if (json) {
