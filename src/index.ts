@@ -33,6 +33,7 @@ export {
   DEFAULT_CAPTURE_CONTENT,
   DEFAULT_MAX_CONTENT_LENGTH,
   DEFAULT_MAX_KEYS,
+  DEFAULT_MAX_OUTPUT_TOKENS,
   DEFAULT_TRACING,
   DEFAULT_WINDOW_SECONDS,
   DEFAULT_WINDOW_TASKS,
@@ -40,6 +41,35 @@ export {
   type Vocabulary,
   type WardenOptions,
 } from "./options.js";
+export type { TripAction } from "./policies/BreakersConfig.js";
+export type { BudgetContext, BudgetStore, SharedBudget } from "./policies/budgetStore.js";
+export { MemoryBudgetStore } from "./policies/budgetStore.js";
+export { type Limits, mergeLimits, parseLimits } from "./policies/limits.js";
+export {
+  canonical,
+  DEFAULT_LOOP_REPEATS,
+  DEFAULT_LOOP_WINDOW,
+  type LoopOptions,
+  normalizeText,
+} from "./policies/loops.js";
+export { type Decision, type ModelCallEstimate, TaskGuard } from "./policies/TaskGuard.js";
+export {
+  DEFAULT_HALF_OPEN_AFTER_MS,
+  DEFAULT_TOOL_BREAKER_FAILURES,
+  type ToolBreakerOptions,
+  type ToolBreakerState,
+  ToolBreakers,
+} from "./policies/ToolBreakers.js";
+export {
+  BREAKER_TRIP,
+  type BreakerTripData,
+  BreakerTripError,
+  isBreakerTrip,
+  TOOL_BREAKER_OPEN,
+  ToolBreakerOpenError,
+  type Trip,
+  type TripKind,
+} from "./policies/trip.js";
 export { DEFAULT_PRICES, DEFAULT_PRICES_DATE } from "./pricing/defaultPrices.js";
 export { type ModelPrice, PriceTable } from "./pricing/PriceTable.js";
 export { type ContentField, type Redactor, redactSecrets, redactWith } from "./redact.js";

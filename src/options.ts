@@ -2,8 +2,15 @@ import type { MeterProvider, TracerProvider } from "@opentelemetry/api";
 import { z } from "zod";
 import type { ErrorHook } from "./hub.js";
 import type { SubtaskRule } from "./metrics/summary.js";
+import type { TripAction } from "./policies/BreakersConfig.js";
+import type { BudgetStore, SharedBudget } from "./policies/budgetStore.js";
+import { type Limits, limitsSchema } from "./policies/limits.js";
+import { DEFAULT_LOOP_REPEATS, DEFAULT_LOOP_WINDOW, type LoopOptions } from "./policies/loops.js";
+import type { ToolBreakerOptions } from "./policies/ToolBreakers.js";
+import type { Trip } from "./policies/trip.js";
 import type { ModelPrice } from "./pricing/PriceTable.js";
 import { type Redactor, redactSecrets } from "./redact.js";
+import type { Run } from "./run/run.js";
 
 /** Default of `WardenOptions.tracing`: spans are emitted. */
 export const DEFAULT_TRACING = true;
@@ -29,6 +36,9 @@ export interface MetricsOptions {
   /** Names kept per table (agents, tools, models, nodes); the rest fold into `_other`. Default 500. */
   maxKeys?: number;
 }
+
+/** Default of `defaultMaxOutputTokens`: the output assumed for a model call that sets no limit. */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
 
 /** Extra attribute vocabularies a span can carry beside `gen_ai.*`, for backends keyed on them. */
 export type Vocabulary = "openinference" | "traceloop";
@@ -66,6 +76,24 @@ export interface WardenOptions {
   prices?: Record<string, ModelPrice>;
   /** Path of a local run store: one JSON line per finished task, append-only. Default: none. */
   store?: string;
+  /** Limits of every task (cost, tokens, steps, depth, wall time, tool calls); each invoke may override them. */
+  limits?: Limits;
+  /**
+   * What a breaker trip does: `"abort"` (default: the invoke rejects with a BreakerTripError carrying
+   * the partial state), `"finalize"` (the agent is led to a final answer saying why it stopped), or a
+   * function deciding per trip (it may also return `"continue"` to let the task go on).
+   */
+  onTrip?: TripAction | ((trip: Trip, run: Run) => TripAction | "continue");
+  /** Loop detection. Default on: 5 identical tool calls within the last 50, one corrective hint first. `false` turns it off. */
+  loops?: LoopOptions | false;
+  /** Per-tool circuit breakers across tasks. Default off; `{}` for 5 consecutive failures, 30 s open. */
+  toolBreaker?: ToolBreakerOptions | false;
+  /** Budgets shared by the tasks of a thread, a tenant or any key, over a rolling window. */
+  sharedBudgets?: SharedBudget[];
+  /** Where shared budgets keep their spending. Default: in memory (`MemoryBudgetStore`). */
+  budgetStore?: BudgetStore;
+  /** Output tokens assumed by the cost guard for a call that sets no limit of its own. Default 4096. */
+  defaultMaxOutputTokens?: number;
   /**
    * Receives every telemetry failure (a throwing subscriber, processor or exporter). The agent is
    * never affected. Default: one `process.emitWarning` per failing source, then silence.
@@ -86,6 +114,13 @@ export interface ResolvedOptions {
   meterProvider: MeterProvider | undefined;
   prices: Record<string, ModelPrice>;
   store: string | undefined;
+  limits: Limits;
+  onTrip: TripAction | ((trip: Trip, run: Run) => TripAction | "continue");
+  loops: Required<LoopOptions> | false;
+  toolBreaker: ToolBreakerOptions | false;
+  sharedBudgets: SharedBudget[];
+  budgetStore: BudgetStore | undefined;
+  defaultMaxOutputTokens: number;
 }
 
 const fn = (what: string) =>
@@ -125,6 +160,50 @@ const schema = z.strictObject({
     .optional(),
   prices: z.record(z.string(), z.unknown()).optional(),
   store: z.string().min(1).optional(),
+  limits: limitsSchema.optional(),
+  onTrip: z.union([z.enum(["abort", "finalize"]), fn("a function (trip, run) => action")]).optional(),
+  loops: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        repeats: z.number().int().min(2).optional(),
+        window: z.number().int().min(2).optional(),
+        nearDuplicates: z.boolean().optional(),
+        hint: z.boolean().optional(),
+        stateCycles: z.boolean().optional(),
+      }),
+    ])
+    .optional(),
+  toolBreaker: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        consecutiveFailures: z.number().int().min(1).optional(),
+        failureRate: z.number().gt(0).max(1).optional(),
+        rateWindowMs: z.number().min(1).optional(),
+        minimumCalls: z.number().int().min(1).optional(),
+        halfOpenAfterMs: z.number().min(0).optional(),
+      }),
+    ])
+    .optional(),
+  sharedBudgets: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        key: z.union([z.enum(["thread", "tenant"]), fn("a function (context) => string | undefined")]),
+        maxCostUsd: z.number().min(0).finite(),
+        windowMs: z.number().min(1),
+      }),
+    )
+    .optional(),
+  budgetStore: z
+    .custom<BudgetStore>(
+      (v) =>
+        typeof (v as BudgetStore | null)?.spent === "function" && typeof (v as BudgetStore | null)?.add === "function",
+      { message: "expected a BudgetStore (an object with spent() and add())" },
+    )
+    .optional(),
+  defaultMaxOutputTokens: z.number().int().min(1).optional(),
 });
 
 /**
@@ -159,6 +238,22 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
     meterProvider: o.meterProvider,
     prices: (o.prices ?? {}) as Record<string, ModelPrice>,
     store: o.store,
+    limits: o.limits ?? {},
+    onTrip: (o.onTrip as ResolvedOptions["onTrip"] | undefined) ?? "abort",
+    loops:
+      o.loops === false
+        ? false
+        : {
+            repeats: o.loops?.repeats ?? DEFAULT_LOOP_REPEATS,
+            window: o.loops?.window ?? DEFAULT_LOOP_WINDOW,
+            nearDuplicates: o.loops?.nearDuplicates ?? false,
+            hint: o.loops?.hint ?? true,
+            stateCycles: o.loops?.stateCycles ?? false,
+          },
+    toolBreaker: o.toolBreaker ?? false,
+    sharedBudgets: (o.sharedBudgets ?? []) as SharedBudget[],
+    budgetStore: o.budgetStore,
+    defaultMaxOutputTokens: o.defaultMaxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
   };
 }
 

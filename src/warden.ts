@@ -3,6 +3,12 @@ import { captureText } from "./content.js";
 import { type ErrorHook, Hub } from "./hub.js";
 import { MetricsSubscriber } from "./metrics/MetricsSubscriber.js";
 import { type ResolvedOptions, resolveOptions, type WardenOptions } from "./options.js";
+import type { BreakersConfig } from "./policies/BreakersConfig.js";
+import type { BudgetContext } from "./policies/budgetStore.js";
+import { MemoryBudgetStore } from "./policies/budgetStore.js";
+import { type Limits, mergeLimits } from "./policies/limits.js";
+import { TaskGuard } from "./policies/TaskGuard.js";
+import { type ToolBreakerState, ToolBreakers } from "./policies/ToolBreakers.js";
 import { PriceTable } from "./pricing/PriceTable.js";
 import type { ContentField } from "./redact.js";
 import { Run } from "./run/run.js";
@@ -33,6 +39,11 @@ export class Warden {
   readonly prices: PriceTable;
   /** The in-process agent metrics (ASF, ERR, CPCS, ...); undefined with `metrics: false`. */
   readonly metrics: MetricsSubscriber | undefined;
+  /** Per-tool circuit breakers across tasks; undefined unless `toolBreaker` is set. */
+  readonly toolBreakers: ToolBreakers | undefined;
+  private readonly breakers: BreakersConfig;
+  private readonly guarding: boolean;
+  private readonly breakerListeners: Array<(tool: string, state: ToolBreakerState) => void> = [];
   private started = 0;
   private ended = 0;
   private readonly errors: Record<string, number> = {};
@@ -50,6 +61,28 @@ export class Warden {
       : undefined;
     if (this.metrics) this.hub.add(this.metrics);
     if (this.options.store) this.hub.add(new FileStore(this.options.store));
+    const o = this.options;
+    this.breakers = {
+      action: typeof o.onTrip === "string" ? o.onTrip : "abort",
+      onTrip: typeof o.onTrip === "function" ? o.onTrip : undefined,
+      loops: o.loops,
+      sharedBudgets: o.sharedBudgets,
+      budgetStore: o.budgetStore ?? new MemoryBudgetStore(),
+      prices: this.prices,
+      defaultMaxOutputTokens: o.defaultMaxOutputTokens,
+    };
+    this.guarding = o.loops !== false || o.sharedBudgets.length > 0 || Object.keys(o.limits).length > 0;
+    this.toolBreakers = o.toolBreaker
+      ? new ToolBreakers(o.toolBreaker, isErrorToolMessage, (tool, state) => {
+          for (const l of this.breakerListeners) {
+            try {
+              l(tool, state);
+            } catch (error) {
+              this.reportError(error, "onToolBreaker");
+            }
+          }
+        })
+      : undefined;
   }
 
   /** Adds a subscriber; returns a function that removes it. */
@@ -73,6 +106,26 @@ export class Warden {
     return new Run(this, kind, info.name, this.taskEnded, (step) => {
       step.graph = info;
     });
+  }
+
+  /**
+   * @internal The breakers of a new task: the Warden's limits overridden by the invoke's. Undefined
+   * when nothing is limited (no limits, no loop detection, no shared budget).
+   */
+  guard(run: Run, invokeLimits: Limits | undefined, context: BudgetContext): TaskGuard | undefined {
+    if (!this.guarding && !invokeLimits) return undefined;
+    const guard = new TaskGuard(run, mergeLimits(this.options.limits, invokeLimits), this.breakers, context);
+    run.guard = guard;
+    return guard;
+  }
+
+  /** Calls `listener` when a tool's circuit breaker opens, half-opens or closes; returns a remover. */
+  onToolBreaker(listener: (tool: string, state: ToolBreakerState) => void): () => void {
+    this.breakerListeners.push(listener);
+    return () => {
+      const i = this.breakerListeners.indexOf(listener);
+      if (i >= 0) this.breakerListeners.splice(i, 1);
+    };
   }
 
   /**
@@ -129,3 +182,8 @@ export class Warden {
 }
 
 export type { Step };
+
+/** A tool result that is an error: a ToolMessage with `status: "error"`. */
+function isErrorToolMessage(result: unknown): boolean {
+  return typeof result === "object" && result !== null && (result as { status?: unknown }).status === "error";
+}

@@ -73,7 +73,7 @@ export async function evaluate(
 }
 
 /** The state carried by a stream chunk, when the run streams `values`. */
-function valuesOf(chunk: unknown, mode: unknown): { value: unknown } | undefined {
+export function valuesOf(chunk: unknown, mode: unknown): { value: unknown } | undefined {
   if (mode === "values") return { value: chunk };
   if (
     Array.isArray(mode) &&

@@ -1,6 +1,7 @@
 import { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { AIMessage, AIMessageChunk, ToolMessage } from "@langchain/core/messages";
 import { StructuredTool } from "@langchain/core/tools";
-import { currentStep, type Step } from "../../src/index.js";
+import { currentStep, type ModelCallEstimate, type Step, type TaskGuard, type Trip } from "../../src/index.js";
 import { estimateUsage, messageForCapture, messagesForCapture, requestFacts, responseFacts, usageOf } from "./chat.js";
 import { classify } from "./control.js";
 import { iterateIn } from "./iterate.js";
@@ -61,8 +62,14 @@ function instrumentChatModelClass(proto: Proto): void {
         const step = openChat(parent, this, options, messages);
         // The inner call carries the chat step: nested model calls are not counted twice.
         const inner = isConfigObject(options) ? withStep(options, step) : options;
+        const guard = step.run.guard;
         return step.run.hub.activate(step, async () => {
           try {
+            if (guard) {
+              const decision = await guard.beforeModel(step, callEstimate(this, options, messages, guard));
+              if (decision?.kind === "abort") throw decision.error;
+              if (decision?.kind === "finalize") return finalAnswer(step, decision.trip);
+            }
             const result = await original.call(this, ...([messages, inner, callbacks] as never[]));
             endChat(step, (chat) => {
               responseFacts(chat, result);
@@ -74,6 +81,10 @@ function instrumentChatModelClass(proto: Proto): void {
               );
               if (output !== undefined) chat.output = output;
             });
+            if (guard && step.chat) {
+              const c = step.chat;
+              await guard.afterModel(step, c.responseModel ?? c.requestModel, c.usage ?? c.estimatedUsage);
+            }
             return result;
           } catch (error) {
             const outcome = classify(error, signalOf(options));
@@ -97,7 +108,14 @@ function instrumentChatModelClass(proto: Proto): void {
         // the inner config keeps that call from being counted twice.
         const inner = withStep(isConfigObject(options) ? options : {}, step);
         const enter = <R>(fn: () => R): R => step.run.hub.activate(step, fn);
-        const source = enter(() => original.call(this, ...([input, inner] as never[]))) as AsyncIterator<unknown>;
+        const guard = step.run.guard;
+        const source = (
+          guard
+            ? guardedStream(step, guard, callEstimate(this, options, input, guard), () =>
+                enter(() => original.call(this, ...([input, inner] as never[])) as AsyncIterator<unknown>),
+              )
+            : enter(() => original.call(this, ...([input, inner] as never[])))
+        ) as AsyncIterator<unknown>;
         const chunks: unknown[] = [];
         return iterateIn(
           enter,
@@ -124,6 +142,14 @@ function instrumentChatModelClass(proto: Proto): void {
               },
               how === "closed" ? "cancelled" : "ok",
             );
+            const c = step.chat;
+            if (guard && c) {
+              guard
+                .afterModel(step, c.responseModel ?? c.requestModel, c.usage ?? c.estimatedUsage)
+                .catch((e: unknown) => {
+                  step.run.warden.reportError(e, "breakers");
+                });
+            }
           },
           (chunk) => chunks.push(chunk),
         );
@@ -171,11 +197,25 @@ function instrumentToolClass(proto: Proto): void {
           const captured = run.warden.capture("gen_ai.tool.call.arguments", call ? call.args : arg);
           if (captured !== undefined) s.tool.arguments = captured;
         });
+        const decision = run.guard?.beforeTool(step, name, call ? call.args : arg);
+        if (decision) {
+          if (decision.kind === "abort") {
+            run.end(step, "error", { type: decision.error.code, message: decision.error.message });
+            return Promise.reject(decision.error);
+          }
+          // Not run: the agent gets a message instead (a loop hint, or why it has to stop).
+          const text = decision.kind === "hint" ? decision.message : stopText(decision.trip);
+          if (decision.kind === "finalize") step.addEvent("agentwarden.finalize");
+          run.end(step, "cancelled");
+          return Promise.resolve(refusal(callId, name, text));
+        }
         // The tool body runs with the tool step in its config: `currentStep()` inside it finds the step.
         const inner = config === undefined || isConfigObject(config) ? withStep(config ?? {}, step) : config;
+        const breakers = run.warden.toolBreakers;
+        const exec = () => original.call(this, ...([arg, inner, tags] as never[])) as Promise<unknown>;
         return run.hub.activate(step, async () => {
           try {
-            const output = await original.call(this, ...([arg, inner, tags] as never[]));
+            const output = await (breakers ? breakers.execute(name, exec) : exec());
             const failed = toolErrorOf(output);
             const result = run.warden.capture("gen_ai.tool.call.result", contentOf(output));
             if (result !== undefined && step.tool) step.tool.result = result;
@@ -223,4 +263,67 @@ function contentOf(output: unknown): unknown {
 function signalOf(options: unknown): AbortSignal | undefined {
   const s = (options as { signal?: unknown } | undefined)?.signal;
   return s instanceof AbortSignal ? s : undefined;
+}
+
+/** The worst case of a model call for the cost guard: its input (estimated) and its output limit. */
+function callEstimate(model: unknown, options: unknown, messages: unknown, guard: TaskGuard): ModelCallEstimate {
+  const m = model as Record<string, unknown>;
+  const o = (options ?? {}) as Record<string, unknown>;
+  const limit = [
+    o.maxTokens,
+    o.max_tokens,
+    o.maxOutputTokens,
+    o.max_completion_tokens,
+    m.maxTokens,
+    m.maxOutputTokens,
+  ].find((v): v is number => typeof v === "number" && v > 0);
+  const { requestModel } = requestFacts(model as never, options);
+  return {
+    model: requestModel,
+    inputTokens: estimateUsage(messages, undefined).input,
+    maxOutputTokens: limit ?? guard.run.warden.options.defaultMaxOutputTokens,
+  };
+}
+
+/** What the agent is told when a breaker made it stop: the reason, and to answer now. */
+function stopText(trip: Trip): string {
+  return `agentwarden stopped this task: ${trip.reason}. No further model or tool calls will run; this is the final answer.`;
+}
+
+/**
+ * In `finalize` mode a model call is not made: the model "answers" with the stop message, so the
+ * agent routes to its end with a final answer that says why.
+ */
+function finalAnswer(step: Step, trip: Trip) {
+  step.addEvent("agentwarden.finalize");
+  const content = stopText(trip);
+  if (step.chat) step.chat.usage = { input: 0, output: 0 }; // no model was called
+  step.run.end(step, "ok");
+  return { generations: [[{ text: content, message: new AIMessage({ content }) }]], llmOutput: {} };
+}
+
+async function* guardedStream(
+  step: Step,
+  guard: TaskGuard,
+  estimate: ModelCallEstimate,
+  start: () => AsyncIterator<unknown>,
+): AsyncGenerator<unknown> {
+  const decision = await guard.beforeModel(step, estimate);
+  if (decision?.kind === "abort") throw decision.error;
+  if (decision?.kind === "finalize") {
+    step.addEvent("agentwarden.finalize");
+    yield new AIMessageChunk({ content: stopText(decision.trip) });
+    return;
+  }
+  const source = start();
+  for (;;) {
+    const r = await source.next();
+    if (r.done) return;
+    yield r.value;
+  }
+}
+
+/** The message a refused tool call returns: a ToolMessage when there is a call id, else text. */
+function refusal(callId: string | undefined, name: string, text: string): unknown {
+  return callId !== undefined ? new ToolMessage({ content: text, tool_call_id: callId, name, status: "error" }) : text;
 }

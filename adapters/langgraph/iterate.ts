@@ -7,13 +7,15 @@ export type Ending = "done" | "error" | "closed";
  * An async iterator whose every `next`, `return` and `throw` runs inside `enter` (the step's
  * OpenTelemetry context). Needed because a generator's body runs in the context of whoever calls
  * `next()`, not of whoever created it. `onValue` sees each value; `onDone` is called once, when the
- * iteration completes, throws, or is closed early by the consumer.
+ * iteration completes, throws, or is closed early by the consumer; `mapError` may replace an error
+ * before the consumer sees it.
  */
 export function iterateIn<T>(
   enter: Enter,
   source: AsyncIterator<T>,
   onDone: (how: Ending, error?: unknown) => void,
   onValue?: (value: T) => void,
+  mapError?: (error: unknown) => unknown,
 ): AsyncGenerator<T> {
   let finished = false;
   const finish = (how: Ending, error?: unknown) => {
@@ -36,8 +38,9 @@ export function iterateIn<T>(
         return result;
       },
       (error: unknown) => {
-        finish("error", error);
-        throw error;
+        const thrown = mapError ? mapError(error) : error;
+        finish("error", thrown);
+        throw thrown;
       },
     );
   };

@@ -32,6 +32,11 @@ export class WardenNode<I = unknown, O = unknown> extends Runnable<I, O> {
       s.node = { name: this.nodeName, attempt: typeof attempt === "number" ? attempt : 1 };
       if (typeof superstep === "number") s.node.superstep = superstep;
     });
+    const decision = run.guard?.beforeNode(step, input);
+    if (decision?.kind === "abort") {
+      run.end(step, "error", { type: decision.error.code, message: decision.error.message });
+      return Promise.reject(decision.error);
+    }
     const inner = withStep(config, step);
     let pending: Promise<O>;
     try {

@@ -3,12 +3,15 @@ import {
   currentStep,
   type Evaluator,
   type GraphInfo,
+  isBreakerTrip,
+  parseLimits,
   type Step,
   type StepError,
+  type TaskGuard,
   type Warden,
 } from "../../src/index.js";
 import { classify } from "./control.js";
-import { runFinalEvals } from "./evals.js";
+import { runFinalEvals, valuesOf } from "./evals.js";
 import { instrumentLangChain, instrumentToolInstance } from "./instrument.js";
 import { iterateIn } from "./iterate.js";
 import { WardenNode } from "./node.js";
@@ -115,16 +118,48 @@ function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
   const original = graph._streamIterator;
   graph._streamIterator = function wardenGraphRun(this: PregelLike, input, options) {
     const info: GraphInfo = { name };
-    const threadId = options?.configurable?.thread_id;
+    const configurable = options?.configurable;
+    const threadId = configurable?.thread_id;
     if (typeof threadId === "string" || typeof threadId === "number") info.conversationId = String(threadId);
     const parent = stepOf(options) ?? currentStep();
-    const step = parent
-      ? parent.run.start(kind, name, parent, (s) => {
-          s.graph = info;
-        })
-      : warden.startTask(kind, info).root;
+    let step: Step;
+    let guard: TaskGuard | undefined;
+    let signal = options?.signal;
+    if (parent) {
+      step = parent.run.start(kind, name, parent, (s) => {
+        s.graph = info;
+      });
+      guard = parent.run.guard;
+      const decision = guard?.beforeGraph(step);
+      if (decision?.kind === "abort") {
+        step.run.end(step, "error", { type: decision.error.code, message: decision.error.message });
+        throw decision.error;
+      }
+    } else {
+      const own = (configurable?.agentwarden ?? undefined) as { limits?: unknown; tenant?: unknown } | undefined;
+      const limits = own?.limits === undefined ? undefined : parseLimits(own.limits, "configurable.agentwarden.limits");
+      const run = warden.startTask(kind, info);
+      step = run.root;
+      guard = warden.guard(run, limits, {
+        agent: name,
+        ...(info.conversationId !== undefined ? { threadId: info.conversationId } : {}),
+        ...(typeof own?.tenant === "string" ? { tenant: own.tenant } : {}),
+      });
+      if (guard) {
+        // A trip aborts the run through its AbortSignal: LangGraph stops every node, ToolNode
+        // cannot swallow it, a RetryPolicy does not retry it.
+        const controller = new AbortController();
+        guard.abort = (error) => controller.abort(error);
+        signal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+      }
+    }
+    const mode = options?.streamMode ?? "values";
+    let lastValues: { value: unknown } | undefined;
+    if (guard && !parent) guard.partialState = () => lastValues?.value;
     // The step rides in the run's config: LangGraph hands it to every node, subgraph, model and tool.
-    const inner = original.call(this, input, withStep(options, step));
+    const config = withStep(options, step);
+    if (signal) config.signal = signal;
+    const inner = original.call(this, input, config);
     let interrupted = false;
     let evalFailure: StepError | undefined;
     // Only a top-level run is evaluated, and only when there are evaluators: otherwise the
@@ -145,14 +180,18 @@ function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
           run.end(step, outcome.status, outcome.error);
         } else if (how === "closed") {
           run.end(step, "cancelled");
+        } else if (evalFailure) {
+          run.end(step, "error", evalFailure);
         } else {
-          if (evalFailure) run.end(step, "error", evalFailure);
-          else run.end(step, interrupted || childInterrupted(step) ? "interrupted" : "ok");
+          run.end(step, interrupted || childInterrupted(step) ? "interrupted" : "ok");
         }
       },
       (value) => {
         if (!interrupted && carriesInterrupt(value)) interrupted = true;
+        if (guard && !parent) lastValues = valuesOf(value, mode) ?? lastValues;
       },
+      // After an abort trip LangGraph rejects with a bare "Abort": the caller gets the trip error.
+      guard && !parent ? (error: unknown) => tripErrorFor(guard, error) : undefined,
     );
   };
   Object.defineProperty(graph, wrappedBy, { value: warden });
@@ -264,4 +303,12 @@ function describe(value: unknown): string {
   if (typeof value !== "object") return `${typeof value} ${JSON.stringify(value) ?? String(value)}`;
   const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
   return ctor && ctor !== "Object" ? `an instance of ${ctor}` : "a plain object";
+}
+
+function tripErrorFor(guard: TaskGuard, error: unknown): unknown {
+  const trip = guard.tripError;
+  if (!trip || isBreakerTrip(error)) return error;
+  if (trip.cause === undefined && error !== trip)
+    Object.defineProperty(trip, "cause", { value: error, configurable: true });
+  return trip;
 }

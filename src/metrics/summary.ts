@@ -161,6 +161,8 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
         break;
       }
       case "tool": {
+        // A call agentwarden refused (a loop hint, a stop) or the caller cancelled did not run.
+        if (step.status === "cancelled") break;
         const f = entry(s.tools, step.name, () => ({
           calls: 0,
           completed: 0,

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Hub } from "../hub.js";
 import { summarize, type TaskSummary } from "../metrics/summary.js";
+import type { TaskGuard } from "../policies/TaskGuard.js";
 import type { Warden } from "../warden.js";
 import { now, Step, type StepError, type StepKind, type StepStatus } from "./step.js";
 import { addUsage, type TokenUsage } from "./usage.js";
@@ -53,6 +54,8 @@ export class Run {
     evals: 0,
     evalFailures: 0,
   };
+  /** The task's breakers, when any limit applies. */
+  guard: TaskGuard | undefined;
   /** Breaker trips in this task, by kind. */
   readonly trips: Record<string, number> = {};
   private openSteps = 0;
@@ -93,6 +96,15 @@ export class Run {
   /** Closes a step. Ending the root step ends the task; a step ends once, later calls are ignored. */
   end(step: Step, status: Exclude<StepStatus, "running">, error?: StepError): void {
     if (step.status !== "running") return;
+    if (step === this.root && this.guard) {
+      this.guard.dispose();
+      // A tripped task is a failure, whichever way it stopped (aborted, or finalized normally).
+      const trip = this.guard.tripped;
+      if (trip && status !== "error") {
+        status = "error";
+        error = { type: "breaker_trip", message: `${trip.kind} breaker tripped: ${trip.reason}` };
+      }
+    }
     step.endTime = now();
     step.status = status;
     if (error) step.error = error;

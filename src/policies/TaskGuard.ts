@@ -1,0 +1,334 @@
+import type { Run } from "../run/run.js";
+import type { Step } from "../run/step.js";
+import type { TokenUsage } from "../run/usage.js";
+import type { BreakersConfig, TripAction } from "./BreakersConfig.js";
+import { type BudgetContext, budgetKey } from "./budgetStore.js";
+import type { Limits } from "./limits.js";
+import { canonical, RepeatCounter } from "./loops.js";
+import { BreakerTripError, type Trip, type TripKind } from "./trip.js";
+
+/** What a decision point tells the adapter to do. */
+export type Decision =
+  | undefined
+  | { kind: "abort"; error: BreakerTripError }
+  | { kind: "finalize"; trip: Trip }
+  | { kind: "hint"; message: string };
+
+/** What a model call is about to send, for the predictive guard. */
+export interface ModelCallEstimate {
+  model: string;
+  /** Input tokens, counted or estimated. */
+  inputTokens: number;
+  /** The call's own output limit, or the configured default. */
+  maxOutputTokens: number;
+}
+
+/**
+ * The breakers of one task, consulted synchronously (shared budgets asynchronously) at the adapter's
+ * decision points: before a node, a nested graph, a model call or a tool call, and after a model
+ * call. Knows the ledger, nothing of the framework. The first trip wins; its action is `abort`
+ * (the adapter aborts the run's signal with a BreakerTripError), `finalize` (the agent is led to a
+ * final answer saying why it stopped) or whatever `onTrip` decides.
+ */
+export class TaskGuard {
+  /** The trip that stopped the task, if any. */
+  tripped: Trip | undefined;
+  /** True once a `finalize` trip happened: model calls answer with the stop message. */
+  finalizing = false;
+  /** Set by the adapter: aborts the run (its AbortSignal) with the trip error. */
+  abort: ((error: BreakerTripError) => void) | undefined;
+  /** Set by the adapter: the last state the graph emitted, attached to the trip error. */
+  partialState: (() => unknown) | undefined;
+  private nodeStarts = 0;
+  private toolCalls = 0;
+  private readonly toolCallsByName = new Map<string, number>();
+  private readonly repeats: RepeatCounter;
+  private readonly nodeInputs: RepeatCounter;
+  private readonly hinted = new Set<string>();
+  private spentUsd = 0;
+  private tokens = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private error: BreakerTripError | undefined;
+
+  constructor(
+    readonly run: Run,
+    readonly limits: Limits,
+    private readonly config: BreakersConfig,
+    private readonly context: BudgetContext,
+  ) {
+    const loops = config.loops;
+    this.repeats = new RepeatCounter(loops ? loops.window : 1);
+    this.nodeInputs = new RepeatCounter(loops ? loops.window : 1);
+    if (limits.maxDurationMs !== undefined) {
+      const ms = limits.maxDurationMs;
+      this.timer = setTimeout(() => {
+        this.trip(run.root, {
+          kind: "time",
+          limit: ms,
+          observed: ms,
+          overshoot: 0,
+          reason: `the task ran for its ${ms} ms limit`,
+        });
+      }, ms);
+      this.timer.unref?.();
+    }
+  }
+
+  /** The task's priced cost so far (what the guard has seen). */
+  get spent(): number {
+    return this.spentUsd;
+  }
+
+  /** The error of an `abort` trip, once there is one. */
+  get tripError(): BreakerTripError | undefined {
+    return this.error;
+  }
+
+  /** Stops the wall-time timer. Called when the task ends. */
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  beforeGraph(step: Step): Decision {
+    const max = this.limits.maxDepth;
+    if (max === undefined) return this.pending();
+    let depth = 0;
+    for (let p = step.parent; p; p = p.parent) if (p.kind === "agent" || p.kind === "workflow") depth++;
+    if (depth > max) {
+      return this.trip(step, {
+        kind: "depth",
+        limit: max,
+        observed: depth,
+        overshoot: depth - max,
+        reason: `graphs nested ${depth} deep, the limit is ${max}`,
+        subject: step.name,
+      });
+    }
+    return this.pending();
+  }
+
+  beforeNode(step: Step, input?: unknown): Decision {
+    this.nodeStarts++;
+    const max = this.limits.maxSteps;
+    if (max !== undefined && this.nodeStarts > max) {
+      return this.trip(step, {
+        kind: "steps",
+        limit: max,
+        observed: this.nodeStarts,
+        overshoot: 0,
+        reason: `${this.nodeStarts} node executions, the limit is ${max}`,
+        subject: step.name,
+      });
+    }
+    const loops = this.config.loops;
+    if (loops && loops.stateCycles && input !== undefined) {
+      const n = this.nodeInputs.add(`${step.name}\u0000${canonical(input)}`);
+      if (n >= loops.repeats) {
+        return this.trip(step, {
+          kind: "loop",
+          limit: loops.repeats,
+          observed: n,
+          overshoot: 0,
+          reason: `node ${step.name} entered ${n} times with the same state: no progress`,
+          subject: step.name,
+        });
+      }
+    }
+    return this.pending();
+  }
+
+  /** Before a model call: refuses the call whose worst-case cost or tokens would cross a limit. */
+  async beforeModel(step: Step, estimate: ModelCallEstimate): Promise<Decision> {
+    const pending = this.pending();
+    if (pending || this.finalizing) return pending ?? { kind: "finalize", trip: this.tripped as Trip };
+    const worstTokens = estimate.inputTokens + estimate.maxOutputTokens;
+    const maxTokens = this.limits.maxTokens;
+    if (maxTokens !== undefined && this.tokens + worstTokens > maxTokens) {
+      return this.trip(step, {
+        kind: "tokens",
+        limit: maxTokens,
+        observed: this.tokens + worstTokens,
+        overshoot: Math.max(0, this.tokens - maxTokens),
+        reason: `${this.tokens} tokens used; the next call may use ${worstTokens} more, over the ${maxTokens} limit`,
+        subject: estimate.model,
+      });
+    }
+    const worstUsd = this.config.prices.cost(estimate.model, {
+      input: estimate.inputTokens,
+      output: estimate.maxOutputTokens,
+    });
+    const maxCost = this.limits.maxCostUsd;
+    if (maxCost !== undefined && worstUsd !== undefined && this.spentUsd + worstUsd > maxCost) {
+      return this.trip(step, {
+        kind: "cost",
+        limit: maxCost,
+        observed: this.spentUsd + worstUsd,
+        overshoot: Math.max(0, this.spentUsd - maxCost),
+        reason: `$${this.spentUsd.toFixed(6)} spent; the next call may cost up to $${worstUsd.toFixed(6)}, over the $${maxCost} budget`,
+        subject: estimate.model,
+      });
+    }
+    for (const budget of this.config.sharedBudgets) {
+      const key = budgetKey(budget, this.context);
+      if (key === undefined || worstUsd === undefined) continue;
+      const spent = await this.config.budgetStore.spent(`${budget.name}\u0000${key}`, budget.windowMs, Date.now());
+      if (spent + worstUsd > budget.maxCostUsd) {
+        return this.trip(step, {
+          kind: "shared_budget",
+          limit: budget.maxCostUsd,
+          observed: spent + worstUsd,
+          overshoot: Math.max(0, spent - budget.maxCostUsd),
+          reason: `budget ${budget.name} for ${key}: $${spent.toFixed(6)} spent in its window; the next call may cost up to $${worstUsd.toFixed(6)}, over $${budget.maxCostUsd}`,
+          subject: budget.name,
+        });
+      }
+    }
+    return undefined;
+  }
+
+  /** After a model call: counts what it really used and spent. */
+  async afterModel(step: Step, model: string, usage: TokenUsage | undefined): Promise<Decision> {
+    if (!usage) return this.pending();
+    this.tokens += usage.input + usage.output;
+    const cost = this.config.prices.cost(model, usage) ?? 0;
+    this.spentUsd += cost;
+    for (const budget of this.config.sharedBudgets) {
+      const key = budgetKey(budget, this.context);
+      if (key !== undefined && cost > 0)
+        await this.config.budgetStore.add(`${budget.name}\u0000${key}`, cost, Date.now(), budget.windowMs);
+    }
+    const maxCost = this.limits.maxCostUsd;
+    if (maxCost !== undefined && this.spentUsd > maxCost) {
+      return this.trip(step, {
+        kind: "cost",
+        limit: maxCost,
+        observed: this.spentUsd,
+        overshoot: this.spentUsd - maxCost,
+        reason: `$${this.spentUsd.toFixed(6)} spent, over the $${maxCost} budget`,
+        subject: model,
+      });
+    }
+    const maxTokens = this.limits.maxTokens;
+    if (maxTokens !== undefined && this.tokens > maxTokens) {
+      return this.trip(step, {
+        kind: "tokens",
+        limit: maxTokens,
+        observed: this.tokens,
+        overshoot: this.tokens - maxTokens,
+        reason: `${this.tokens} tokens used, over the ${maxTokens} limit`,
+        subject: model,
+      });
+    }
+    return this.pending();
+  }
+
+  beforeTool(step: Step, tool: string, args: unknown): Decision {
+    const pending = this.pending();
+    if (pending) return pending;
+    if (this.finalizing) return { kind: "finalize", trip: this.tripped as Trip };
+    this.toolCalls++;
+    const n = (this.toolCallsByName.get(tool) ?? 0) + 1;
+    this.toolCallsByName.set(tool, n);
+    const max = this.limits.maxToolCalls;
+    if (max !== undefined && this.toolCalls > max) {
+      return this.trip(step, {
+        kind: "tool_calls",
+        limit: max,
+        observed: this.toolCalls,
+        overshoot: 0,
+        reason: `${this.toolCalls} tool calls, the limit is ${max}`,
+        subject: tool,
+      });
+    }
+    const perTool = this.limits.maxToolCallsPerTool;
+    const maxForTool = perTool?.[tool] ?? perTool?.["*"];
+    if (maxForTool !== undefined && n > maxForTool) {
+      return this.trip(step, {
+        kind: "tool_calls_per_tool",
+        limit: maxForTool,
+        observed: n,
+        overshoot: 0,
+        reason: `${n} calls of ${tool}, the limit is ${maxForTool}`,
+        subject: tool,
+      });
+    }
+    const loops = this.config.loops;
+    if (loops) {
+      const key = `${tool}\u0000${canonical(args, loops.nearDuplicates)}`;
+      const count = this.repeats.add(key);
+      if (count >= loops.repeats) {
+        if (loops.hint && !this.hinted.has(key)) {
+          this.hinted.add(key);
+          step.addEvent("agentwarden.loop.hint", { "gen_ai.tool.name": tool, repeats: count });
+          return {
+            kind: "hint",
+            message: `You have called ${tool} with the same arguments ${count} times in this task; calling it again will not give a different result, so it was not run. Use the results you already have, change the arguments meaningfully, or give your final answer.`,
+          };
+        }
+        return this.trip(step, {
+          kind: "loop",
+          limit: loops.repeats,
+          observed: count,
+          overshoot: 0,
+          reason: `${tool} called ${count} times with the same arguments`,
+          subject: tool,
+        });
+      }
+    }
+    return undefined;
+  }
+
+  /** The decision of an earlier trip, repeated at every later decision point. */
+  private pending(): Decision {
+    if (this.error) return { kind: "abort", error: this.error };
+    return undefined;
+  }
+
+  /** Records a trip (once per task) and decides what it does. */
+  trip(step: Step, trip: Trip): Decision {
+    if (this.tripped)
+      return this.error ? { kind: "abort", error: this.error } : { kind: "finalize", trip: this.tripped };
+    let action: TripAction | "continue" = this.config.action;
+    if (this.config.onTrip) {
+      try {
+        action = this.config.onTrip(trip, this.run);
+      } catch (error) {
+        this.run.warden.reportError(error, "onTrip");
+      }
+      if (action === "continue") return undefined;
+    }
+    this.tripped = trip;
+    this.run.trips[trip.kind] = (this.run.trips[trip.kind] ?? 0) + 1;
+    const attributes = {
+      kind: trip.kind,
+      limit: trip.limit,
+      observed: trip.observed,
+      overshoot: trip.overshoot,
+      reason: trip.reason,
+      action: action === "finalize" ? "finalize" : "abort",
+    };
+    step.addEvent("agentwarden.breaker.trip", attributes);
+    if (step !== this.run.root) this.run.root.addEvent("agentwarden.breaker.trip", attributes);
+    if (action === "finalize") {
+      this.finalizing = true;
+      return { kind: "finalize", trip };
+    }
+    let partialState: unknown;
+    try {
+      partialState = this.partialState?.();
+    } catch {
+      partialState = undefined;
+    }
+    this.error = new BreakerTripError({
+      ...trip,
+      runId: this.run.id,
+      spentUsd: this.spentUsd,
+      ...(partialState !== undefined ? { partialState } : {}),
+    });
+    this.abort?.(this.error);
+    return { kind: "abort", error: this.error };
+  }
+}
+
+export type { TripKind };
