@@ -1,3 +1,4 @@
+import { breakersBench } from "./breakers.js";
 import { metricsBench } from "./metrics.js";
 import { overhead } from "./overhead.js";
 
@@ -12,6 +13,7 @@ const figures: Record<string, unknown> = {
   machine: { node: process.version, cpus: (await import("node:os")).cpus().length },
   overhead: await overhead(quick ? { rounds: 10, perRound: 1 } : { rounds: 300, perRound: 1 }),
   metrics: await metricsBench(quick ? 10_000 : 100_000),
+  breakers: await breakersBench(quick ? 50 : 1000),
 };
 
 if (json) {
