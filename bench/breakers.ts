@@ -47,8 +47,8 @@ function decisionCost(): number {
   for (let i = 0; i < steps; i++) {
     guard.beforeNode(node);
     guard.beforeTool(node, "search", { q: `query ${i}`, limit: 10 });
-    void guard.beforeModel(node, estimate);
-    void guard.afterModel(node, "gpt-4o-mini", { input: 1200, output: 200 });
+    guard.beforeModel(node, estimate);
+    guard.afterModel(node, "gpt-4o-mini", { input: 1200, output: 200 });
   }
   const ns = ((performance.now() - start) * 1e6) / steps;
   guard.dispose();

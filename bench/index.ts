@@ -3,18 +3,24 @@ import { metricsBench } from "./metrics.js";
 import { overhead } from "./overhead.js";
 
 /**
- * `npm run bench` prints a table; `npm run bench -- --json` prints one JSON object with every figure.
- * `--quick` runs fewer rounds (for a smoke check, not for figures).
+ * `npm run bench` prints every figure, readable; `npm run bench -- --json` prints one JSON object
+ * (the last line of output; `npm run -s bench -- --json` prints nothing else). `--quick` runs fewer
+ * rounds (a smoke check, not figures); `--only overhead,metrics` runs some of the benchmarks.
  */
-const json = process.argv.includes("--json");
-const quick = process.argv.includes("--quick");
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const quick = args.includes("--quick");
+const onlyArg = args.find((a) => a.startsWith("--only"));
+const only = onlyArg ? (onlyArg.split("=")[1] ?? args[args.indexOf(onlyArg) + 1] ?? "").split(",") : undefined;
+const wanted = (name: string) => !only || only.includes(name);
 
 const figures: Record<string, unknown> = {
   machine: { node: process.version, cpus: (await import("node:os")).cpus().length },
-  overhead: await overhead(quick ? { rounds: 10, perRound: 1 } : { rounds: 300, perRound: 1 }),
-  metrics: await metricsBench(quick ? 10_000 : 100_000),
-  breakers: await breakersBench(quick ? 50 : 1000),
 };
+if (wanted("overhead"))
+  figures.overhead = await overhead(quick ? { rounds: 10, perRound: 1 } : { rounds: 300, perRound: 1 });
+if (wanted("metrics")) figures.metrics = await metricsBench(quick ? 10_000 : 100_000);
+if (wanted("breakers")) figures.breakers = await breakersBench(quick ? 50 : 1000);
 
 if (json) {
   process.stdout.write(`${JSON.stringify(figures)}\n`);

@@ -66,7 +66,10 @@ function instrumentChatModelClass(proto: Proto): void {
         return step.run.hub.activate(step, async () => {
           try {
             if (guard) {
-              const decision = await guard.beforeModel(step, callEstimate(this, options, messages, guard));
+              const decision = await guard.beforeModel(
+                step,
+                guard.wantsEstimate ? callEstimate(this, options, messages, guard) : undefined,
+              );
               if (decision?.kind === "abort") throw decision.error;
               if (decision?.kind === "finalize") return finalAnswer(step, decision.trip);
             }
@@ -111,8 +114,11 @@ function instrumentChatModelClass(proto: Proto): void {
         const guard = step.run.guard;
         const source = (
           guard
-            ? guardedStream(step, guard, callEstimate(this, options, input, guard), () =>
-                enter(() => original.call(this, ...([input, inner] as never[])) as AsyncIterator<unknown>),
+            ? guardedStream(
+                step,
+                guard,
+                guard.wantsEstimate ? callEstimate(this, options, input, guard) : undefined,
+                () => enter(() => original.call(this, ...([input, inner] as never[])) as AsyncIterator<unknown>),
               )
             : enter(() => original.call(this, ...([input, inner] as never[])))
         ) as AsyncIterator<unknown>;
@@ -144,11 +150,11 @@ function instrumentChatModelClass(proto: Proto): void {
             );
             const c = step.chat;
             if (guard && c) {
-              guard
-                .afterModel(step, c.responseModel ?? c.requestModel, c.usage ?? c.estimatedUsage)
-                .catch((e: unknown) => {
-                  step.run.warden.reportError(e, "breakers");
-                });
+              Promise.resolve(
+                guard.afterModel(step, c.responseModel ?? c.requestModel, c.usage ?? c.estimatedUsage),
+              ).catch((e: unknown) => {
+                step.run.warden.reportError(e, "breakers");
+              });
             }
           },
           (chunk) => chunks.push(chunk),
@@ -305,7 +311,7 @@ function finalAnswer(step: Step, trip: Trip) {
 async function* guardedStream(
   step: Step,
   guard: TaskGuard,
-  estimate: ModelCallEstimate,
+  estimate: ModelCallEstimate | undefined,
   start: () => AsyncIterator<unknown>,
 ): AsyncGenerator<unknown> {
   const decision = await guard.beforeModel(step, estimate);

@@ -62,7 +62,10 @@ export class MetricsSubscriber implements Subscriber {
   ) {
     this.lastTasks = new TaskWindow(config.windowTasks);
     this.lastSeconds = new TimeWindow(config.windowSeconds, 60, clock);
-    this.instruments = config.meterProvider ? new Instruments(config.meterProvider) : undefined;
+    // With no MeterProvider registered the API's is a no-op: skip building attributes for nothing.
+    const provider = config.meterProvider;
+    const noop = provider?.constructor?.name === "NoopMeterProvider";
+    this.instruments = provider && !noop ? new Instruments(provider) : undefined;
   }
 
   onStepEnd(step: Step): void {

@@ -138,10 +138,23 @@ export class TaskGuard {
     return this.pending();
   }
 
-  /** Before a model call: refuses the call whose worst-case cost or tokens would cross a limit. */
-  async beforeModel(step: Step, estimate: ModelCallEstimate): Promise<Decision> {
+  /** True when a limit needs the worst case of each model call (cost, tokens, shared budgets). */
+  get wantsEstimate(): boolean {
+    return (
+      this.limits.maxCostUsd !== undefined ||
+      this.limits.maxTokens !== undefined ||
+      this.config.sharedBudgets.length > 0
+    );
+  }
+
+  /**
+   * Before a model call: refuses the call whose worst-case cost or tokens would cross a limit.
+   * Synchronous unless a shared budget has to ask its store.
+   */
+  beforeModel(step: Step, estimate: ModelCallEstimate | undefined): Decision | Promise<Decision> {
     const pending = this.pending();
     if (pending || this.finalizing) return pending ?? { kind: "finalize", trip: this.tripped as Trip };
+    if (!estimate) return undefined;
     const worstTokens = estimate.inputTokens + estimate.maxOutputTokens;
     const maxTokens = this.limits.maxTokens;
     if (maxTokens !== undefined && this.tokens + worstTokens > maxTokens) {
@@ -169,9 +182,14 @@ export class TaskGuard {
         subject: estimate.model,
       });
     }
+    if (this.config.sharedBudgets.length === 0 || worstUsd === undefined) return undefined;
+    return this.checkSharedBudgets(step, worstUsd);
+  }
+
+  private async checkSharedBudgets(step: Step, worstUsd: number): Promise<Decision> {
     for (const budget of this.config.sharedBudgets) {
       const key = budgetKey(budget, this.context);
-      if (key === undefined || worstUsd === undefined) continue;
+      if (key === undefined) continue;
       const spent = await this.config.budgetStore.spent(`${budget.name}\u0000${key}`, budget.windowMs, Date.now());
       if (spent + worstUsd > budget.maxCostUsd) {
         return this.trip(step, {
@@ -187,17 +205,26 @@ export class TaskGuard {
     return undefined;
   }
 
-  /** After a model call: counts what it really used and spent. */
-  async afterModel(step: Step, model: string, usage: TokenUsage | undefined): Promise<Decision> {
+  /** After a model call: counts what it really used and spent (and records it in shared budgets). */
+  afterModel(step: Step, model: string, usage: TokenUsage | undefined): Decision | Promise<Decision> {
     if (!usage) return this.pending();
     this.tokens += usage.input + usage.output;
     const cost = this.config.prices.cost(model, usage) ?? 0;
     this.spentUsd += cost;
+    const decision = this.checkSpent(step, model);
+    if (this.config.sharedBudgets.length === 0 || cost <= 0) return decision;
+    return this.recordShared(cost).then(() => decision);
+  }
+
+  private async recordShared(cost: number): Promise<void> {
     for (const budget of this.config.sharedBudgets) {
       const key = budgetKey(budget, this.context);
-      if (key !== undefined && cost > 0)
+      if (key !== undefined)
         await this.config.budgetStore.add(`${budget.name}\u0000${key}`, cost, Date.now(), budget.windowMs);
     }
+  }
+
+  private checkSpent(step: Step, model: string): Decision {
     const maxCost = this.limits.maxCostUsd;
     if (maxCost !== undefined && this.spentUsd > maxCost) {
       return this.trip(step, {
