@@ -1,4 +1,13 @@
 export { AgentWardenError, isAgentWardenError } from "./errors.js";
+export {
+  containsCheck,
+  judgeCheck,
+  lastMessageText,
+  predicateCheck,
+  regexCheck,
+  type Select,
+  schemaCheck,
+} from "./evals/checks.js";
 export { type EvalResult, type Evaluator, toEvalResult } from "./evals/Evaluator.js";
 export type { ErrorHook } from "./hub.js";
 export {
@@ -34,16 +43,20 @@ export {
   DEFAULT_MAX_CONTENT_LENGTH,
   DEFAULT_MAX_KEYS,
   DEFAULT_MAX_OUTPUT_TOKENS,
+  DEFAULT_RETRY,
   DEFAULT_TRACING,
   DEFAULT_WINDOW_SECONDS,
   DEFAULT_WINDOW_TASKS,
   type MetricsOptions,
+  type RecoveryOptions,
+  type ToolErrorContext,
   type Vocabulary,
   type WardenOptions,
 } from "./options.js";
 export type { TripAction } from "./policies/BreakersConfig.js";
 export type { BudgetContext, BudgetStore, SharedBudget } from "./policies/budgetStore.js";
 export { MemoryBudgetStore } from "./policies/budgetStore.js";
+export { type FailureClass, failureClass } from "./policies/failureClass.js";
 export { type Limits, mergeLimits, parseLimits } from "./policies/limits.js";
 export {
   canonical,
@@ -80,6 +93,8 @@ export {
   type EvalInfo,
   type GraphInfo,
   type NodeInfo,
+  type RecoveryAction,
+  type RecoveryInfo,
   Step,
   type StepError,
   type StepEvent,

@@ -4,6 +4,7 @@ import type { ErrorHook } from "./hub.js";
 import type { SubtaskRule } from "./metrics/summary.js";
 import type { TripAction } from "./policies/BreakersConfig.js";
 import type { BudgetStore, SharedBudget } from "./policies/budgetStore.js";
+import type { FailureClass } from "./policies/failureClass.js";
 import { type Limits, limitsSchema } from "./policies/limits.js";
 import { DEFAULT_LOOP_REPEATS, DEFAULT_LOOP_WINDOW, type LoopOptions } from "./policies/loops.js";
 import type { ToolBreakerOptions } from "./policies/ToolBreakers.js";
@@ -39,6 +40,36 @@ export interface MetricsOptions {
 
 /** Default of `defaultMaxOutputTokens`: the output assumed for a model call that sets no limit. */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
+
+/** Default of `recovery.retry`: attempts in all (the first included), and the backoff's bounds. */
+export const DEFAULT_RETRY = { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 10_000 } as const;
+
+/** What a tool-error handler is told. */
+export interface ToolErrorContext {
+  tool: string;
+  args: unknown;
+  error: { type: string; message: string };
+  failureClass: FailureClass;
+  /** Attempts made so far (retries included). */
+  attempts: number;
+}
+
+export interface RecoveryOptions {
+  /**
+   * Retry transient tool failures (timeouts, 429, 5xx, resets) with exponential backoff and jitter
+   * (cockatiel). Default `{ maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 10000 }`; `false` off.
+   */
+  retry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number } | false;
+  /** A fallback tool per tool name, called with the same arguments when the tool still fails. */
+  fallbacks?: Record<string, unknown>;
+  /**
+   * When a tool call still fails, answer it with a corrective message for the model (the tool, the
+   * error class, the expected argument schema, what to change; no stack traces, redacted). Default true.
+   */
+  correctiveMessages?: boolean;
+  /** Your own handler, tried before the corrective message: return the text the model should read, or undefined. */
+  onToolError?: (context: ToolErrorContext) => string | undefined | Promise<string | undefined>;
+}
 
 /** Extra attribute vocabularies a span can carry beside `gen_ai.*`, for backends keyed on them. */
 export type Vocabulary = "openinference" | "traceloop";
@@ -76,6 +107,11 @@ export interface WardenOptions {
   prices?: Record<string, ModelPrice>;
   /** Path of a local run store: one JSON line per finished task, append-only. Default: none. */
   store?: string;
+  /**
+   * Recovery steps when a tool call fails: retry transient failures, call a fallback, tell the model
+   * how to fix its call. Default off; `{}` turns on retries (3 attempts) and corrective messages.
+   */
+  recovery?: RecoveryOptions | false;
   /** Limits of every task (cost, tokens, steps, depth, wall time, tool calls); each invoke may override them. */
   limits?: Limits;
   /**
@@ -114,6 +150,14 @@ export interface ResolvedOptions {
   meterProvider: MeterProvider | undefined;
   prices: Record<string, ModelPrice>;
   store: string | undefined;
+  recovery:
+    | {
+        retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number } | false;
+        fallbacks: Record<string, unknown>;
+        correctiveMessages: boolean;
+        onToolError: RecoveryOptions["onToolError"];
+      }
+    | false;
   limits: Limits;
   onTrip: TripAction | ((trip: Trip, run: Run) => TripAction | "continue");
   loops: Required<LoopOptions> | false;
@@ -160,6 +204,33 @@ const schema = z.strictObject({
     .optional(),
   prices: z.record(z.string(), z.unknown()).optional(),
   store: z.string().min(1).optional(),
+  recovery: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        retry: z
+          .union([
+            z.literal(false),
+            z.strictObject({
+              maxAttempts: z.number().int().min(1).max(100).optional(),
+              initialDelayMs: z.number().min(0).optional(),
+              maxDelayMs: z.number().min(0).optional(),
+            }),
+          ])
+          .optional(),
+        fallbacks: z
+          .record(
+            z.string(),
+            z.custom<unknown>((v) => typeof (v as { invoke?: unknown } | null)?.invoke === "function", {
+              message: "expected a tool (an object with invoke())",
+            }),
+          )
+          .optional(),
+        correctiveMessages: z.boolean().optional(),
+        onToolError: fn("a function (context) => string | undefined").optional(),
+      }),
+    ])
+    .optional(),
   limits: limitsSchema.optional(),
   onTrip: z.union([z.enum(["abort", "finalize"]), fn("a function (trip, run) => action")]).optional(),
   loops: z
@@ -238,6 +309,21 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
     meterProvider: o.meterProvider,
     prices: (o.prices ?? {}) as Record<string, ModelPrice>,
     store: o.store,
+    recovery: o.recovery
+      ? {
+          retry:
+            o.recovery.retry === false
+              ? false
+              : {
+                  maxAttempts: o.recovery.retry?.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+                  initialDelayMs: o.recovery.retry?.initialDelayMs ?? DEFAULT_RETRY.initialDelayMs,
+                  maxDelayMs: o.recovery.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
+                },
+          fallbacks: o.recovery.fallbacks ?? {},
+          correctiveMessages: o.recovery.correctiveMessages ?? true,
+          onToolError: o.recovery.onToolError as RecoveryOptions["onToolError"],
+        }
+      : false,
     limits: o.limits ?? {},
     onTrip: (o.onTrip as ResolvedOptions["onTrip"] | undefined) ?? "abort",
     loops:

@@ -1,11 +1,12 @@
 import { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { AIMessage, AIMessageChunk, ToolMessage } from "@langchain/core/messages";
+import { AIMessage, AIMessageChunk } from "@langchain/core/messages";
 import { StructuredTool } from "@langchain/core/tools";
 import { currentStep, type ModelCallEstimate, type Step, type TaskGuard, type Trip } from "../../src/index.js";
 import { estimateUsage, messageForCapture, messagesForCapture, requestFacts, responseFacts, usageOf } from "./chat.js";
 import { classify } from "./control.js";
 import { iterateIn } from "./iterate.js";
 import { isConfigObject, registerLangChainScope, stepOf, withStep } from "./scope.js";
+import { instrumentToolClass } from "./tools.js";
 
 /*
  * Model and tool calls are observed at LangChain's two funnels, not through callbacks: every chat
@@ -19,10 +20,10 @@ import { isConfigObject, registerLangChainScope, stepOf, withStep } from "./scop
 
 const patched = Symbol.for("agentwarden.patched");
 
-type AnyFn = (this: unknown, ...args: never[]) => unknown;
-type Proto = Record<PropertyKey, unknown>;
+export type AnyFn = (this: unknown, ...args: never[]) => unknown;
+export type Proto = Record<PropertyKey, unknown>;
 
-function patch(proto: Proto, method: string, make: (original: AnyFn) => AnyFn): void {
+export function patch(proto: Proto, method: string, make: (original: AnyFn) => AnyFn): void {
   const original = proto[method] as AnyFn | undefined;
   if (typeof original !== "function" || (original as unknown as Proto)[patched]) return;
   const replacement = make(original);
@@ -183,87 +184,9 @@ function endChat(step: Step, fill: (chat: NonNullable<Step["chat"]>) => void, st
   step.run.end(step, status);
 }
 
-function instrumentToolClass(proto: Proto): void {
-  patch(
-    proto,
-    "call",
-    (original) =>
-      function wardenToolCall(this: unknown, ...args: never[]) {
-        const [arg, config, tags] = args as unknown as [unknown, ToolConfig | undefined, unknown];
-        const parent = parentOf(config);
-        if (!parent) return original.apply(this, args);
-        const tool = this as { name?: unknown };
-        const name = typeof tool.name === "string" ? tool.name : "tool";
-        const call = isToolCall(arg) ? arg : undefined;
-        const callId = call?.id ?? (typeof config?.toolCall?.id === "string" ? config.toolCall.id : undefined);
-        const run = parent.run;
-        const step = run.start("tool", name, parent, (s) => {
-          s.tool = { name, type: "function" };
-          if (callId !== undefined) s.tool.callId = callId;
-          const captured = run.warden.capture("gen_ai.tool.call.arguments", call ? call.args : arg);
-          if (captured !== undefined) s.tool.arguments = captured;
-        });
-        const decision = run.guard?.beforeTool(step, name, call ? call.args : arg);
-        if (decision) {
-          if (decision.kind === "abort") {
-            run.end(step, "error", { type: decision.error.code, message: decision.error.message });
-            return Promise.reject(decision.error);
-          }
-          // Not run: the agent gets a message instead (a loop hint, or why it has to stop).
-          const text = decision.kind === "hint" ? decision.message : stopText(decision.trip);
-          if (decision.kind === "finalize") step.addEvent("agentwarden.finalize");
-          run.end(step, "cancelled");
-          return Promise.resolve(refusal(callId, name, text));
-        }
-        // The tool body runs with the tool step in its config: `currentStep()` inside it finds the step.
-        const inner = config === undefined || isConfigObject(config) ? withStep(config ?? {}, step) : config;
-        const breakers = run.warden.toolBreakers;
-        const exec = () => original.call(this, ...([arg, inner, tags] as never[])) as Promise<unknown>;
-        return run.hub.activate(step, async () => {
-          try {
-            const output = await (breakers ? breakers.execute(name, exec) : exec());
-            const failed = toolErrorOf(output);
-            const result = run.warden.capture("gen_ai.tool.call.result", contentOf(output));
-            if (result !== undefined && step.tool) step.tool.result = result;
-            if (failed) run.end(step, "error", failed);
-            else run.end(step, "ok");
-            return output;
-          } catch (error) {
-            const outcome = classify(error, config?.signal);
-            run.end(step, outcome.status, outcome.error);
-            throw error;
-          }
-        });
-      },
-  );
-}
-
-interface ToolConfig {
-  toolCall?: { id?: unknown };
-  signal?: AbortSignal;
-}
-
 /** The step a model or tool call belongs to: from its config, else from the ambient scope. */
-function parentOf(config: unknown): Step | undefined {
+export function parentOf(config: unknown): Step | undefined {
   return stepOf(config) ?? currentStep();
-}
-
-function isToolCall(arg: unknown): arg is { id?: string; args: unknown; name: string } {
-  return typeof arg === "object" && arg !== null && (arg as { type?: unknown }).type === "tool_call" && "args" in arg;
-}
-
-/** A tool that returns a ToolMessage with `status: "error"` has failed, though it did not throw. */
-function toolErrorOf(output: unknown): { type: string; message: string } | undefined {
-  if (typeof output !== "object" || output === null) return undefined;
-  const o = output as { status?: unknown; content?: unknown };
-  if (o.status !== "error") return undefined;
-  return { type: "tool_error", message: typeof o.content === "string" ? o.content : "tool returned an error" };
-}
-
-function contentOf(output: unknown): unknown {
-  if (typeof output === "object" && output !== null && "content" in output)
-    return (output as { content: unknown }).content;
-  return output;
 }
 
 function signalOf(options: unknown): AbortSignal | undefined {
@@ -292,7 +215,7 @@ function callEstimate(model: unknown, options: unknown, messages: unknown, guard
 }
 
 /** What the agent is told when a breaker made it stop: the reason, and to answer now. */
-function stopText(trip: Trip): string {
+export function stopText(trip: Trip): string {
   return `agentwarden stopped this task: ${trip.reason}. No further model or tool calls will run; this is the final answer.`;
 }
 
@@ -327,9 +250,4 @@ async function* guardedStream(
     if (r.done) return;
     yield r.value;
   }
-}
-
-/** The message a refused tool call returns: a ToolMessage when there is a call id, else text. */
-function refusal(callId: string | undefined, name: string, text: string): unknown {
-  return callId !== undefined ? new ToolMessage({ content: text, tool_call_id: callId, name, status: "error" }) : text;
 }

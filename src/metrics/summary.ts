@@ -272,7 +272,7 @@ function countRecoveries(s: TaskSummary, steps: Step[]): void {
     const later = successes.get(key)?.find((ok) => ok.startTime >= end);
     if (!later) continue;
     s.recovered[kind]++;
-    if (later.injected) s.recoveredInjected[kind]++;
+    if (later.injected || failure.recoveredBy !== undefined) s.recoveredInjected[kind]++;
     if (kind === "tool") {
       const f = s.tools[failure.name];
       if (f) f.recovered++;

@@ -54,6 +54,8 @@ export class Run {
     evals: 0,
     evalFailures: 0,
   };
+  /** Why the task failed though it returned normally (a final check still failing), if it did. */
+  failure: StepError | undefined;
   /** The task's breakers, when any limit applies. */
   guard: TaskGuard | undefined;
   /** Breaker trips in this task, by kind. */
@@ -96,6 +98,10 @@ export class Run {
   /** Closes a step. Ending the root step ends the task; a step ends once, later calls are ignored. */
   end(step: Step, status: Exclude<StepStatus, "running">, error?: StepError): void {
     if (step.status !== "running") return;
+    if (step === this.root && this.failure && status === "ok") {
+      status = "error";
+      error = this.failure;
+    }
     if (step === this.root && this.guard) {
       this.guard.dispose();
       // A tripped task is a failure, whichever way it stopped (aborted, or finalized normally).

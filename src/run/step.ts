@@ -4,9 +4,9 @@ import type { TokenUsage } from "./usage.js";
 /**
  * What a step is. `workflow` and `agent` are graph runs (the root of a task, or a nested subgraph);
  * `node` is one execution of a graph node; `chat` one model call; `tool` one tool call; `eval` one
- * evaluator run on an output.
+ * evaluator run on an output; `recovery` a step agentwarden put into the run after a failure.
  */
-export type StepKind = "workflow" | "agent" | "node" | "chat" | "tool" | "eval";
+export type StepKind = "workflow" | "agent" | "node" | "chat" | "tool" | "eval" | "recovery";
 
 /**
  * How a step ended. `interrupted` is a deliberate pause (LangGraph `interrupt()`), `cancelled` the
@@ -62,6 +62,23 @@ export interface EvalInfo {
   reason?: string;
 }
 
+/** What agentwarden did about a failure. */
+export type RecoveryAction = "retry" | "fallback" | "corrective_message" | "handler" | "eval_correction";
+
+/** Facts of a recovery step: what triggered it and what was done. */
+export interface RecoveryInfo {
+  trigger: "tool_error" | "eval_failed";
+  /** `transient` or `permanent` for a tool error; the failed check's name for an eval. */
+  cause: string;
+  action: RecoveryAction;
+  /** The tool or node being recovered. */
+  target: string;
+  /** Attempts made by this recovery (retries, or re-runs of the node). */
+  attempts?: number;
+  /** The corrective message given to the model (kept only with content capture on). */
+  message?: string;
+}
+
 /** Facts of a graph run (workflow or agent step). */
 export interface GraphInfo {
   /** Low-cardinality name given by the user, or the graph's own name. */
@@ -106,6 +123,9 @@ export class Step {
   graph: GraphInfo | undefined;
   node: NodeInfo | undefined;
   eval: EvalInfo | undefined;
+  recovery: RecoveryInfo | undefined;
+  /** On a failed step: the recovery agentwarden injected for it (its success then counts as injected). */
+  recoveredBy: RecoveryAction | undefined;
   /** True for a step agentwarden put into the run (a retry, fallback or correction), not the agent. */
   injected = false;
   /**

@@ -157,6 +157,19 @@ export class TracingSubscriber implements Subscriber {
       }
       case "tool":
         return step.tool?.result !== undefined ? { [sc.GEN_AI_TOOL_CALL_RESULT]: step.tool.result } : undefined;
+      case "recovery": {
+        const r = step.recovery;
+        if (!r) return undefined;
+        const a: Attributes = {
+          "agentwarden.recovery.trigger": r.trigger,
+          "agentwarden.recovery.cause": r.cause,
+          "agentwarden.recovery.action": r.action,
+          "agentwarden.recovery.target": r.target,
+        };
+        if (r.attempts !== undefined) a["agentwarden.recovery.attempts"] = r.attempts;
+        if (r.message !== undefined) a["agentwarden.recovery.message"] = r.message;
+        return a;
+      }
       case "eval": {
         const e = step.eval;
         if (!e) return undefined;
@@ -190,6 +203,8 @@ function spanName(step: Step): string {
       return `${sc.OPERATION_EXECUTE_TOOL} ${step.tool?.name ?? step.name}`;
     case "eval":
       return `eval ${step.name}`;
+    case "recovery":
+      return `recover ${step.recovery?.target ?? step.name}`;
     default:
       return step.name;
   }

@@ -9,6 +9,7 @@ const openInferenceKind = {
   chat: "LLM",
   tool: "TOOL",
   eval: "EVALUATOR",
+  recovery: "CHAIN",
 } as const;
 const traceloopKind = {
   workflow: "workflow",
@@ -17,6 +18,7 @@ const traceloopKind = {
   chat: "task",
   tool: "tool",
   eval: "task",
+  recovery: "task",
 } as const;
 
 /**

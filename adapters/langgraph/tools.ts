@@ -1,0 +1,355 @@
+import { ToolMessage } from "@langchain/core/messages";
+import { toJsonSchema } from "@langchain/core/utils/json_schema";
+import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
+import { type FailureClass, failureClass, type RecoveryAction, type Step, type StepError } from "../../src/index.js";
+import type { ResolvedOptions } from "../../src/options.js";
+import { classify } from "./control.js";
+import { type AnyFn, type Proto, parentOf, patch, stopText } from "./instrument.js";
+import { isConfigObject, withStep } from "./scope.js";
+
+/** Set in a fallback call's config: the tool whose failure the fallback stands in for. */
+const RECOVERS_KEY = "__agentwarden_recovers";
+
+interface ToolConfig {
+  toolCall?: { id?: unknown };
+  signal?: AbortSignal;
+  configurable?: Record<string, unknown>;
+}
+
+interface ToolLike {
+  name?: unknown;
+  schema?: unknown;
+  invoke(input: unknown, config?: unknown): Promise<unknown>;
+}
+
+/** One tool call as the funnel saw it. */
+interface Call {
+  tool: ToolLike;
+  name: string;
+  arg: unknown;
+  args: unknown;
+  callId: string | undefined;
+  config: ToolConfig | undefined;
+  tags: unknown;
+  original: AnyFn;
+  parent: Step;
+}
+
+type Attempt =
+  | { kind: "ok"; output: unknown }
+  | { kind: "refused"; output: unknown }
+  | { kind: "failed"; step: Step; error: StepError; cls: FailureClass; thrown?: unknown; output?: unknown };
+
+/** Thrown inside the retry policy to ask for another attempt. */
+class Retryable extends Error {
+  constructor(readonly attempt: Extract<Attempt, { kind: "failed" }>) {
+    super(attempt.error.message);
+  }
+}
+
+/**
+ * The tool funnel: every LangChain tool call (`StructuredTool.prototype.call`) inside a task is a
+ * `tool` step, checked by the task's breakers and run through the tool's circuit breaker. With
+ * `recovery` on, a failed call gets recovery steps, cheapest first: retries of a transient failure
+ * (cockatiel, exponential backoff with jitter), a fallback tool, the user's handler, and a
+ * corrective message the model can act on. Every retry counts against the breakers.
+ */
+export function instrumentToolClass(proto: Proto): void {
+  patch(
+    proto,
+    "call",
+    (original) =>
+      function wardenToolCall(this: unknown, ...args: never[]) {
+        const [arg, config, tags] = args as unknown as [unknown, ToolConfig | undefined, unknown];
+        const parent = parentOf(config);
+        if (!parent) return original.apply(this, args);
+        const tool = this as ToolLike;
+        const toolCall = isToolCall(arg) ? arg : undefined;
+        const c: Call = {
+          tool,
+          name: typeof tool.name === "string" ? tool.name : "tool",
+          arg,
+          args: toolCall ? toolCall.args : arg,
+          callId: toolCall?.id ?? (typeof config?.toolCall?.id === "string" ? config.toolCall.id : undefined),
+          config,
+          tags,
+          original,
+          parent,
+        };
+        return callTool(c);
+      },
+  );
+}
+
+async function callTool(c: Call): Promise<unknown> {
+  const run = c.parent.run;
+  const recovers = c.config?.configurable?.[RECOVERS_KEY];
+  const first = openStep(c, c.parent, typeof recovers === "string" ? recovers : undefined);
+  const outcome = await attempt(c, first);
+  if (outcome.kind !== "failed") return outcome.output;
+  const recovery = run.warden.options.recovery;
+  // A fallback's own failure is settled by the recovery that called it; control flow is never recovered.
+  if (!recovery || outcome.cls === "control" || typeof recovers === "string") return settle(outcome);
+  return recover(c, outcome, recovery);
+}
+
+function openStep(c: Call, parent: Step, recovers?: string, injected = false): Step {
+  const run = parent.run;
+  return run.start("tool", c.name, parent, (s) => {
+    s.tool = { name: c.name, type: "function" };
+    if (c.callId !== undefined) s.tool.callId = c.callId;
+    if (recovers !== undefined) {
+      s.tool.recovers = recovers;
+      s.injected = true;
+    }
+    if (injected) s.injected = true;
+    const captured = run.warden.capture("gen_ai.tool.call.arguments", c.args);
+    if (captured !== undefined) s.tool.arguments = captured;
+  });
+}
+
+/** Runs the call once as `step`: breakers first, then the tool through its circuit breaker. */
+async function attempt(c: Call, step: Step): Promise<Attempt> {
+  const run = step.run;
+  const decision = run.guard?.beforeTool(step, c.name, c.args);
+  if (decision) {
+    if (decision.kind === "abort") {
+      run.end(step, "error", { type: decision.error.code, message: decision.error.message });
+      throw decision.error;
+    }
+    // Not run: the agent gets a message instead (a loop hint, or why it has to stop).
+    if (decision.kind === "finalize") step.addEvent("agentwarden.finalize");
+    run.end(step, "cancelled");
+    return { kind: "refused", output: reply(c, decision.kind === "hint" ? decision.message : stopText(decision.trip)) };
+  }
+  // The tool body runs with the tool step in its config: `currentStep()` inside it finds the step.
+  const config = c.config === undefined || isConfigObject(c.config) ? withStep(c.config ?? {}, step) : c.config;
+  const breakers = run.warden.toolBreakers;
+  const exec = () => c.original.call(c.tool, ...([c.arg, config, c.tags] as never[])) as Promise<unknown>;
+  try {
+    const output = await run.hub.activate(step, () => (breakers ? breakers.execute(c.name, exec) : exec()));
+    const result = run.warden.capture("gen_ai.tool.call.result", contentOf(output));
+    if (result !== undefined && step.tool) step.tool.result = result;
+    const failed = toolErrorOf(output);
+    if (failed) {
+      run.end(step, "error", failed);
+      return { kind: "failed", step, error: failed, cls: failureClass(failed.message), output };
+    }
+    run.end(step, "ok");
+    return { kind: "ok", output };
+  } catch (error) {
+    const outcome = classify(error, c.config?.signal);
+    run.end(step, outcome.status, outcome.error);
+    const cls = outcome.status === "error" ? failureClass(error) : "control";
+    return {
+      kind: "failed",
+      step,
+      error: outcome.error ?? { type: "_OTHER", message: String(error) },
+      cls,
+      thrown: error,
+    };
+  }
+}
+
+/** A failure nobody recovered: thrown again, or its error result returned, as the tool did. */
+function settle(failure: Extract<Attempt, { kind: "failed" }>): unknown {
+  if ("thrown" in failure && failure.thrown !== undefined) throw failure.thrown;
+  return failure.output;
+}
+
+type Recovery = Exclude<ResolvedOptions["recovery"], false>;
+
+async function recover(c: Call, failure: Extract<Attempt, { kind: "failed" }>, recovery: Recovery): Promise<unknown> {
+  const run = c.parent.run;
+  let last = failure;
+  let attempts = 1;
+  const open = (action: RecoveryAction) => {
+    last.step.recoveredBy = action;
+    return run.start("recovery", c.name, c.parent, (s) => {
+      s.recovery = { trigger: "tool_error", cause: last.cls, action, target: c.name };
+    });
+  };
+
+  if (last.cls === "transient" && recovery.retry && recovery.retry.maxAttempts > 1) {
+    const r = recovery.retry;
+    const step = open("retry");
+    const policy = retry(
+      handleWhen((e) => e instanceof Retryable),
+      {
+        maxAttempts: r.maxAttempts - 1,
+        backoff: new ExponentialBackoff({ initialDelay: r.initialDelayMs, maxDelay: r.maxDelayMs }),
+      },
+    );
+    let outcome: Attempt | undefined;
+    try {
+      outcome = await policy.execute(async () => {
+        attempts++;
+        const o = await run.hub.activate(step, () => attempt(c, openStep(c, step, undefined, true)));
+        if (o.kind === "failed" && o.cls === "transient") throw new Retryable(o);
+        return o;
+      }, c.config?.signal);
+    } catch (error) {
+      if (error instanceof Retryable) last = error.attempt;
+      else {
+        finish(step, attempts, "error", error);
+        throw run.guard?.tripError ?? error;
+      }
+    }
+    if (outcome) {
+      if (outcome.kind !== "failed") {
+        finish(step, attempts, "ok");
+        return outcome.output;
+      }
+      last = outcome;
+    }
+    finish(step, attempts, "error");
+    if (last.cls === "control") return settle(last);
+  }
+
+  const fallback = recovery.fallbacks[c.name] as ToolLike | undefined;
+  if (fallback) {
+    const step = open("fallback");
+    const name = typeof fallback.name === "string" ? fallback.name : "fallback";
+    const input = c.callId !== undefined ? { type: "tool_call", id: c.callId, name, args: c.args } : c.args;
+    const config = withStep(
+      {
+        ...(isConfigObject(c.config) ? c.config : {}),
+        configurable: { ...c.config?.configurable, [RECOVERS_KEY]: c.name },
+      },
+      step,
+    );
+    try {
+      const output = await run.hub.activate(step, () => fallback.invoke(input, config));
+      if (!toolErrorOf(output)) {
+        finish(step, attempts, "ok");
+        return output;
+      }
+      finish(step, attempts, "error");
+    } catch (error) {
+      finish(step, attempts, "error", error);
+      if (run.guard?.tripError) throw run.guard.tripError;
+    }
+  }
+
+  if (recovery.onToolError) {
+    let text: string | undefined;
+    try {
+      text = await recovery.onToolError({
+        tool: c.name,
+        args: c.args,
+        error: last.error,
+        failureClass: last.cls,
+        attempts,
+      });
+    } catch (error) {
+      run.warden.reportError(error, "onToolError");
+    }
+    if (typeof text === "string") {
+      const step = open("handler");
+      finish(step, attempts, "ok", undefined, text);
+      return reply(c, text);
+    }
+  }
+
+  if (recovery.correctiveMessages && c.callId !== undefined) {
+    const text = correctiveMessage(c, last, attempts);
+    const step = open("corrective_message");
+    finish(step, attempts, "ok", undefined, text);
+    return reply(c, text);
+  }
+  return settle(last);
+
+  function finish(step: Step, n: number, status: "ok" | "error", error?: unknown, message?: string): void {
+    if (step.recovery) {
+      step.recovery.attempts = n;
+      const captured = message !== undefined ? run.warden.capture("gen_ai.output.messages", message) : undefined;
+      if (captured !== undefined) step.recovery.message = captured;
+    }
+    run.end(
+      step,
+      status,
+      status === "error"
+        ? { type: "recovery_failed", message: error instanceof Error ? error.message : last.error.message }
+        : undefined,
+    );
+  }
+}
+
+/**
+ * What the model reads after a failed call it can fix: the tool, the error's class and its first
+ * lines (stack traces dropped, secrets redacted), the expected arguments, and what to do.
+ */
+export function correctiveMessage(c: Call, failure: Extract<Attempt, { kind: "failed" }>, attempts: number): string {
+  const redact = c.parent.run.warden.options.redact;
+  const detail = sanitize(failure.error.message, (t) => redact(t, "gen_ai.tool.call.result"));
+  const lines = [`Tool "${c.name}" failed (${describeClass(failure)}): ${detail}`];
+  if (failure.cls === "transient") {
+    lines.push(
+      `It failed ${attempts} time${attempts === 1 ? "" : "s"}; the service is unavailable for now. Continue without it, or try a different approach.`,
+    );
+  } else {
+    const schema = schemaText(c.tool.schema);
+    if (schema) lines.push(`Expected arguments (JSON Schema): ${schema}`);
+    lines.push(
+      `Change the arguments to match what the tool expects and call ${c.name} again; repeating the same call will fail the same way.`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function describeClass(failure: Extract<Attempt, { kind: "failed" }>): string {
+  if (failure.cls === "transient") return "a transient error";
+  const t = failure.error.type;
+  if (/ToolInputParsing|ZodError|schema/i.test(t) || /did not match expected schema/i.test(failure.error.message))
+    return "invalid arguments";
+  return "a permanent error";
+}
+
+function sanitize(message: string, redact: (text: string) => string): string {
+  const lines = message
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !/^at\s/.test(l) && !/^\s*Troubleshooting URL/i.test(l));
+  let text = lines.join("; ");
+  try {
+    text = redact(text);
+  } catch {
+    text = "[details withheld]";
+  }
+  return text.length > 400 ? `${text.slice(0, 400)}…` : text;
+}
+
+function schemaText(schema: unknown): string | undefined {
+  if (schema === undefined) return undefined;
+  try {
+    const json = JSON.stringify(toJsonSchema(schema as never));
+    return json.length > 1500 ? `${json.slice(0, 1500)}…` : json;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The message a call answered by agentwarden returns: a ToolMessage when there is a call id, else text. */
+function reply(c: Call, text: string): unknown {
+  return c.callId !== undefined
+    ? new ToolMessage({ content: text, tool_call_id: c.callId, name: c.name, status: "error" })
+    : text;
+}
+
+function isToolCall(arg: unknown): arg is { id?: string; args: unknown; name: string } {
+  return typeof arg === "object" && arg !== null && (arg as { type?: unknown }).type === "tool_call" && "args" in arg;
+}
+
+/** A tool that returns a ToolMessage with `status: "error"` has failed, though it did not throw. */
+function toolErrorOf(output: unknown): StepError | undefined {
+  if (typeof output !== "object" || output === null) return undefined;
+  const o = output as { status?: unknown; content?: unknown };
+  if (o.status !== "error") return undefined;
+  return { type: "tool_error", message: typeof o.content === "string" ? o.content : "tool returned an error" };
+}
+
+function contentOf(output: unknown): unknown {
+  if (typeof output === "object" && output !== null && "content" in output)
+    return (output as { content: unknown }).content;
+  return output;
+}
