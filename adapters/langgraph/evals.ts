@@ -1,4 +1,4 @@
-import { type Evaluator, type Step, type StepError, toEvalResult } from "../../src/index.js";
+import { type Evaluator, runInStep, type Step, type StepError, toEvalResult } from "../../src/index.js";
 import { stepError } from "./control.js";
 
 interface StreamOptions {
@@ -29,7 +29,7 @@ export function runFinalEvals(
       }
       if (last) {
         const failure = await evaluate(root, evaluators, last.value, "final");
-        if (failure) onFailure(failure);
+        if (failure) onFailure(failure.error);
       }
       return r;
     },
@@ -38,35 +38,60 @@ export function runFinalEvals(
   };
 }
 
-/** Runs evaluators in order as `eval` steps under `parent`; returns the first failure. */
+/** The first failing check of an evaluation. */
+export interface EvalFailure {
+  error: StepError;
+  step: Step;
+  name: string;
+  reason: string | undefined;
+  score: number | undefined;
+  /** True when the evaluator threw (an eval error, not a verdict). */
+  threw: boolean;
+}
+
+/**
+ * Runs evaluators in order as `eval` steps under `parent` (each inside its step, so an LLM judge's
+ * model call nests under it); returns the first failure. A throwing evaluator is an eval error.
+ */
 export async function evaluate(
   parent: Step,
   evaluators: Evaluator[],
   output: unknown,
   target: string,
-): Promise<StepError | undefined> {
+): Promise<EvalFailure | undefined> {
   const run = parent.run;
-  let first: StepError | undefined;
+  let first: EvalFailure | undefined;
   for (const evaluator of evaluators) {
     const step = run.start("eval", evaluator.name, parent, (s) => {
       s.eval = { name: evaluator.name, target };
     });
-    let failure: StepError | undefined;
+    let failure: EvalFailure | undefined;
     try {
-      const result = toEvalResult(await evaluator.evaluate(output));
+      const result = toEvalResult(await runInStep(step, () => evaluator.evaluate(output)));
       Object.assign(step.eval ?? {}, result);
       if (!result.pass) {
         failure = {
-          type: "eval_failed",
-          message: `evaluator ${evaluator.name} failed${result.reason ? `: ${result.reason}` : ""}`,
+          error: { type: "eval_failed", message: `evaluator ${evaluator.name} failed${result.reason ? `: ${result.reason}` : ""}` },
+          step,
+          name: evaluator.name,
+          reason: result.reason,
+          score: result.score,
+          threw: false,
         };
       }
     } catch (error) {
       const e = stepError(error);
       if (step.eval) step.eval.pass = false;
-      failure = { type: "eval_error", message: `evaluator ${evaluator.name} threw ${e.type}: ${e.message}` };
+      failure = {
+        error: { type: "eval_error", message: `evaluator ${evaluator.name} threw ${e.type}: ${e.message}` },
+        step,
+        name: evaluator.name,
+        reason: undefined,
+        score: undefined,
+        threw: true,
+      };
     }
-    run.end(step, failure ? "error" : "ok", failure);
+    run.end(step, failure ? "error" : "ok", failure?.error);
     first ??= failure;
   }
   return first;

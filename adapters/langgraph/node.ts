@@ -1,6 +1,7 @@
 import { Runnable, type RunnableConfig } from "@langchain/core/runnables";
 import { currentStep } from "../../src/index.js";
 import { classify } from "./control.js";
+import { type Correction, correct } from "./correct.js";
 import { stepOf, withStep } from "./scope.js";
 
 interface NodeConfig extends RunnableConfig {
@@ -17,6 +18,7 @@ export class WardenNode<I = unknown, O = unknown> extends Runnable<I, O> {
   constructor(
     readonly inner: Runnable<I, O>,
     readonly nodeName: string,
+    readonly correction?: Correction,
   ) {
     super();
     this.name = inner.name ?? nodeName;
@@ -41,6 +43,14 @@ export class WardenNode<I = unknown, O = unknown> extends Runnable<I, O> {
     let pending: Promise<O>;
     try {
       pending = run.hub.activate(step, () => this.inner.invoke(input, inner));
+      const correction = this.correction;
+      if (correction) {
+        pending = pending.then((output) =>
+          run.hub.activate(step, () =>
+            correct(correction, step, input, inner, output, (i, c) => this.inner.invoke(i as I, c as NodeConfig)),
+          ),
+        ) as Promise<O>;
+      }
     } catch (error) {
       pending = Promise.reject(error);
     }

@@ -14,6 +14,7 @@ import { classify } from "./control.js";
 import { runFinalEvals, valuesOf } from "./evals.js";
 import { instrumentLangChain, instrumentToolInstance } from "./instrument.js";
 import { iterateIn } from "./iterate.js";
+import type { Correction } from "./correct.js";
 import { WardenNode } from "./node.js";
 import { stepOf, withStep } from "./scope.js";
 
@@ -36,6 +37,11 @@ export interface WrapOptions {
    * normally. Default none.
    */
   finalEvals?: Evaluator[];
+  /**
+   * Eval-driven correction loops: a node's output is checked and, while a check fails, the node is
+   * run again with a corrective message naming the failed check. Default none.
+   */
+  corrections?: Correction[];
 }
 
 /** The parts of a compiled LangGraph graph (Pregel) the wrapper touches. */
@@ -76,7 +82,7 @@ const DEFAULT_GRAPH_NAME = "LangGraph";
  * state and checkpoint methods); the graph passed in is left untouched.
  */
 export function wrapGraph<G>(graph: G, options: WrapOptions): G {
-  const { warden, name, kind, finalEvals = [] } = checkOptions(options);
+  const { warden, name, kind, finalEvals = [], corrections = [] } = checkOptions(options);
   instrumentLangChain();
   if (isAgent(graph)) {
     // ReactAgent keeps its graph in a private field: a fresh agent from withConfig() owns a fresh
@@ -86,6 +92,7 @@ export function wrapGraph<G>(graph: G, options: WrapOptions): G {
       name: name ?? graph.options?.name ?? copy.graph.name,
       kind: kind ?? "agent",
       finalEvals,
+      corrections,
     });
     return copy as G;
   }
@@ -97,7 +104,7 @@ export function wrapGraph<G>(graph: G, options: WrapOptions): G {
     // withConfig() makes a real instance of the graph's class (its private fields intact) that
     // shares the nodes object: the copy gets its own nodes below.
     const copy = graph.withConfig({});
-    instrument(copy, warden, { name, kind, finalEvals });
+    instrument(copy, warden, { name, kind, finalEvals, corrections });
     return copy as G;
   }
   throw new TypeError(
@@ -109,12 +116,13 @@ interface Wanted {
   name: string | undefined;
   kind: "agent" | "workflow" | undefined;
   finalEvals: Evaluator[];
+  corrections: Correction[];
 }
 
 function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
   const kind = wanted.kind ?? (hasToolNode(graph) ? "agent" : "workflow");
   const name = wanted.name ?? (graph.name && graph.name !== DEFAULT_GRAPH_NAME ? graph.name : kind);
-  graph.nodes = wrapNodes(graph.nodes, warden);
+  graph.nodes = wrapNodes(graph.nodes, warden, wanted.corrections);
   const original = graph._streamIterator;
   graph._streamIterator = function wardenGraphRun(this: PregelLike, input, options) {
     const info: GraphInfo = { name };
@@ -197,7 +205,10 @@ function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
   Object.defineProperty(graph, wrappedBy, { value: warden });
 }
 
-function wrapNodes(nodes: Record<string, NodeLike>, warden: Warden): Record<string, NodeLike> {
+/** Model nodes of the prebuilt agents: where corrections apply when they name no node. */
+const MODEL_NODES = ["agent", "model_request"];
+
+function wrapNodes(nodes: Record<string, NodeLike>, warden: Warden, corrections: Correction[]): Record<string, NodeLike> {
   const wrapped: Record<string, NodeLike> = {};
   for (const [key, node] of Object.entries(nodes)) {
     const bound = node.bound as Runnable | PregelLike | undefined;
@@ -212,12 +223,13 @@ function wrapNodes(nodes: Record<string, NodeLike>, warden: Warden): Record<stri
     if (isPregel(bound)) {
       // A compiled subgraph used as a node: wrap it too, so its nodes nest under this node's step.
       const sub = bound.withConfig({});
-      instrument(sub, warden, { name: undefined, kind: undefined, finalEvals: [] });
+      instrument(sub, warden, { name: undefined, kind: undefined, finalEvals: [], corrections: [] });
       inner = sub as unknown as Runnable;
       copy.subgraphs = [sub];
     }
     for (const tool of toolsOf(bound)) instrumentToolInstance(tool);
-    copy.bound = new WardenNode(inner, key);
+    const correction = corrections.find((c) => (c.node === undefined ? MODEL_NODES.includes(key) : c.node === key));
+    copy.bound = new WardenNode(inner, key, correction);
     wrapped[key] = copy;
   }
   return wrapped;
@@ -289,6 +301,21 @@ function checkOptions(options: WrapOptions): WrapOptions {
   ) {
     throw new TypeError(
       "agentwarden: option finalEvals must be an array of evaluators { name: string, evaluate(output) }",
+    );
+  }
+  if (
+    options.corrections !== undefined &&
+    (!Array.isArray(options.corrections) ||
+      options.corrections.some(
+        (c) =>
+          !Array.isArray(c?.evaluators) ||
+          c.evaluators.length === 0 ||
+          c.evaluators.some((e) => typeof e?.name !== "string" || typeof e?.evaluate !== "function") ||
+          (c.maxAttempts !== undefined && (!Number.isInteger(c.maxAttempts) || c.maxAttempts < 1)),
+      ))
+  ) {
+    throw new TypeError(
+      "agentwarden: option corrections must be an array of { node?, evaluators: [{ name, evaluate }] (at least one), maxAttempts?: integer >= 1 }",
     );
   }
   if (options.kind !== undefined && options.kind !== "agent" && options.kind !== "workflow") {
