@@ -345,7 +345,7 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
 
 /** Turns the first zod issue into a TypeError or RangeError naming the field and its value. */
 export function configError(error: z.ZodError, input: unknown): TypeError | RangeError {
-  const issue = error.issues[0] as z.core.$ZodIssue;
+  const issue = deepest(error.issues[0] as z.core.$ZodIssue);
   if (issue.code === "unrecognized_keys") {
     const keys = issue.keys.map((k) => [...issue.path, k].join(".")).join(", ");
     return new TypeError(`agentwarden: unknown option ${keys}`);
@@ -357,6 +357,18 @@ export function configError(error: z.ZodError, input: unknown): TypeError | Rang
   );
   const message = `agentwarden: option ${field} is invalid: ${issue.message} (got ${describe(value)})`;
   return issue.code === "too_small" || issue.code === "too_big" ? new RangeError(message) : new TypeError(message);
+}
+
+/** In a union (`false` or an options object), the issue of the branch that got furthest. */
+function deepest(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union" || !Array.isArray(issue.errors) || issue.errors.length === 0) return issue;
+  let best: z.core.$ZodIssue | undefined;
+  for (const branch of issue.errors) {
+    const first = branch[0];
+    if (first && (!best || first.path.length > best.path.length)) best = first;
+  }
+  if (!best || best.path.length === 0) return issue;
+  return deepest({ ...best, path: [...issue.path, ...best.path] } as z.core.$ZodIssue);
 }
 
 function describe(value: unknown): string {

@@ -67,7 +67,13 @@ export async function correct(
     const corrective = new HumanMessage({ content: text, name: "agentwarden" });
     failure.step.recoveredBy = "eval_correction";
     const step = run.start("recovery", target, nodeStep, (s) => {
-      s.recovery = { trigger: "eval_failed", cause: failure.name, action: "eval_correction", target, attempts: attempt + 1 };
+      s.recovery = {
+        trigger: "eval_failed",
+        cause: failure.name,
+        action: "eval_correction",
+        target,
+        attempts: attempt + 1,
+      };
       const captured = run.warden.capture("gen_ai.input.messages", text);
       if (captured !== undefined) s.recovery.message = captured;
     });
@@ -76,13 +82,18 @@ export async function correct(
     try {
       current = await run.hub.activate(step, () => invoke(next, withStep(config as object, step)));
     } catch (error) {
-      run.end(step, "error", { type: "recovery_failed", message: error instanceof Error ? error.message : String(error) });
+      run.end(step, "error", {
+        type: "recovery_failed",
+        message: error instanceof Error ? error.message : String(error),
+      });
       throw error;
     }
     run.end(step, "ok");
     exchange = [...exchange, corrective, ...messagesOf(current)];
   }
-  return exchange.length > 0 && typeof current === "object" && current !== null ? { ...current, messages: exchange } : current;
+  return exchange.length > 0 && typeof current === "object" && current !== null
+    ? { ...current, messages: exchange }
+    : current;
 }
 
 function messagesOf(output: unknown): unknown[] {

@@ -71,7 +71,10 @@ export async function evaluate(
       Object.assign(step.eval ?? {}, result);
       if (!result.pass) {
         failure = {
-          error: { type: "eval_failed", message: `evaluator ${evaluator.name} failed${result.reason ? `: ${result.reason}` : ""}` },
+          error: {
+            type: "eval_failed",
+            message: `evaluator ${evaluator.name} failed${result.reason ? `: ${result.reason}` : ""}`,
+          },
           step,
           name: evaluator.name,
           reason: result.reason,

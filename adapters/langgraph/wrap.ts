@@ -11,10 +11,10 @@ import {
   type Warden,
 } from "../../src/index.js";
 import { classify } from "./control.js";
+import type { Correction } from "./correct.js";
 import { runFinalEvals, valuesOf } from "./evals.js";
 import { instrumentLangChain, instrumentToolInstance } from "./instrument.js";
 import { iterateIn } from "./iterate.js";
-import type { Correction } from "./correct.js";
 import { WardenNode } from "./node.js";
 import { stepOf, withStep } from "./scope.js";
 
@@ -208,7 +208,11 @@ function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
 /** Model nodes of the prebuilt agents: where corrections apply when they name no node. */
 const MODEL_NODES = ["agent", "model_request"];
 
-function wrapNodes(nodes: Record<string, NodeLike>, warden: Warden, corrections: Correction[]): Record<string, NodeLike> {
+function wrapNodes(
+  nodes: Record<string, NodeLike>,
+  warden: Warden,
+  corrections: Correction[],
+): Record<string, NodeLike> {
   const wrapped: Record<string, NodeLike> = {};
   for (const [key, node] of Object.entries(nodes)) {
     const bound = node.bound as Runnable | PregelLike | undefined;
@@ -246,8 +250,9 @@ function childInterrupted(step: Step): boolean {
   return step.children.some((c) => c.status === "interrupted");
 }
 
+/** A graph with a ToolNode, or the prebuilt agents' model node, is an LLM-driven agent. */
 function hasToolNode(graph: PregelLike): boolean {
-  return Object.values(graph.nodes).some((n) => toolsOf(n.bound).length > 0);
+  return Object.entries(graph.nodes).some(([key, n]) => toolsOf(n.bound).length > 0 || MODEL_NODES.includes(key));
 }
 
 function toolsOf(bound: unknown): unknown[] {
