@@ -92,6 +92,7 @@ export {
   type ChatInfo,
   type EvalInfo,
   type GraphInfo,
+  type McpInfo,
   type NodeInfo,
   type RecoveryAction,
   type RecoveryInfo,

@@ -112,6 +112,8 @@ export interface WardenOptions {
    * how to fix its call. Default off; `{}` turns on retries (3 attempts) and corrective messages.
    */
   recovery?: RecoveryOptions | false;
+  /** A cost in USD per call of a tool (many tools, MCP ones especially, are paid APIs), added to the task's cost. */
+  toolCosts?: Record<string, number>;
   /** Limits of every task (cost, tokens, steps, depth, wall time, tool calls); each invoke may override them. */
   limits?: Limits;
   /**
@@ -158,6 +160,7 @@ export interface ResolvedOptions {
         onToolError: RecoveryOptions["onToolError"];
       }
     | false;
+  toolCosts: Record<string, number>;
   limits: Limits;
   onTrip: TripAction | ((trip: Trip, run: Run) => TripAction | "continue");
   loops: Required<LoopOptions> | false;
@@ -231,6 +234,7 @@ const schema = z.strictObject({
       }),
     ])
     .optional(),
+  toolCosts: z.record(z.string(), z.number().min(0).finite()).optional(),
   limits: limitsSchema.optional(),
   onTrip: z.union([z.enum(["abort", "finalize"]), fn("a function (trip, run) => action")]).optional(),
   loops: z
@@ -324,6 +328,7 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
           onToolError: o.recovery.onToolError as RecoveryOptions["onToolError"],
         }
       : false,
+    toolCosts: o.toolCosts ?? {},
     limits: o.limits ?? {},
     onTrip: (o.onTrip as ResolvedOptions["onTrip"] | undefined) ?? "abort",
     loops:

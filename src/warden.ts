@@ -183,7 +183,9 @@ export class Warden {
 
 export type { Step };
 
-/** A tool result that is an error: a ToolMessage with `status: "error"`. */
+/** A tool result that is an error: a ToolMessage with `status: "error"`, or an MCP result with `isError`. */
 function isErrorToolMessage(result: unknown): boolean {
-  return typeof result === "object" && result !== null && (result as { status?: unknown }).status === "error";
+  if (typeof result !== "object" || result === null) return false;
+  const r = result as { status?: unknown; isError?: unknown };
+  return r.status === "error" || r.isError === true;
 }

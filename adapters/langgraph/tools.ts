@@ -1,4 +1,5 @@
 import { ToolMessage } from "@langchain/core/messages";
+import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import { type FailureClass, failureClass, type RecoveryAction, type Step, type StepError } from "../../src/index.js";
@@ -103,6 +104,8 @@ function openStep(c: Call, parent: Step, recovers?: string, injected = false): S
       s.injected = true;
     }
     if (injected) s.injected = true;
+    const cost = run.warden.options.toolCosts[c.name];
+    if (cost !== undefined) s.tool.costUsd = cost;
     const captured = run.warden.capture("gen_ai.tool.call.arguments", c.args);
     if (captured !== undefined) s.tool.arguments = captured;
   });
@@ -125,7 +128,14 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
   // The tool body runs with the tool step in its config: `currentStep()` inside it finds the step.
   const config = c.config === undefined || isConfigObject(c.config) ? withStep(c.config ?? {}, step) : c.config;
   const breakers = run.warden.toolBreakers;
-  const exec = () => c.original.call(c.tool, ...([c.arg, config, c.tags] as never[])) as Promise<unknown>;
+  // LangChain's own AsyncLocalStorage carries the config into the tool body even for tools that do
+  // not set it themselves (DynamicStructuredTool calls its func directly): code there, such as an
+  // instrumented MCP client, finds the tool step. No AsyncLocalStorage of agentwarden's is involved.
+  const exec = () =>
+    AsyncLocalStorageProviderSingleton.runWithConfig(
+      config as never,
+      () => c.original.call(c.tool, ...([c.arg, config, c.tags] as never[])) as Promise<unknown>,
+    );
   try {
     const output = await run.hub.activate(step, () => (breakers ? breakers.execute(c.name, exec) : exec()));
     const result = run.warden.capture("gen_ai.tool.call.result", contentOf(output));

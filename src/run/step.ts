@@ -4,9 +4,10 @@ import type { TokenUsage } from "./usage.js";
 /**
  * What a step is. `workflow` and `agent` are graph runs (the root of a task, or a nested subgraph);
  * `node` is one execution of a graph node; `chat` one model call; `tool` one tool call; `eval` one
- * evaluator run on an output; `recovery` a step agentwarden put into the run after a failure.
+ * evaluator run on an output; `recovery` a step agentwarden put into the run after a failure;
+ * `mcp` an MCP request other than a tool call (`tools/list`, `resources/read`, ...).
  */
-export type StepKind = "workflow" | "agent" | "node" | "chat" | "tool" | "eval" | "recovery";
+export type StepKind = "workflow" | "agent" | "node" | "chat" | "tool" | "eval" | "recovery" | "mcp";
 
 /**
  * How a step ended. `interrupted` is a deliberate pause (LangGraph `interrupt()`), `cancelled` the
@@ -37,6 +38,18 @@ export interface ChatInfo {
   output?: string;
 }
 
+/** Facts of an MCP request (semconv `mcp.*`). */
+export interface McpInfo {
+  method: string;
+  requestId?: number | string;
+  protocolVersion?: string;
+  /** `pipe` (stdio) or `tcp` (HTTP), when known. */
+  transport?: string;
+  sessionId?: string;
+  /** True when the request has a span of its own (a CLIENT span), false when it rides on an execute_tool span. */
+  ownSpan: boolean;
+}
+
 /** Facts of a tool call, filled by the adapter. */
 export interface ToolInfo {
   name: string;
@@ -50,6 +63,8 @@ export interface ToolInfo {
   costUsd?: number;
   /** Set on a fallback call: the tool it stands in for, whose failure its success recovers. */
   recovers?: string;
+  /** When the call is (or makes) an MCP `tools/call` request. */
+  mcp?: McpInfo;
 }
 
 /** Facts of an evaluator run. */
@@ -124,6 +139,7 @@ export class Step {
   node: NodeInfo | undefined;
   eval: EvalInfo | undefined;
   recovery: RecoveryInfo | undefined;
+  mcp: McpInfo | undefined;
   /** On a failed step: the recovery agentwarden injected for it (its success then counts as injected). */
   recoveredBy: RecoveryAction | undefined;
   /** True for a step agentwarden put into the run (a retry, fallback or correction), not the agent. */

@@ -34,6 +34,13 @@ export const GEN_AI_EVALUATION_SCORE_VALUE = "gen_ai.evaluation.score.value";
 export const GEN_AI_EVALUATION_SCORE_LABEL = "gen_ai.evaluation.score.label";
 export const GEN_AI_EVALUATION_EXPLANATION = "gen_ai.evaluation.explanation";
 
+/** MCP conventions (semantic-conventions-genai `main`). */
+export const MCP_METHOD_NAME = "mcp.method.name";
+export const MCP_PROTOCOL_VERSION = "mcp.protocol.version";
+export const MCP_SESSION_ID = "mcp.session.id";
+export const JSONRPC_REQUEST_ID = "jsonrpc.request.id";
+export const NETWORK_TRANSPORT = "network.transport";
+
 /** Stable in the core conventions. */
 export const ERROR_TYPE = "error.type";
 export const ERROR_TYPE_OTHER = "_OTHER";

@@ -46,9 +46,10 @@ export class TracingSubscriber implements Subscriber {
   onStepStart(step: Step): void {
     const parent = step.parent ? (step.parent.slots[this.slot] as SpanSlot | undefined) : undefined;
     const parentCtx = parent ? parent.ctx : context.active();
+    const client = step.kind === "chat" || step.kind === "mcp" || step.tool?.mcp?.ownSpan === true;
     const span = this.tracer.startSpan(
       spanName(step),
-      { kind: step.kind === "chat" ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes: this.startAttributes(step) },
+      { kind: client ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes: this.startAttributes(step) },
       parentCtx,
     );
     const slot: SpanSlot = { span, ctx: trace.setSpan(parentCtx, span) };
@@ -155,8 +156,16 @@ export class TracingSubscriber implements Subscriber {
           Object.assign(a, vocabularyAttributes(step, this.options.vocabularies, true));
         return a;
       }
-      case "tool":
-        return step.tool?.result !== undefined ? { [sc.GEN_AI_TOOL_CALL_RESULT]: step.tool.result } : undefined;
+      case "tool": {
+        const t = step.tool;
+        if (!t || (t.result === undefined && t.mcp === undefined)) return undefined;
+        const a: Attributes = t.mcp ? mcpAttributes(t.mcp) : {};
+        if (t.mcp) a[sc.GEN_AI_TOOL_TYPE] = t.type;
+        if (t.result !== undefined) a[sc.GEN_AI_TOOL_CALL_RESULT] = t.result;
+        return a;
+      }
+      case "mcp":
+        return step.mcp ? mcpAttributes(step.mcp) : undefined;
       case "recovery": {
         const r = step.recovery;
         if (!r) return undefined;
@@ -200,7 +209,11 @@ function spanName(step: Step): string {
     case "chat":
       return `${sc.OPERATION_CHAT} ${step.chat?.requestModel ?? step.name}`;
     case "tool":
+      // A standalone MCP tool call is named as the MCP conventions say: `tools/call {tool}`.
+      if (step.tool?.mcp?.ownSpan) return `${step.tool.mcp.method} ${step.tool.name}`;
       return `${sc.OPERATION_EXECUTE_TOOL} ${step.tool?.name ?? step.name}`;
+    case "mcp":
+      return step.mcp?.method ?? step.name;
     case "eval":
       return `eval ${step.name}`;
     case "recovery":
@@ -208,6 +221,15 @@ function spanName(step: Step): string {
     default:
       return step.name;
   }
+}
+
+function mcpAttributes(m: NonNullable<Step["mcp"]>): Attributes {
+  const a: Attributes = { [sc.MCP_METHOD_NAME]: m.method };
+  if (m.requestId !== undefined) a[sc.JSONRPC_REQUEST_ID] = String(m.requestId);
+  if (m.protocolVersion !== undefined) a[sc.MCP_PROTOCOL_VERSION] = m.protocolVersion;
+  if (m.transport !== undefined) a[sc.NETWORK_TRANSPORT] = m.transport;
+  if (m.sessionId !== undefined) a[sc.MCP_SESSION_ID] = m.sessionId;
+  return a;
 }
 
 function usageAttributes(usage: TokenUsage, a: Attributes): Attributes {

@@ -10,6 +10,7 @@ const openInferenceKind = {
   tool: "TOOL",
   eval: "EVALUATOR",
   recovery: "CHAIN",
+  mcp: "TOOL",
 } as const;
 const traceloopKind = {
   workflow: "workflow",
@@ -19,6 +20,7 @@ const traceloopKind = {
   tool: "tool",
   eval: "task",
   recovery: "task",
+  mcp: "tool",
 } as const;
 
 /**

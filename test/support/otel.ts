@@ -1,5 +1,6 @@
-import { context, type SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { context, propagation, type SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -9,10 +10,13 @@ import {
 
 let registered = false;
 
-/** Registers the AsyncLocalStorage context manager once, as an application's SDK set-up would. */
+/** Registers the AsyncLocalStorage context manager and W3C propagators once, as an application's SDK set-up would. */
 export function useContextManager(): void {
   if (registered) return;
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  );
   registered = true;
 }
 

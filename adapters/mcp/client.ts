@@ -1,0 +1,175 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { context, propagation } from "@opentelemetry/api";
+import { currentStep, type McpInfo, type Step } from "../../src/index.js";
+
+/** The parts of an MCP SDK `Client` (any copy, any transport) the instrumentation touches. */
+interface ClientLike {
+  request(request: McpRequest, resultSchema: unknown, options?: RequestOptions): Promise<unknown>;
+  _requestMessageId?: number;
+  transport?: { constructor?: { name?: string }; sessionId?: string };
+}
+
+interface McpRequest {
+  method: string;
+  params?: { name?: unknown; arguments?: unknown; _meta?: Record<string, unknown> } & Record<string, unknown>;
+}
+
+interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+const patched = Symbol.for("agentwarden.mcp.patched");
+const versions = new WeakMap<object, string>();
+
+/**
+ * Instruments MCP clients at their single request funnel (`Protocol.request`, under `callTool`,
+ * `listTools`, `readResource` and every other method), for the given Client class — by default the
+ * ESM build of `@modelcontextprotocol/sdk` this package resolves, the one `@langchain/mcp-adapters`
+ * loads. Idempotent. Inside a task each request is a step; `traceparent`, `tracestate` and
+ * `baggage` go into `params._meta` always.
+ */
+export function instrumentMcp(ClientClass: { prototype: object } = Client): void {
+  const proto = ClientClass.prototype as Record<PropertyKey, unknown>;
+  const original = proto.request as ClientLike["request"] | undefined;
+  if (typeof original !== "function" || (original as unknown as Record<symbol, unknown>)[patched]) return;
+  const wrapped = wrapRequest(original);
+  Object.defineProperty(wrapped, patched, { value: true });
+  proto.request = wrapped;
+}
+
+/** Instruments one client instance (of any copy of the SDK). Returns it. */
+export function instrumentMcpClient<C extends object>(client: C): C {
+  const c = client as unknown as ClientLike;
+  if (typeof c.request !== "function")
+    throw new TypeError("agentwarden: instrumentMcpClient() expects an MCP SDK Client");
+  if ((c.request as unknown as Record<symbol, unknown>)[patched]) return client;
+  const wrapped = wrapRequest(c.request);
+  Object.defineProperty(wrapped, patched, { value: true });
+  c.request = wrapped;
+  return client;
+}
+
+function wrapRequest(original: ClientLike["request"]): ClientLike["request"] {
+  return function wardenMcpRequest(this: ClientLike, request, resultSchema, options) {
+    const method = typeof request?.method === "string" ? request.method : "unknown";
+    const parent = currentStep();
+    if (method === "initialize") return rememberVersion(this, original.call(this, request, resultSchema, options));
+    if (!parent) return original.call(this, withContext(request), resultSchema, options);
+    const info: McpInfo = { method, ownSpan: true };
+    if (typeof this._requestMessageId === "number") info.requestId = this._requestMessageId;
+    const version = versions.get(this);
+    if (version !== undefined) info.protocolVersion = version;
+    const transport = transportOf(this);
+    if (transport !== undefined) info.transport = transport;
+    const sessionId = this.transport?.sessionId;
+    if (typeof sessionId === "string") info.sessionId = sessionId;
+    const toolName =
+      method === "tools/call" && typeof request.params?.name === "string" ? request.params.name : undefined;
+
+    // Called from inside a LangChain tool (e.g. @langchain/mcp-adapters): one span, the tool's.
+    if (parent.kind === "tool" && toolName !== undefined && parent.tool && !parent.tool.mcp) {
+      parent.tool.mcp = { ...info, ownSpan: false };
+      parent.tool.type = "extension";
+      return original.call(this, withContext(request), resultSchema, options);
+    }
+    return standalone(this, original, parent, info, toolName, request, resultSchema, options);
+  };
+}
+
+/** A request made directly from agent code: its own step and CLIENT span, checked like any tool call. */
+async function standalone(
+  client: ClientLike,
+  original: ClientLike["request"],
+  parent: Step,
+  info: McpInfo,
+  toolName: string | undefined,
+  request: McpRequest,
+  resultSchema: unknown,
+  options: RequestOptions | undefined,
+): Promise<unknown> {
+  const run = parent.run;
+  const step =
+    toolName !== undefined
+      ? run.start("tool", toolName, parent, (s) => {
+          s.tool = { name: toolName, type: "extension", mcp: info };
+          const cost = run.warden.options.toolCosts[toolName];
+          if (cost !== undefined) s.tool.costUsd = cost;
+          const args = run.warden.capture("gen_ai.tool.call.arguments", request.params?.arguments);
+          if (args !== undefined) s.tool.arguments = args;
+        })
+      : run.start("mcp", info.method, parent, (s) => {
+          s.mcp = info;
+        });
+  if (toolName !== undefined) {
+    const decision = run.guard?.beforeTool(step, toolName, request.params?.arguments);
+    if (decision?.kind === "abort") {
+      run.end(step, "error", { type: decision.error.code, message: decision.error.message });
+      throw decision.error;
+    }
+    if (decision) {
+      run.end(step, "cancelled");
+      const text =
+        decision.kind === "hint" ? decision.message : `agentwarden stopped this task: ${decision.trip.reason}`;
+      return { content: [{ type: "text", text }], isError: true };
+    }
+  }
+  const breakers = toolName !== undefined ? run.warden.toolBreakers : undefined;
+  const send = () => original.call(client, withContext(request), resultSchema, options);
+  try {
+    const result = await run.hub.activate(step, () =>
+      breakers && toolName ? breakers.execute(toolName, send) : send(),
+    );
+    const isError = (result as { isError?: unknown } | null)?.isError === true;
+    if (toolName !== undefined && step.tool) {
+      const captured = run.warden.capture("gen_ai.tool.call.result", (result as { content?: unknown } | null)?.content);
+      if (captured !== undefined) step.tool.result = captured;
+    }
+    if (isError) run.end(step, "error", { type: "tool_error", message: textOf(result) });
+    else run.end(step, "ok");
+    return result;
+  } catch (error) {
+    run.end(step, "error", {
+      type: mcpErrorType(error),
+      message: error instanceof Error ? error.message : String(error),
+    });
+    throw error;
+  }
+}
+
+/** The request with the active trace context in `params._meta` (MCP SEP-414: unprefixed keys). */
+function withContext(request: McpRequest): McpRequest {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  if (Object.keys(carrier).length === 0) return request;
+  return { ...request, params: { ...request.params, _meta: { ...request.params?._meta, ...carrier } } };
+}
+
+async function rememberVersion(client: ClientLike, pending: Promise<unknown>): Promise<unknown> {
+  const result = await pending;
+  const version = (result as { protocolVersion?: unknown } | null)?.protocolVersion;
+  if (typeof version === "string") versions.set(client, version);
+  return result;
+}
+
+function transportOf(client: ClientLike): string | undefined {
+  const name = client.transport?.constructor?.name ?? "";
+  if (/stdio/i.test(name)) return "pipe";
+  if (/http|sse|websocket/i.test(name)) return "tcp";
+  return undefined;
+}
+
+/** `error.type` of a failed request: the JSON-RPC error code of an McpError, else the error class. */
+function mcpErrorType(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "number") return String(code);
+  return error instanceof Error && error.name ? error.name : "_OTHER";
+}
+
+function textOf(result: unknown): string {
+  const content = (result as { content?: unknown } | null)?.content;
+  if (!Array.isArray(content)) return "tool returned an error";
+  return (
+    content.map((c) => ((c as { text?: unknown })?.text as string | undefined) ?? "").join("\n") ||
+    "tool returned an error"
+  );
+}

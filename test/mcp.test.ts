@@ -1,0 +1,317 @@
+import { mkdtempSync, realpathSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Annotation, START, StateGraph } from "@langchain/langgraph";
+import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import { MultiServerMCPClient } from "@langchain/mcp-adapters";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { wrapGraph } from "../adapters/langgraph/index.js";
+import { instrumentMcp, traceMcpServer } from "../adapters/mcp/index.js";
+import { type Script, ScriptedChatModel } from "../adapters/testing/index.js";
+import { type TaskSummary, Warden } from "../src/index.js";
+import { memoryTracing, n, one, tree } from "./support/otel.js";
+
+const serverBin = (pkg: string) =>
+  join(process.cwd(), "node_modules", "@modelcontextprotocol", pkg, "dist", "index.js");
+const root = realpathSync(mkdtempSync(join(tmpdir(), "aw-mcp-")));
+writeFileSync(join(root, "notes.txt"), "tides follow the moon");
+
+instrumentMcp();
+
+/** A workflow whose one node runs `body` with the client: MCP calls made directly from agent code. */
+function workflow(warden: Warden, body: () => Promise<string>) {
+  const S = Annotation.Root({ out: Annotation<string>() });
+  const graph = new StateGraph(S)
+    .addNode("work", async () => ({ out: await body() }))
+    .addEdge(START, "work")
+    .compile({ name: "mcp_work" });
+  return wrapGraph(graph, { warden });
+}
+
+async function stdioClient(args: string[]) {
+  const client = new Client({ name: "agentwarden-test", version: "1.0.0" });
+  await client.connect(new StdioClientTransport({ command: process.execPath, args, stderr: "ignore" }));
+  return client;
+}
+
+const text = (r: unknown) => ((r as { content: Array<{ text?: string }> }).content[0]?.text ?? "") as string;
+
+describe("a real filesystem server over stdio", () => {
+  let client: Client;
+  beforeAll(async () => {
+    client = await stdioClient([serverBin("server-filesystem"), root]);
+  });
+  afterAll(async () => {
+    await client.close();
+  });
+
+  it("a read that succeeds is one CLIENT span tools/call with the MCP attributes", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider, toolCosts: { read_text_file: 0.01 } });
+    let summary: TaskSummary | undefined;
+    warden.onTaskEnd((run) => {
+      summary = run.summary();
+    });
+    const out = await workflow(warden, async () =>
+      text(await client.callTool({ name: "read_text_file", arguments: { path: join(root, "notes.txt") } })),
+    ).invoke({});
+    expect(out.out).toBe("tides follow the moon");
+    expect(tree(spans())).toEqual([n("invoke_workflow mcp_work", [n("work", [n("tools/call read_text_file")])])]);
+    const call = one(spans(), "tools/call read_text_file");
+    expect(call.kind).toBe(SpanKind.CLIENT);
+    expect(call.attributes).toMatchObject({
+      "gen_ai.operation.name": "execute_tool",
+      "gen_ai.tool.name": "read_text_file",
+      "gen_ai.tool.type": "extension",
+      "mcp.method.name": "tools/call",
+      "mcp.protocol.version": expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+      "network.transport": "pipe",
+      "jsonrpc.request.id": expect.stringMatching(/^\d+$/),
+    });
+    expect(call.status.code).toBe(SpanStatusCode.UNSET);
+    expect(summary?.costUsd).toBe(0.01); // the tool's own cost
+    expect(summary?.completedSubtasks).toBe(1);
+  });
+
+  it("a missing file is an isError tool failure, and a path outside the roots too", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider });
+    const summaries: TaskSummary[] = [];
+    warden.onTaskEnd((run) => summaries.push(run.summary()));
+    await workflow(warden, async () =>
+      text(await client.callTool({ name: "read_text_file", arguments: { path: join(root, "missing.txt") } })),
+    ).invoke({});
+    await workflow(warden, async () =>
+      text(await client.callTool({ name: "read_text_file", arguments: { path: "/etc/passwd" } })),
+    ).invoke({});
+    const calls = spans().filter((s) => s.name === "tools/call read_text_file");
+    expect(calls.map((s) => [s.status.code, s.attributes["error.type"]])).toEqual([
+      [SpanStatusCode.ERROR, "tool_error"],
+      [SpanStatusCode.ERROR, "tool_error"],
+    ]);
+    expect(calls[0]?.status.message).toMatch(/ENOENT: no such file or directory/);
+    expect(calls[1]?.status.message).toMatch(/Access denied - path outside allowed directories/);
+    expect(summaries.map((s) => [s.failures.tool, s.recovered.tool])).toEqual([
+      [1, 0],
+      [1, 0],
+    ]);
+  });
+});
+
+describe("@langchain/mcp-adapters over an instrumented client", () => {
+  let mcp: MultiServerMCPClient;
+  beforeAll(() => {
+    mcp = new MultiServerMCPClient({
+      mcpServers: {
+        fs: {
+          transport: "stdio",
+          command: process.execPath,
+          args: [serverBin("server-filesystem"), root],
+          stderr: "ignore",
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await mcp.close();
+  });
+
+  it("a ReAct agent using MultiServerMCPClient tools: one trace, execute_tool spans carry mcp.*; a wrong path is recovered (ERR 1)", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider });
+    let summary: TaskSummary | undefined;
+    warden.onTaskEnd((run) => {
+      summary = run.summary();
+    });
+    const tools = await mcp.getTools();
+    const script: Script = (messages) => {
+      const last = messages.at(-1);
+      if (last?.getType() === "human")
+        return { toolCalls: [{ name: "read_text_file", args: { path: join(root, "note.txt") }, id: "r1" }] };
+      if (last?.getType() === "tool" && String(last.content).includes("ENOENT")) {
+        return { toolCalls: [{ name: "read_text_file", args: { path: join(root, "notes.txt") }, id: "r2" }] };
+      }
+      return { content: `The notes say: ${String(last?.content)}` };
+    };
+    const llm = new ScriptedChatModel({ script });
+    const agent = wrapGraph(createReactAgent({ llm, tools, name: "reader" }), { warden });
+    const out = await agent.invoke({ messages: [{ role: "user", content: "what do my notes say?" }] });
+    expect(String(out.messages.at(-1)?.content)).toContain("tides follow the moon");
+    expect(tree(spans())).toEqual([
+      n("invoke_agent reader", [
+        n("agent", [n("chat gpt-4o-mini")]),
+        n("tools", [n("execute_tool read_text_file", [], "ERROR")]),
+        n("agent", [n("chat gpt-4o-mini")]),
+        n("tools", [n("execute_tool read_text_file")]),
+        n("agent", [n("chat gpt-4o-mini")]),
+      ]),
+    ]);
+    const [failed, ok] = spans().filter((s) => s.name === "execute_tool read_text_file");
+    for (const s of [failed, ok]) {
+      expect(s?.attributes).toMatchObject({
+        "gen_ai.tool.type": "extension",
+        "mcp.method.name": "tools/call",
+        "network.transport": "pipe",
+      });
+    }
+    expect(new Set(spans().map((s) => s.spanContext().traceId)).size).toBe(1);
+    expect([summary?.failures.tool, summary?.recovered.tool]).toEqual([1, 1]);
+  });
+});
+
+describe("a real everything server over stdio", () => {
+  let client: Client;
+  beforeAll(async () => {
+    client = await stdioClient([serverBin("server-everything"), "stdio"]);
+  });
+  afterAll(async () => {
+    await client.close();
+  });
+
+  it("echo, get-sum, a long-running call with progress, and a timeout", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider });
+    const progress: number[] = [];
+    const out = await workflow(warden, async () => {
+      const echo = text(await client.callTool({ name: "echo", arguments: { message: "hello" } }));
+      const sum = text(await client.callTool({ name: "get-sum", arguments: { a: 2, b: 3 } }));
+      await client.callTool(
+        { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } },
+        undefined,
+        {
+          onprogress: (p) => progress.push(p.progress),
+        },
+      );
+      try {
+        await client.callTool(
+          { name: "trigger-long-running-operation", arguments: { duration: 5, steps: 5 } },
+          undefined,
+          { timeout: 100 },
+        );
+        return "no timeout";
+      } catch (error) {
+        return `${echo} | ${sum} | ${(error as Error).message}`;
+      }
+    }).invoke({});
+    expect(out.out).toMatch(/^Echo: hello \| The sum of 2 and 3 is 5\.? \| MCP error -32001: Request timed out/);
+    expect(progress).toEqual([1, 2, 3]);
+    expect(tree(spans())[0]?.children[0]?.children.map((c) => [c.name, c.status ?? "OK"])).toEqual([
+      ["tools/call echo", "OK"],
+      ["tools/call get-sum", "OK"],
+      ["tools/call trigger-long-running-operation", "OK"],
+      ["tools/call trigger-long-running-operation", "ERROR"],
+    ]);
+    const timedOut = spans().filter((s) => s.name === "tools/call trigger-long-running-operation")[1];
+    expect(timedOut?.attributes["error.type"]).toBe("-32001");
+    expect(warden.stats().openTasks).toBe(0);
+  });
+});
+
+describe("an in-process client/server pair", () => {
+  it("the server sees the client's traceparent; its spans are children of the client span", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider });
+    const server = new McpServer({ name: "inproc", version: "1.0.0" });
+    const seen: Array<string | undefined> = [];
+    const serverTracer = provider.getTracer("tool-server");
+    server.registerTool(
+      "lookup",
+      { description: "Looks up.", inputSchema: { key: z.string() } },
+      async ({ key }, extra) => {
+        seen.push((extra as { _meta?: Record<string, string> })._meta?.traceparent);
+        const inner = serverTracer.startSpan("db.query");
+        inner.end();
+        return { content: [{ type: "text", text: `value of ${key}` }] };
+      },
+    );
+    traceMcpServer(server, { tracerProvider: provider });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: "c", version: "1" });
+    await client.connect(clientSide);
+    const out = await workflow(warden, async () =>
+      text(await client.callTool({ name: "lookup", arguments: { key: "k1" } })),
+    ).invoke({});
+    expect(out.out).toBe("value of k1");
+    // The server traces every request (initialize too); the task's trace holds the call.
+    const taskTrace = one(spans(), "invoke_workflow mcp_work").spanContext().traceId;
+    const traceSpans = spans().filter((s) => s.spanContext().traceId === taskTrace);
+    expect(tree(traceSpans)).toEqual([
+      n("invoke_workflow mcp_work", [n("work", [n("tools/call lookup", [n("tools/call lookup", [n("db.query")])])])]),
+    ]);
+    const clientSpan = traceSpans.find((s) => s.name === "tools/call lookup" && s.kind === SpanKind.CLIENT);
+    const serverSpan = traceSpans.find((s) => s.name === "tools/call lookup" && s.kind === SpanKind.SERVER);
+    expect(clientSpan?.kind).toBe(SpanKind.CLIENT);
+    expect(serverSpan?.kind).toBe(SpanKind.SERVER);
+    expect(serverSpan?.parentSpanContext?.spanId).toBe(clientSpan?.spanContext().spanId);
+    expect(seen[0]).toBe(`00-${clientSpan?.spanContext().traceId}-${clientSpan?.spanContext().spanId}-01`);
+    await client.close();
+    await server.close();
+  });
+});
+
+describe("bad servers", () => {
+  it("a malformed result is a clear tool failure; the span ends with an error and nothing stays open", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider });
+    const server = new Server({ name: "bad", version: "1" }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [] }));
+    server.setRequestHandler(CallToolRequestSchema, async () => ({ content: "not a list" }) as never);
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await server.connect(b);
+    const client = new Client({ name: "c", version: "1" });
+    await client.connect(a);
+    const out = await workflow(warden, async () => {
+      try {
+        await client.callTool({ name: "anything", arguments: {} });
+        return "accepted";
+      } catch (error) {
+        return `rejected: ${(error as Error).name}`;
+      }
+    }).invoke({});
+    expect(out.out).toMatch(/^rejected: /);
+    const call = one(spans(), "tools/call anything");
+    expect(call.status.code).toBe(SpanStatusCode.ERROR);
+    expect(warden.stats().openTasks).toBe(0);
+    await client.close();
+  });
+
+  it("a server that dies mid-call: the call fails (connection closed), the span ends with an error", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider });
+    const dir = mkdtempSync(join(tmpdir(), "aw-dying-"));
+    const script = join(dir, "dying.mjs");
+    writeFileSync(
+      script,
+      [
+        `import { McpServer } from ${JSON.stringify(join(process.cwd(), "node_modules/@modelcontextprotocol/sdk/dist/esm/server/mcp.js"))};`,
+        `import { StdioServerTransport } from ${JSON.stringify(join(process.cwd(), "node_modules/@modelcontextprotocol/sdk/dist/esm/server/stdio.js"))};`,
+        `const server = new McpServer({ name: "dying", version: "1" });`,
+        `server.registerTool("crash", { description: "dies" }, async () => { process.exit(3); });`,
+        `await server.connect(new StdioServerTransport());`,
+      ].join("\n"),
+    );
+    const client = await stdioClient([script]);
+    const out = await workflow(warden, async () => {
+      try {
+        await client.callTool({ name: "crash", arguments: {} });
+        return "survived";
+      } catch (error) {
+        return `failed: ${(error as Error).message}`;
+      }
+    }).invoke({});
+    expect(out.out).toMatch(/^failed: MCP error -32000: Connection closed/);
+    const call = one(spans(), "tools/call crash");
+    expect([call.status.code, call.attributes["error.type"]]).toEqual([SpanStatusCode.ERROR, "-32000"]);
+    expect(warden.stats().openTasks).toBe(0);
+    await client.close().catch(() => undefined);
+  });
+});
