@@ -1,4 +1,5 @@
 import { breakersBench } from "./breakers.js";
+import { mcpBench } from "./mcp.js";
 import { metricsBench } from "./metrics.js";
 import { overhead } from "./overhead.js";
 
@@ -21,6 +22,7 @@ if (wanted("overhead"))
   figures.overhead = await overhead(quick ? { rounds: 10, perRound: 1 } : { rounds: 300, perRound: 1 });
 if (wanted("metrics")) figures.metrics = await metricsBench(quick ? 10_000 : 100_000);
 if (wanted("breakers")) figures.breakers = await breakersBench(quick ? 50 : 1000);
+if (wanted("mcp")) figures.mcp = await mcpBench(quick ? { rounds: 10, perRound: 20 } : { rounds: 200, perRound: 50 });
 
 if (json) {
   process.stdout.write(`${JSON.stringify(figures)}\n`);
