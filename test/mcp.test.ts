@@ -167,6 +167,78 @@ describe("@langchain/mcp-adapters over an instrumented client", () => {
   });
 });
 
+describe("recovery and breakers on MCP tools", () => {
+  let mcp: MultiServerMCPClient;
+  beforeAll(() => {
+    mcp = new MultiServerMCPClient({
+      mcpServers: {
+        fs: {
+          transport: "stdio",
+          command: process.execPath,
+          args: [serverBin("server-filesystem"), root],
+          stderr: "ignore",
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await mcp.close();
+  });
+
+  it("an isError result gets a corrective message like any tool; the fix counts as an injected recovery", async () => {
+    const warden = new Warden({ tracing: false, recovery: { retry: false } });
+    let summary: TaskSummary | undefined;
+    warden.onTaskEnd((run) => {
+      summary = run.summary();
+    });
+    const tools = await mcp.getTools();
+    const script: Script = (messages) => {
+      const last = messages.at(-1);
+      if (last?.getType() === "human")
+        return { toolCalls: [{ name: "read_text_file", args: { path: "/etc/hostname" }, id: "r1" }] };
+      const content = String(last?.content);
+      if (
+        last?.getType() === "tool" &&
+        content.startsWith('Tool "read_text_file" failed (a permanent error):') &&
+        content.includes("Access denied")
+      ) {
+        return { toolCalls: [{ name: "read_text_file", args: { path: join(root, "notes.txt") }, id: "r2" }] };
+      }
+      return { content: String(last?.content) };
+    };
+    const agent = wrapGraph(createReactAgent({ llm: new ScriptedChatModel({ script }), tools, name: "reader" }), {
+      warden,
+    });
+    const out = await agent.invoke({ messages: [{ role: "user", content: "read" }] });
+    expect(String(out.messages.at(-1)?.content)).toContain("tides follow the moon");
+    expect([summary?.failures.tool, summary?.recovered.tool, summary?.recoveredInjected.tool]).toEqual([1, 1, 1]);
+  });
+
+  it("a tool circuit breaker opens on a failing MCP tool and fails fast", async () => {
+    const warden = new Warden({
+      tracing: false,
+      toolBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 },
+      loops: false,
+    });
+    const tools = await mcp.getTools();
+    const script: Script = (messages) => {
+      const calls = messages.filter((m) => m.getType() === "tool").length;
+      return calls < 3
+        ? { toolCalls: [{ name: "read_text_file", args: { path: `/etc/nope-${calls}` }, id: `r${calls}` }] }
+        : { content: "gave up" };
+    };
+    const agent = wrapGraph(createReactAgent({ llm: new ScriptedChatModel({ script }), tools, name: "reader" }), {
+      warden,
+    });
+    const out = await agent.invoke({ messages: [{ role: "user", content: "read" }] });
+    const results = out.messages.filter((m) => m.getType() === "tool").map((m) => String(m.content));
+    expect(results[0]).toMatch(/Access denied/);
+    expect(results[1]).toMatch(/Access denied/);
+    expect(results[2]).toMatch(/Tool read_text_file is temporarily unavailable/);
+    expect(warden.toolBreakers?.state("read_text_file")).toBe("open");
+  });
+});
+
 describe("a real everything server over stdio", () => {
   let client: Client;
   beforeAll(async () => {
@@ -202,7 +274,9 @@ describe("a real everything server over stdio", () => {
       }
     }).invoke({});
     expect(out.out).toMatch(/^Echo: hello \| The sum of 2 and 3 is 5\.? \| MCP error -32001: Request timed out/);
-    expect(progress).toEqual([1, 2, 3]);
+    // The server reports each of its 3 steps; the last report can race the result and be dropped.
+    expect(progress.slice(0, 2)).toEqual([1, 2]);
+    expect(progress.length === 2 || (progress.length === 3 && progress[2] === 3)).toBe(true);
     expect(tree(spans())[0]?.children[0]?.children.map((c) => [c.name, c.status ?? "OK"])).toEqual([
       ["tools/call echo", "OK"],
       ["tools/call get-sum", "OK"],
