@@ -1,3 +1,7 @@
+export { aggregate, formatReport } from "./cli/report.js";
+export { formatSteps } from "./cli/tree.js";
+export { type DashboardData, type RunRow, StoreFollower, type TrendPoint } from "./dashboard/data.js";
+export { type Dashboard, type DashboardOptions, DEFAULT_DASHBOARD_PORT, serveDashboard } from "./dashboard/server.js";
 export { AgentWardenError, isAgentWardenError } from "./errors.js";
 export {
   containsCheck,

@@ -1,13 +1,29 @@
 #!/usr/bin/env node
+import { DEFAULT_DASHBOARD_PORT, serveDashboard } from "../dashboard/server.js";
 import { readStore } from "../store/readStore.js";
 import { aggregate, formatReport } from "./report.js";
 
-const USAGE = `usage: agentwarden report <store.jsonl> [--json]`;
+const USAGE = `usage: agentwarden report <store.jsonl> [--json]\n       agentwarden dashboard <store.jsonl> [--port N] [--host 127.0.0.1]`;
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const json = rest.includes("--json");
-  const args = rest.filter((a) => !a.startsWith("--"));
+  const flag = (name: string) => {
+    const i = rest.indexOf(`--${name}`);
+    return i >= 0 ? rest[i + 1] : undefined;
+  };
+  const args = rest.filter((a, i) => !a.startsWith("--") && !["--port", "--host"].includes(rest[i - 1] ?? ""));
+  if (command === "dashboard") {
+    const path = args[0];
+    if (!path) {
+      console.error(USAGE);
+      return 2;
+    }
+    const port = Number(flag("port") ?? DEFAULT_DASHBOARD_PORT);
+    const dashboard = await serveDashboard(path, { port, host: flag("host") ?? "127.0.0.1" });
+    console.log(`agentwarden dashboard for ${path}: ${dashboard.url}`);
+    await new Promise(() => undefined); // serve until interrupted
+  }
   if (command === "report") {
     const path = args[0];
     if (!path) {
@@ -31,4 +47,4 @@ export function main(argv: string[]): number {
   return 2;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

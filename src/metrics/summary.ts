@@ -1,3 +1,4 @@
+import { BREAKER_TRIP } from "../policies/trip.js";
 import type { PriceTable } from "../pricing/PriceTable.js";
 import type { Run, TaskOutcome } from "../run/run.js";
 import type { Step, StepError, StepKind, StepStatus } from "../run/step.js";
@@ -147,7 +148,9 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
   if (all.length > records.length) s.stepsTruncated = true;
 
   for (const step of all) {
-    const failed = step.status === "error";
+    // A step stopped by a breaker did not fail at its work: control flow, never a failure to recover.
+    const control = isTripped(step);
+    const failed = step.status === "error" && !control;
     const ms = step.duration ?? 0;
     if (step.injected && (step.kind === "tool" || step.kind === "node")) s.retries++;
     switch (step.kind) {
@@ -161,8 +164,8 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
         break;
       }
       case "tool": {
-        // A call agentwarden refused (a loop hint, a stop) or the caller cancelled did not run.
-        if (step.status === "cancelled") break;
+        // A call agentwarden refused (a loop hint, a stop, a trip) or the caller cancelled did not run.
+        if (step.status === "cancelled" || control) break;
         const f = entry(s.tools, step.name, () => ({
           calls: 0,
           completed: 0,
@@ -207,6 +210,7 @@ function countSubtask(s: TaskSummary, step: Step): void {
 }
 
 function priceChat(s: TaskSummary, step: Step, prices: PriceTable): number | undefined {
+  if (isTripped(step)) return undefined; // refused by a breaker before it was made
   const chat = step.chat;
   const model = chat?.responseModel ?? chat?.requestModel ?? step.name;
   const f = entry(s.models, model, () => ({
@@ -263,7 +267,7 @@ function countRecoveries(s: TaskSummary, steps: Step[]): void {
       const list = successes.get(key);
       if (list) list.push(step);
       else successes.set(key, [step]);
-    } else if (step.status === "error") {
+    } else if (step.status === "error" && !isTripped(step)) {
       failures.push([step.kind === "tool" ? "tool" : step.kind === "eval" ? "eval" : "model", key, step]);
     }
   }
@@ -322,4 +326,8 @@ function entry<T>(table: Record<string, T>, key: string, make: () => T): T {
     table[key] = value;
   }
   return value;
+}
+
+function isTripped(step: Step): boolean {
+  return step.error?.type === BREAKER_TRIP;
 }
