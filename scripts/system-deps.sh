@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the system packages the integration tests drive (Debian's prometheus), when missing and
+# Installs the system packages the integration tests drive (Debian's prometheus and chromium), when missing and
 # when this user can: root with apt-get. Otherwise those tests are skipped, and say so.
 set -u
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing system packages for integration tests: ${missing[*]}"

@@ -122,6 +122,15 @@ function chart(title, points, key, format) {
     path.setAttribute("stroke", "#58a6ff");
     path.setAttribute("stroke-width", "2");
     svg.append(path);
+    points.forEach((p, i) => {
+      if (p[key] === null) return;
+      const dot = document.createElementNS(ns, "circle");
+      dot.setAttribute("cx", xs[i].toFixed(1));
+      dot.setAttribute("cy", (86 - (p[key] / max) * 80).toFixed(1));
+      dot.setAttribute("r", "2.5");
+      dot.setAttribute("fill", "#58a6ff");
+      svg.append(dot);
+    });
   }
   box.append(svg);
   return box;
