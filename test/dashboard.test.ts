@@ -12,6 +12,10 @@ import { ScriptedChatModel } from "../adapters/testing/index.js";
 import { type Dashboard, readStore, serveDashboard, Warden } from "../src/index.js";
 import { runBatch, TEST_PRICES, user } from "./support/agents.js";
 
+// The page's globals, as the functions passed to page.evaluate see them.
+declare const document: { querySelector(selector: string): { textContent: string | null } | null };
+declare const window: Record<string, unknown>;
+
 const CHROMIUM = "/usr/bin/chromium";
 const hostile = `<script>window.__pwned = true</script><img src=x onerror="window.__pwned = true">`;
 
@@ -102,7 +106,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in a real headless Chromiu
     await page.waitForFunction(() => document.querySelector("#run-title")?.textContent?.startsWith("Run scraper"));
     const errors = await page.locator("#run .err").allTextContents();
     expect(errors.some((e) => e.includes(hostile))).toBe(true);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: boolean }).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
     expect(await page.locator("#run script, #run img").count()).toBe(0);
 
     mkdirSync(join(process.cwd(), "test", "artifacts"), { recursive: true });
