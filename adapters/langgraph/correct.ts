@@ -1,4 +1,5 @@
 import { HumanMessage } from "@langchain/core/messages";
+import { Command } from "@langchain/langgraph";
 import type { Evaluator, Step } from "../../src/index.js";
 import { evaluate } from "./evals.js";
 import { withStep } from "./scope.js";
@@ -51,7 +52,9 @@ export async function correct(
   let exchange = messagesOf(output);
   let previousScore: number | undefined;
   for (let attempt = 1; ; attempt++) {
-    const failure = await evaluate(nodeStep, correction.evaluators, current, target);
+    // Checks see the node's output as a state update, whatever its shape (createAgent returns Commands).
+    const view = isCommand(current) || Array.isArray(current) ? { messages: messagesOf(current) } : current;
+    const failure = await evaluate(nodeStep, correction.evaluators, view, target);
     if (!failure) break;
     if (failure.threw && correction.onEvaluatorError === "continue") break;
     const stalled = previousScore !== undefined && failure.score !== undefined && failure.score <= previousScore;
@@ -91,14 +94,29 @@ export async function correct(
     run.end(step, "ok");
     exchange = [...exchange, corrective, ...messagesOf(current)];
   }
-  return exchange.length > 0 && typeof current === "object" && current !== null
-    ? { ...current, messages: exchange }
-    : current;
+  return withMessages(current, exchange);
 }
 
+/** The messages a node's output writes: a state update, a Command's update, or a list of Commands (createAgent). */
 function messagesOf(output: unknown): unknown[] {
+  if (Array.isArray(output)) return output.flatMap(messagesOf);
+  if (isCommand(output)) return messagesOf(output.update);
   const m = (output as { messages?: unknown } | null)?.messages;
   return Array.isArray(m) ? m : m !== undefined ? [m] : [];
+}
+
+/** The node's output with its messages replaced by the whole exchange, in the output's own shape. */
+function withMessages(output: unknown, exchange: unknown[]): unknown {
+  if (exchange.length === 0 || typeof output !== "object" || output === null) return output;
+  if (Array.isArray(output))
+    return [new Command({ update: { messages: exchange } }), ...output.filter((c) => messagesOf(c).length === 0)];
+  if (isCommand(output))
+    return new Command({ ...output, update: { ...(output.update as object), messages: exchange } });
+  return { ...output, messages: exchange };
+}
+
+function isCommand(value: unknown): value is Command & { update: unknown } {
+  return typeof value === "object" && value !== null && (value as { lg_name?: unknown }).lg_name === "Command";
 }
 
 function canCorrect(input: unknown): boolean {

@@ -1,0 +1,51 @@
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+
+/** Runs an example as the README says to (`npm run example:<name>`), and returns what it printed. */
+function run(script: string, args: string[] = [], env: Record<string, string> = {}): string {
+  return execFileSync("npx", ["tsx", "--conditions=agentwarden-source", `examples/${script}`, ...args], {
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, ...env },
+  });
+}
+
+describe("the README's examples run", () => {
+  it("wrap a StateGraph", () => {
+    expect(run("stategraph.ts")).toBe(
+      "task success: plan×1, gather×2, write×1; cost $0.000025\ndraft: Tides rise twice a day.\n",
+    );
+  });
+
+  it("wrap createAgent, with a correction loop on its model node", () => {
+    expect(run("create-agent.ts")).toBe(
+      'task success: 1 eval failure(s), 1 corrected by agentwarden; cost $0.000970\nanswer: {"fahrenheit": 64.4}\n',
+    );
+  });
+
+  it("instrument an MCP client", () => {
+    const out = run("mcp-client.ts");
+    expect(out).toMatch(
+      /^steps:\nworkflow mcp_example {2}\[[\d.]+ ms\]\n {2}compute {2}\[[\d.]+ ms\]\n {4}tool echo {2}\[[\d.]+ ms\]\n {4}tool get-sum {2}\[[\d.]+ ms\]\ncost \$0\.001\n/,
+    );
+    expect(out).toContain("Echo: hello MCP / The sum of 20 and 22 is 42");
+  });
+
+  it("Prometheus export", () => {
+    const out = run("prometheus.ts", ["--once"], { PORT: "19465" });
+    expect(out).toMatch(/agentwarden_tasks_total\{agent="searcher",outcome="success"[^}]*\} 6/);
+    expect(out).toMatch(/agentwarden_failures_total\{agent="searcher",kind="tool"[^}]*\} 2/);
+  });
+
+  it("OTLP export to a collector", () => {
+    const out = run("otlp.ts", ["--local-collector"]);
+    expect(out).toMatch(/telemetry failures: \{\}/);
+    expect(out).toMatch(/the collector received 7 spans: .*invoke_agent otlp_example/);
+  });
+
+  it("the quick-start ReAct example prints its span tree", () => {
+    const out = run("react-agent.ts");
+    expect(out).toContain("task success: 5 node runs, 3 model calls, 3 tool calls (1 failed)");
+    expect(out).toMatch(/invoke_agent weather_assistant .*\n {4}agent /);
+  });
+});
