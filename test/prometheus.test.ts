@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -106,6 +106,25 @@ describe.skipIf(!prometheusBinary)("a real Prometheus scraping the helper's endp
     expect(Number(err[0]?.value[1])).toBe(0.25);
     const cpcs = await query(base, "sum(agentwarden_cost_usd_total) / sum(agentwarden_subtasks_completed_total)");
     expect(Number(cpcs[0]?.value[1])).toBeCloseTo(0.0022, 12);
+    // Every query of the Grafana dashboard in examples/ is valid PromQL, and its ASF panel agrees.
+    const dashboard = JSON.parse(readFileSync("examples/grafana/agentwarden-dashboard.json", "utf8")) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
+    const expand = (expr: string) =>
+      expr.replaceAll("$agent", ".*").replaceAll("$__range", "1h").replaceAll("$__rate_interval", "1m");
+    for (const panel of dashboard.panels) {
+      for (const t of panel.targets) await query(base, expand(t.expr));
+    }
+    // The panel uses increase() over the range: the counters must move while Prometheus watches.
+    await runBatch(warden);
+    const asfPanel = dashboard.panels.find((p) => p.title.startsWith("ASF ·"));
+    let asfGrafana = Number.NaN;
+    const until = Date.now() + 30_000;
+    while (Number.isNaN(asfGrafana) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 500));
+      asfGrafana = Number((await query(base, expand(asfPanel?.targets[0]?.expr ?? "")))[0]?.value[1] ?? Number.NaN);
+    }
+    expect(asfGrafana).toBeCloseTo(0.4, 6);
     prom.kill("SIGTERM");
     await endpoint.close();
   }, 90_000);
