@@ -1,11 +1,12 @@
 import { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, AIMessageChunk } from "@langchain/core/messages";
 import { StructuredTool } from "@langchain/core/tools";
-import { currentStep, type ModelCallEstimate, type Step, type TaskGuard, type Trip } from "../../src/index.js";
+import type { ModelCallEstimate, Step, TaskGuard, Trip } from "../../src/index.js";
 import { estimateUsage, messageForCapture, messagesForCapture, requestFacts, responseFacts, usageOf } from "./chat.js";
 import { classify } from "./control.js";
+import { type Proto, parentOf, patch, stopText } from "./funnel.js";
 import { iterateIn } from "./iterate.js";
-import { isConfigObject, registerLangChainScope, stepOf, withStep } from "./scope.js";
+import { isConfigObject, registerLangChainScope, withStep } from "./scope.js";
 import { instrumentToolClass } from "./tools.js";
 
 /*
@@ -17,19 +18,6 @@ import { instrumentToolClass } from "./tools.js";
  * no-op callback handler costs far more per step (README, "Design"): it makes every internal
  * runnable of the graph fire start and end events.
  */
-
-const patched = Symbol.for("agentwarden.patched");
-
-export type AnyFn = (this: unknown, ...args: never[]) => unknown;
-export type Proto = Record<PropertyKey, unknown>;
-
-export function patch(proto: Proto, method: string, make: (original: AnyFn) => AnyFn): void {
-  const original = proto[method] as AnyFn | undefined;
-  if (typeof original !== "function" || (original as unknown as Proto)[patched]) return;
-  const replacement = make(original);
-  Object.defineProperty(replacement, patched, { value: original });
-  proto[method] = replacement;
-}
 
 /** Installs the model and tool funnels on the `@langchain/core` copy this package resolves. Idempotent. */
 export function instrumentLangChain(): void {
@@ -184,11 +172,6 @@ function endChat(step: Step, fill: (chat: NonNullable<Step["chat"]>) => void, st
   step.run.end(step, status);
 }
 
-/** The step a model or tool call belongs to: from its config, else from the ambient scope. */
-export function parentOf(config: unknown): Step | undefined {
-  return stepOf(config) ?? currentStep();
-}
-
 function signalOf(options: unknown): AbortSignal | undefined {
   const s = (options as { signal?: unknown } | undefined)?.signal;
   return s instanceof AbortSignal ? s : undefined;
@@ -212,11 +195,6 @@ function callEstimate(model: unknown, options: unknown, messages: unknown, guard
     inputTokens: estimateUsage(messages, undefined).input,
     maxOutputTokens: limit ?? guard.run.warden.options.defaultMaxOutputTokens,
   };
-}
-
-/** What the agent is told when a breaker made it stop: the reason, and to answer now. */
-export function stopText(trip: Trip): string {
-  return `agentwarden stopped this task: ${trip.reason}. No further model or tool calls will run; this is the final answer.`;
 }
 
 /**

@@ -5,7 +5,7 @@ import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import { type FailureClass, failureClass, type RecoveryAction, type Step, type StepError } from "../../src/index.js";
 import type { ResolvedOptions } from "../../src/options.js";
 import { classify } from "./control.js";
-import { type AnyFn, type Proto, parentOf, patch, stopText } from "./instrument.js";
+import { type AnyFn, type Proto, parentOf, patch, stopText } from "./funnel.js";
 import { isConfigObject, withStep } from "./scope.js";
 
 /** Set in a fallback call's config: the tool whose failure the fallback stands in for. */
