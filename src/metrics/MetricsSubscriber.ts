@@ -3,7 +3,14 @@ import type { Run } from "../run/run.js";
 import type { Step } from "../run/step.js";
 import type { Subscriber } from "../subscriber.js";
 import { Instruments } from "./instruments.js";
-import type { ModelFigures, NodeFigures, TaskSummary, ToolFigures } from "./summary.js";
+import {
+  addModelFigures,
+  emptyModelFigures,
+  type ModelFigures,
+  type NodeFigures,
+  type TaskSummary,
+  type ToolFigures,
+} from "./summary.js";
 import { addTask, emptyTotals, type Figures, figures, type Totals } from "./totals.js";
 import { TaskWindow, TimeWindow } from "./windows.js";
 
@@ -98,27 +105,8 @@ export class MetricsSubscriber implements Subscriber {
       t.costUsd += f.costUsd;
       t.durationMs += f.durationMs;
     }
-    for (const [name, f] of Object.entries(s.models)) {
-      const m = this.slot(this.models, name, () => ({
-        calls: 0,
-        failures: 0,
-        recovered: 0,
-        tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
-        costUsd: 0,
-        costUnknownCalls: 0,
-        estimatedUsageCalls: 0,
-      }));
-      m.calls += f.calls;
-      m.failures += f.failures;
-      m.recovered += f.recovered;
-      m.tokens.input += f.tokens.input;
-      m.tokens.output += f.tokens.output;
-      m.tokens.cacheRead += f.tokens.cacheRead;
-      m.tokens.cacheWrite += f.tokens.cacheWrite;
-      m.costUsd += f.costUsd;
-      m.costUnknownCalls += f.costUnknownCalls;
-      m.estimatedUsageCalls += f.estimatedUsageCalls;
-    }
+    for (const [name, f] of Object.entries(s.models))
+      addModelFigures(this.slot(this.models, name, emptyModelFigures), f);
     for (const [name, f] of Object.entries(s.nodes)) {
       const n = this.slot(this.nodes, name, () => ({ runs: 0, failures: 0, durationMs: 0 }));
       n.runs += f.runs;

@@ -34,6 +34,32 @@ export interface ModelFigures {
   estimatedUsageCalls: number;
 }
 
+export function emptyModelFigures(): ModelFigures {
+  return {
+    calls: 0,
+    failures: 0,
+    recovered: 0,
+    tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+    costUsd: 0,
+    costUnknownCalls: 0,
+    estimatedUsageCalls: 0,
+  };
+}
+
+/** Adds `from` into `into`. */
+export function addModelFigures(into: ModelFigures, from: ModelFigures): void {
+  into.calls += from.calls;
+  into.failures += from.failures;
+  into.recovered += from.recovered;
+  into.tokens.input += from.tokens.input;
+  into.tokens.output += from.tokens.output;
+  into.tokens.cacheRead += from.tokens.cacheRead;
+  into.tokens.cacheWrite += from.tokens.cacheWrite;
+  into.costUsd += from.costUsd;
+  into.costUnknownCalls += from.costUnknownCalls;
+  into.estimatedUsageCalls += from.estimatedUsageCalls;
+}
+
 export interface NodeFigures {
   runs: number;
   failures: number;
@@ -213,15 +239,7 @@ function priceChat(s: TaskSummary, step: Step, prices: PriceTable): number | und
   if (isTripped(step)) return undefined; // refused by a breaker before it was made
   const chat = step.chat;
   const model = chat?.responseModel ?? chat?.requestModel ?? step.name;
-  const f = entry(s.models, model, () => ({
-    calls: 0,
-    failures: 0,
-    recovered: 0,
-    tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
-    costUsd: 0,
-    costUnknownCalls: 0,
-    estimatedUsageCalls: 0,
-  }));
+  const f = entry(s.models, model, emptyModelFigures);
   f.calls++;
   if (step.status === "error") {
     f.failures++;
