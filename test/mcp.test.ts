@@ -106,7 +106,7 @@ describe("a real filesystem server over stdio", () => {
   });
 });
 
-describe("@langchain/mcp-adapters over an instrumented client", () => {
+describe("@langchain/mcp-adapters over an instrumented client: tracing, recovery and breakers", () => {
   let mcp: MultiServerMCPClient;
   beforeAll(() => {
     mcp = new MultiServerMCPClient({
@@ -164,25 +164,6 @@ describe("@langchain/mcp-adapters over an instrumented client", () => {
     }
     expect(new Set(spans().map((s) => s.spanContext().traceId)).size).toBe(1);
     expect([summary?.failures.tool, summary?.recovered.tool]).toEqual([1, 1]);
-  });
-});
-
-describe("recovery and breakers on MCP tools", () => {
-  let mcp: MultiServerMCPClient;
-  beforeAll(() => {
-    mcp = new MultiServerMCPClient({
-      mcpServers: {
-        fs: {
-          transport: "stdio",
-          command: process.execPath,
-          args: [serverBin("server-filesystem"), root],
-          stderr: "ignore",
-        },
-      },
-    });
-  });
-  afterAll(async () => {
-    await mcp.close();
   });
 
   it("an isError result gets a corrective message like any tool; the fix counts as an injected recovery", async () => {

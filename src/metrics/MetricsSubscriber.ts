@@ -5,7 +5,9 @@ import type { Subscriber } from "../subscriber.js";
 import { Instruments } from "./instruments.js";
 import {
   addModelFigures,
+  addToolFigures,
   emptyModelFigures,
+  emptyToolFigures,
   type ModelFigures,
   type NodeFigures,
   type TaskSummary,
@@ -89,22 +91,7 @@ export class MetricsSubscriber implements Subscriber {
     this.lastTasks.add(s);
     this.lastSeconds.add(s);
     addTask(this.slot(this.agents, s.agent, emptyTotals), s);
-    for (const [name, f] of Object.entries(s.tools)) {
-      const t = this.slot(this.tools, name, () => ({
-        calls: 0,
-        completed: 0,
-        failures: 0,
-        recovered: 0,
-        costUsd: 0,
-        durationMs: 0,
-      }));
-      t.calls += f.calls;
-      t.completed += f.completed;
-      t.failures += f.failures;
-      t.recovered += f.recovered;
-      t.costUsd += f.costUsd;
-      t.durationMs += f.durationMs;
-    }
+    for (const [name, f] of Object.entries(s.tools)) addToolFigures(this.slot(this.tools, name, emptyToolFigures), f);
     for (const [name, f] of Object.entries(s.models))
       addModelFigures(this.slot(this.models, name, emptyModelFigures), f);
     for (const [name, f] of Object.entries(s.nodes)) {

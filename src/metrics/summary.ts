@@ -34,6 +34,20 @@ export interface ModelFigures {
   estimatedUsageCalls: number;
 }
 
+export function emptyToolFigures(): ToolFigures {
+  return { calls: 0, completed: 0, failures: 0, recovered: 0, costUsd: 0, durationMs: 0 };
+}
+
+/** Adds `from` into `into`. */
+export function addToolFigures(into: ToolFigures, from: ToolFigures): void {
+  into.calls += from.calls;
+  into.completed += from.completed;
+  into.failures += from.failures;
+  into.recovered += from.recovered;
+  into.costUsd += from.costUsd;
+  into.durationMs += from.durationMs;
+}
+
 export function emptyModelFigures(): ModelFigures {
   return {
     calls: 0,
@@ -192,14 +206,7 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
       case "tool": {
         // A call agentwarden refused (a loop hint, a stop, a trip) or the caller cancelled did not run.
         if (step.status === "cancelled" || control) break;
-        const f = entry(s.tools, step.name, () => ({
-          calls: 0,
-          completed: 0,
-          failures: 0,
-          recovered: 0,
-          costUsd: 0,
-          durationMs: 0,
-        }));
+        const f = entry(s.tools, step.name, emptyToolFigures);
         f.calls++;
         f.durationMs += ms;
         if (step.status === "ok") f.completed++;

@@ -45,58 +45,61 @@ export function emptyTotals(): Totals {
   };
 }
 
-/** Adds (sign 1) or removes (sign -1) one task's figures. */
-export function addTask(t: Totals, s: TaskSummary, sign: 1 | -1 = 1): void {
-  t.tasks += sign;
-  t[s.outcome] += sign;
-  t.subtasks += sign * s.subtasks;
-  t.completedSubtasks += sign * s.completedSubtasks;
-  for (const k of ["tool", "model", "eval"] as const) {
-    t.failures[k] += sign * s.failures[k];
-    t.recovered[k] += sign * s.recovered[k];
-  }
+/** One task's summary as totals of a single task. */
+export function totalsOf(s: TaskSummary): Totals {
+  const t = emptyTotals();
+  t.tasks = 1;
+  t[s.outcome] = 1;
+  t.subtasks = s.subtasks;
+  t.completedSubtasks = s.completedSubtasks;
+  t.failures = { ...s.failures };
+  t.recovered = { ...s.recovered };
   const injected = s.recoveredInjected.tool + s.recoveredInjected.model + s.recoveredInjected.eval;
-  const recovered = s.recovered.tool + s.recovered.model + s.recovered.eval;
-  t.injectedRecoveries += sign * injected;
-  t.organicRecoveries += sign * (recovered - injected);
-  t.costUsd += sign * s.costUsd;
-  if (s.outcome === "success") t.costOfSuccessUsd += sign * s.costUsd;
-  t.costUnknownCalls += sign * s.costUnknownCalls;
-  t.estimatedUsageCalls += sign * s.estimatedUsageCalls;
-  t.tokens.input += sign * s.tokens.input;
-  t.tokens.output += sign * s.tokens.output;
-  t.tokens.cacheRead += sign * s.tokens.cacheRead;
-  t.tokens.cacheWrite += sign * s.tokens.cacheWrite;
-  for (const [kind, n] of Object.entries(s.trips)) t.trips[kind] = (t.trips[kind] ?? 0) + sign * n;
-  t.retries += sign * s.retries;
+  t.injectedRecoveries = injected;
+  t.organicRecoveries = s.recovered.tool + s.recovered.model + s.recovered.eval - injected;
+  t.costUsd = s.costUsd;
+  if (s.outcome === "success") t.costOfSuccessUsd = s.costUsd;
+  t.costUnknownCalls = s.costUnknownCalls;
+  t.estimatedUsageCalls = s.estimatedUsageCalls;
+  t.tokens = { ...s.tokens };
+  t.trips = { ...s.trips };
+  t.retries = s.retries;
+  return t;
 }
 
-/** Adds `b` into `a`. */
-export function mergeTotals(a: Totals, b: Totals): void {
-  a.tasks += b.tasks;
-  a.success += b.success;
-  a.failure += b.failure;
-  a.interrupted += b.interrupted;
-  a.cancelled += b.cancelled;
-  a.subtasks += b.subtasks;
-  a.completedSubtasks += b.completedSubtasks;
-  for (const k of ["tool", "model", "eval"] as const) {
-    a.failures[k] += b.failures[k];
-    a.recovered[k] += b.recovered[k];
-  }
-  a.injectedRecoveries += b.injectedRecoveries;
-  a.organicRecoveries += b.organicRecoveries;
-  a.costUsd += b.costUsd;
-  a.costOfSuccessUsd += b.costOfSuccessUsd;
-  a.costUnknownCalls += b.costUnknownCalls;
-  a.estimatedUsageCalls += b.estimatedUsageCalls;
-  a.tokens.input += b.tokens.input;
-  a.tokens.output += b.tokens.output;
-  a.tokens.cacheRead += b.tokens.cacheRead;
-  a.tokens.cacheWrite += b.tokens.cacheWrite;
-  for (const [kind, n] of Object.entries(b.trips)) a.trips[kind] = (a.trips[kind] ?? 0) + n;
-  a.retries += b.retries;
+/** Adds (sign 1) or removes (sign -1) one task's figures. */
+export function addTask(t: Totals, s: TaskSummary, sign: 1 | -1 = 1): void {
+  mergeTotals(t, totalsOf(s), sign);
 }
+
+/** Adds `b` into `a` (or takes it out, with sign -1). */
+export function mergeTotals(a: Totals, b: Totals, sign: 1 | -1 = 1): void {
+  for (const key of COUNTS) a[key] += sign * b[key];
+  for (const k of ["tool", "model", "eval"] as const) {
+    a.failures[k] += sign * b.failures[k];
+    a.recovered[k] += sign * b.recovered[k];
+  }
+  for (const k of ["input", "output", "cacheRead", "cacheWrite"] as const) a.tokens[k] += sign * b.tokens[k];
+  for (const [kind, n] of Object.entries(b.trips)) a.trips[kind] = (a.trips[kind] ?? 0) + sign * n;
+}
+
+/** The plain numeric fields of Totals. */
+const COUNTS = [
+  "tasks",
+  "success",
+  "failure",
+  "interrupted",
+  "cancelled",
+  "subtasks",
+  "completedSubtasks",
+  "injectedRecoveries",
+  "organicRecoveries",
+  "costUsd",
+  "costOfSuccessUsd",
+  "costUnknownCalls",
+  "estimatedUsageCalls",
+  "retries",
+] as const satisfies ReadonlyArray<keyof Totals>;
 
 /** The agent metrics: plain fractions, null when there is nothing to divide by. */
 export interface Figures {
