@@ -2,6 +2,10 @@
 export interface Variant {
   name: string;
   run: () => Promise<void>;
+  /** Runs before each of this variant's samples, untimed (e.g. patching a module in). */
+  before?: () => void;
+  /** Runs after each of this variant's samples, untimed (e.g. patching it out again). */
+  after?: () => void;
 }
 
 export interface RatioFigure {
@@ -25,10 +29,12 @@ export async function interleave(
     const order = rotate(variants, (round + options.warmup) % variants.length);
     for (const v of order) {
       // A collection before each sample charges every variant for its own garbage only.
+      v.before?.();
       collect?.();
       const start = clock();
       for (let i = 0; i < options.perRound; i++) await v.run();
       const elapsed = clock() - start;
+      v.after?.();
       if (round >= 0) times[v.name]?.push(elapsed / options.perRound);
     }
   }

@@ -2,6 +2,7 @@ import { breakersBench } from "./breakers.js";
 import { mcpBench } from "./mcp.js";
 import { metricsBench } from "./metrics.js";
 import { overhead } from "./overhead.js";
+import { peersBench } from "./peers.js";
 
 /**
  * `npm run bench` prints every figure, readable; `npm run bench -- --json` prints one JSON object
@@ -20,6 +21,8 @@ const figures: Record<string, unknown> = {
 };
 if (wanted("overhead"))
   figures.overhead = await overhead(quick ? { rounds: 10, perRound: 1 } : { rounds: 300, perRound: 1 });
+if (wanted("peers"))
+  figures.peers = await peersBench(quick ? { rounds: 10, heapRuns: 20 } : { rounds: 300, heapRuns: 1000 });
 if (wanted("metrics")) figures.metrics = await metricsBench(quick ? 10_000 : 100_000);
 if (wanted("breakers")) figures.breakers = await breakersBench(quick ? 50 : 1000);
 if (wanted("mcp")) figures.mcp = await mcpBench(quick ? { rounds: 10, perRound: 20 } : { rounds: 200, perRound: 50 });

@@ -1,12 +1,11 @@
 import { ToolMessage } from "@langchain/core/messages";
-import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import { type FailureClass, failureClass, type RecoveryAction, type Step, type StepError } from "../../src/index.js";
 import type { ResolvedOptions } from "../../src/options.js";
 import { classify } from "./control.js";
 import { type AnyFn, type Proto, parentOf, patch, stopText } from "./funnel.js";
-import { isConfigObject, withStep } from "./scope.js";
+import { isConfigObject, runWithLangChainConfig, withStep } from "./scope.js";
 
 /** Set in a fallback call's config: the tool whose failure the fallback stands in for. */
 const RECOVERS_KEY = "__agentwarden_recovers";
@@ -132,8 +131,8 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
   // not set it themselves (DynamicStructuredTool calls its func directly): code there, such as an
   // instrumented MCP client, finds the tool step. No AsyncLocalStorage of agentwarden's is involved.
   const exec = () =>
-    AsyncLocalStorageProviderSingleton.runWithConfig(
-      config as never,
+    runWithLangChainConfig(
+      config as Record<string, unknown>,
       () => c.original.call(c.tool, ...([c.arg, config, c.tags] as never[])) as Promise<unknown>,
     );
   try {

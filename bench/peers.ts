@@ -1,0 +1,163 @@
+import { LangChainInstrumentation } from "@arizeai/openinference-instrumentation-langchain";
+import * as CallbackManagerModule from "@langchain/core/callbacks/manager";
+import { CallbackHandler } from "@langfuse/langchain";
+import { setLangfuseTracerProvider } from "@langfuse/tracing";
+import { context } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
+import { wrapGraph } from "../adapters/langgraph/index.js";
+import { Warden } from "../src/index.js";
+import { interleave, quantile, type RatioFigure, ratios, round } from "./harness.js";
+import { input, scriptedReactAgent } from "./react.js";
+
+const STEPS = 10;
+
+export interface PeerFigure {
+  /** Median over interleaved rounds of (this variant's run time / the bare run's time in the same round). */
+  ratio: RatioFigure;
+  /** Median over rounds of (this variant's run time - the bare run's) / agent steps, in microseconds. */
+  overheadUsPerStep: { median: number; p25: number; p75: number };
+  spansPerRun: number;
+  /** Heap after `heapRuns` runs of this variant alone minus before, both after a full collection, in MB. */
+  heapGrowthMb: number;
+}
+
+export interface PeersFigures {
+  description: string;
+  bareMsPerRunMedian: number;
+  heapRuns: number;
+  agentwarden: PeerFigure;
+  openinference: PeerFigure;
+  langfuse: PeerFigure;
+}
+
+/** A tracer provider whose spans go to memory through the SDK's batch processor, as an exporter would take them. */
+function memoryProvider() {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    spanProcessors: [
+      new BatchSpanProcessor(exporter, { maxQueueSize: 100_000, maxExportBatchSize: 512, scheduledDelayMillis: 50 }),
+    ],
+  });
+  return { exporter, provider };
+}
+
+/**
+ * The peers side by side on the same 10-step scripted ReAct agent (createReactAgent), interleaved in
+ * one process: bare; agentwarden (tracing, metrics, limits and the loop breaker on); OpenInference's
+ * LangChain instrumentation (patched in for its own samples only); Langfuse's LangChain callback
+ * handler. Every tracer sends its spans to an in-memory exporter through a BatchSpanProcessor, and
+ * the AsyncLocalStorage context manager is registered, as an application's OpenTelemetry SDK would.
+ */
+export async function peersBench(options: { rounds: number; heapRuns: number }): Promise<PeersFigures> {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+
+  const aw = memoryProvider();
+  const warden = new Warden({ tracerProvider: aw.provider, limits: { maxCostUsd: 5, maxSteps: 500 } });
+  const wardenGraph = wrapGraph(scriptedReactAgent(STEPS), { warden });
+
+  const oi = memoryProvider();
+  const instrumentation = new LangChainInstrumentation({ tracerProvider: oi.provider });
+  instrumentation.disable();
+  const oiGraph = scriptedReactAgent(STEPS);
+  const patchIn = () => instrumentation.manuallyInstrument(CallbackManagerModule);
+  const patchOut = () => instrumentation.unpatch(CallbackManagerModule as never);
+  patchOut();
+
+  const lf = memoryProvider();
+  setLangfuseTracerProvider(lf.provider);
+  const lfGraph = scriptedReactAgent(STEPS);
+  const lfHandler = new CallbackHandler();
+
+  const bare = scriptedReactAgent(STEPS);
+  const exporters = [aw.exporter, oi.exporter, lf.exporter];
+  // Spans are exported (to memory) and dropped, as a real exporter would.
+  const drain = () => {
+    for (const e of exporters) if (e.getFinishedSpans().length > 2000) e.reset();
+  };
+
+  const runs: Record<string, () => Promise<void>> = {
+    bare: async () => void (await bare.invoke(input)),
+    agentwarden: async () => {
+      await wardenGraph.invoke(input);
+      drain();
+    },
+    openinference: async () => {
+      await oiGraph.invoke(input);
+      drain();
+    },
+    langfuse: async () => {
+      await lfGraph.invoke(input, { callbacks: [lfHandler] });
+      drain();
+    },
+  };
+  const hooks: Record<string, { before?: () => void; after?: () => void }> = {
+    openinference: { before: patchIn, after: patchOut },
+  };
+  const withHooks = (name: string) => ({ name, run: runs[name] as () => Promise<void>, ...hooks[name] });
+
+  // Spans per run, each measured alone.
+  const spansPerRun: Record<string, number> = {};
+  for (const [name, p] of [
+    ["agentwarden", aw],
+    ["openinference", oi],
+    ["langfuse", lf],
+  ] as const) {
+    p.exporter.reset();
+    const v = withHooks(name);
+    v.before?.();
+    await v.run();
+    v.after?.();
+    await p.provider.forceFlush();
+    spansPerRun[name] = p.exporter.getFinishedSpans().length;
+    p.exporter.reset();
+  }
+
+  const names = ["bare", "agentwarden", "openinference", "langfuse"];
+  const times = await interleave(names.map(withHooks), { rounds: options.rounds, perRound: 1, warmup: 5 });
+
+  // Heap growth, each variant alone: the heap after a full collection, before and after.
+  const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  const heapGrowthMb: Record<string, number> = {};
+  for (const name of names.slice(1)) {
+    const v = withHooks(name);
+    v.before?.();
+    for (let i = 0; i < 20; i++) await v.run();
+    for (const p of [aw, oi, lf]) await p.provider.forceFlush();
+    for (const e of exporters) e.reset();
+    collect();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < options.heapRuns; i++) await v.run();
+    for (const p of [aw, oi, lf]) await p.provider.forceFlush();
+    for (const e of exporters) e.reset();
+    collect();
+    heapGrowthMb[name] = round((process.memoryUsage().heapUsed - before) / 2 ** 20, 2);
+    v.after?.();
+  }
+  await Promise.all([aw.provider.shutdown(), oi.provider.shutdown(), lf.provider.shutdown()]);
+
+  const bareTimes = times.bare ?? [];
+  const figure = (name: string): PeerFigure => {
+    const diffs = (times[name] ?? []).map((t, i) => ((t - (bareTimes[i] ?? Number.NaN)) * 1000) / STEPS);
+    diffs.sort((a, b) => a - b);
+    return {
+      ratio: ratios(times, name, "bare"),
+      overheadUsPerStep: {
+        median: round(quantile(diffs, 0.5), 1),
+        p25: round(quantile(diffs, 0.25), 1),
+        p75: round(quantile(diffs, 0.75), 1),
+      },
+      spansPerRun: spansPerRun[name] ?? 0,
+      heapGrowthMb: heapGrowthMb[name] ?? Number.NaN,
+    };
+  };
+  const bareSorted = [...bareTimes].sort((a, b) => a - b);
+  return {
+    description: `${STEPS}-step scripted ReAct run (createReactAgent: ${STEPS} tool-calling turns + answer), ${options.rounds} interleaved rounds, spans to an in-memory exporter via BatchSpanProcessor`,
+    bareMsPerRunMedian: round(quantile(bareSorted, 0.5), 2),
+    heapRuns: options.heapRuns,
+    agentwarden: figure("agentwarden"),
+    openinference: figure("openinference"),
+    langfuse: figure("langfuse"),
+  };
+}
