@@ -61,7 +61,9 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
   instrumentation.disable();
   const oiGraph = scriptedReactAgent(STEPS);
   const patchIn = () => instrumentation.manuallyInstrument(CallbackManagerModule);
-  const patchOut = () => instrumentation.unpatch(CallbackManagerModule as never);
+  // \`unpatch\` is the instrumentation's own undo of \`manuallyInstrument\` (TypeScript-private).
+  const patchOut = () =>
+    (instrumentation as unknown as { unpatch(module: unknown): void }).unpatch(CallbackManagerModule);
   patchOut();
 
   const lf = memoryProvider();
