@@ -4,7 +4,7 @@ import {
   CircuitState,
   ConsecutiveBreaker,
   circuitBreaker,
-  handleWhen,
+  handleWhenResult,
   SamplingBreaker,
 } from "cockatiel";
 import { isAgentWardenError } from "../errors.js";
@@ -26,6 +26,9 @@ export interface ToolBreakerOptions {
 export const DEFAULT_TOOL_BREAKER_FAILURES = 5;
 export const DEFAULT_HALF_OPEN_AFTER_MS = 30_000;
 
+const FAILED = Symbol("agentwarden.toolFailed");
+const PASSED = Symbol("agentwarden.toolPassed");
+
 export type ToolBreakerState = "closed" | "open" | "half-open";
 
 /**
@@ -44,12 +47,30 @@ export class ToolBreakers {
   /** Runs a tool call through its breaker; an open breaker refuses it with `ToolBreakerOpenError`. */
   async execute<T>(tool: string, call: () => Promise<T>): Promise<T> {
     const breaker = this.breaker(tool);
+    // cockatiel keeps a breaker's last failure: given the tool's own error or result, it would hold
+    // the task's whole ledger (through the error's stack frames) until the tool's next failure. It is
+    // given a sentinel instead; the outcome stays here. agentwarden's own errors (trips) are thrown
+    // through, neither successes nor failures of the tool.
+    let outcome: { value: T } | { error: unknown } | undefined;
     try {
-      return await breaker.execute(call);
+      await breaker.execute(async () => {
+        try {
+          const value = await call();
+          outcome = { value };
+          return this.isErrorResult(value) ? FAILED : PASSED;
+        } catch (error) {
+          if (isAgentWardenError(error)) throw error;
+          outcome = { error };
+          return FAILED;
+        }
+      });
     } catch (error) {
       if (error instanceof BrokenCircuitError) throw new ToolBreakerOpenError(tool);
       throw error;
     }
+    if (outcome === undefined) throw new Error("agentwarden: tool breaker finished without an outcome");
+    if ("error" in outcome) throw outcome.error;
+    return outcome.value;
   }
 
   state(tool: string): ToolBreakerState {
@@ -66,7 +87,7 @@ export class ToolBreakers {
     let b = this.breakers.get(tool);
     if (b) return b;
     const o = this.options;
-    const policy = handleWhen((e) => !isAgentWardenError(e)).orWhenResult((r) => this.isErrorResult(r));
+    const policy = handleWhenResult((r) => r === FAILED);
     b = circuitBreaker(policy, {
       halfOpenAfter: o.halfOpenAfterMs ?? DEFAULT_HALF_OPEN_AFTER_MS,
       breaker:

@@ -1,0 +1,1 @@
+export { SpanQueue, type SpanQueueOptions, type SpanQueueStats } from "./SpanQueue.js";
