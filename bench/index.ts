@@ -1,13 +1,14 @@
 import { breakersBench } from "./breakers.js";
 import { mcpBench } from "./mcp.js";
 import { metricsBench } from "./metrics.js";
-import { overhead } from "./overhead.js";
 import { peersBench } from "./peers.js";
+import { soakBench } from "./soak.js";
 
 /**
  * `npm run bench` prints every figure, readable; `npm run bench -- --json` prints one JSON object
  * (the last line of output; `npm run -s bench -- --json` prints nothing else). `--quick` runs fewer
- * rounds (a smoke check, not figures); `--only overhead,metrics` runs some of the benchmarks.
+ * rounds (a smoke check, not figures); `--only peers,metrics` runs some of the benchmarks
+ * (peers, metrics, breakers, mcp, soak; soak, 100,000 tasks, takes the longest).
  */
 const args = process.argv.slice(2);
 const json = args.includes("--json");
@@ -19,13 +20,13 @@ const wanted = (name: string) => !only || only.includes(name);
 const figures: Record<string, unknown> = {
   machine: { node: process.version, cpus: (await import("node:os")).cpus().length },
 };
-if (wanted("overhead"))
-  figures.overhead = await overhead(quick ? { rounds: 10, perRound: 1 } : { rounds: 300, perRound: 1 });
 if (wanted("peers"))
   figures.peers = await peersBench(quick ? { rounds: 10, heapRuns: 20 } : { rounds: 300, heapRuns: 1000 });
 if (wanted("metrics")) figures.metrics = await metricsBench(quick ? 10_000 : 100_000);
 if (wanted("breakers")) figures.breakers = await breakersBench(quick ? 50 : 1000);
 if (wanted("mcp")) figures.mcp = await mcpBench(quick ? { rounds: 10, perRound: 20 } : { rounds: 200, perRound: 50 });
+
+if (wanted("soak")) figures.soak = await soakBench(quick ? 2_000 : 100_000);
 
 if (json) {
   process.stdout.write(`${JSON.stringify(figures)}\n`);

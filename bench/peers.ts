@@ -1,4 +1,5 @@
 import { LangChainInstrumentation } from "@arizeai/openinference-instrumentation-langchain";
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import * as CallbackManagerModule from "@langchain/core/callbacks/manager";
 import { CallbackHandler } from "@langfuse/langchain";
 import { setLangfuseTracerProvider } from "@langfuse/tracing";
@@ -26,9 +27,18 @@ export interface PeersFigures {
   description: string;
   bareMsPerRunMedian: number;
   heapRuns: number;
+  /** Tracing, metrics, limits and the loop breaker on. */
   agentwarden: PeerFigure;
+  /** The same with tracing off: the ledger, metrics and breakers alone. */
+  agentwardenUntraced: PeerFigure;
+  /** A LangChain callback handler that does nothing: the cost of the mechanism the peers use. */
+  noopCallback: PeerFigure;
   openinference: PeerFigure;
   langfuse: PeerFigure;
+}
+
+class NoopHandler extends BaseCallbackHandler {
+  name = "noop";
 }
 
 /** A tracer provider whose spans go to memory through the SDK's batch processor, as an exporter would take them. */
@@ -44,7 +54,8 @@ function memoryProvider() {
 
 /**
  * The peers side by side on the same 10-step scripted ReAct agent (createReactAgent), interleaved in
- * one process: bare; agentwarden (tracing, metrics, limits and the loop breaker on); OpenInference's
+ * one process: bare; agentwarden (tracing, metrics, limits and the loop breaker on), and without
+ * tracing; a LangChain callback handler that does nothing; OpenInference's
  * LangChain instrumentation (patched in for its own samples only); Langfuse's LangChain callback
  * handler. Every tracer sends its spans to an in-memory exporter through a BatchSpanProcessor, and
  * the AsyncLocalStorage context manager is registered, as an application's OpenTelemetry SDK would.
@@ -55,6 +66,10 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
   const aw = memoryProvider();
   const warden = new Warden({ tracerProvider: aw.provider, limits: { maxCostUsd: 5, maxSteps: 500 } });
   const wardenGraph = wrapGraph(scriptedReactAgent(STEPS), { warden });
+  const untraced = new Warden({ tracing: false, limits: { maxCostUsd: 5, maxSteps: 500 } });
+  const untracedGraph = wrapGraph(scriptedReactAgent(STEPS), { warden: untraced });
+  const noopGraph = scriptedReactAgent(STEPS);
+  const noop = new NoopHandler();
 
   const oi = memoryProvider();
   const instrumentation = new LangChainInstrumentation({ tracerProvider: oi.provider });
@@ -84,6 +99,8 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
       await wardenGraph.invoke(input);
       drain();
     },
+    agentwardenUntraced: async () => void (await untracedGraph.invoke(input)),
+    noopCallback: async () => void (await noopGraph.invoke(input, { callbacks: [noop] })),
     openinference: async () => {
       await oiGraph.invoke(input);
       drain();
@@ -115,7 +132,7 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
     p.exporter.reset();
   }
 
-  const names = ["bare", "agentwarden", "openinference", "langfuse"];
+  const names = ["bare", "agentwarden", "agentwardenUntraced", "noopCallback", "openinference", "langfuse"];
   const times = await interleave(names.map(withHooks), { rounds: options.rounds, perRound: 1, warmup: 5 });
 
   // Heap growth, each variant alone: the heap after a full collection, before and after.
@@ -159,6 +176,8 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
     bareMsPerRunMedian: round(quantile(bareSorted, 0.5), 2),
     heapRuns: options.heapRuns,
     agentwarden: figure("agentwarden"),
+    agentwardenUntraced: figure("agentwardenUntraced"),
+    noopCallback: figure("noopCallback"),
     openinference: figure("openinference"),
     langfuse: figure("langfuse"),
   };

@@ -12,9 +12,10 @@ import { context, propagation } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { guardExporter, Warden } from "agentwarden";
+import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
+import { Warden } from "agentwarden";
 import { wrapGraph } from "agentwarden/langgraph";
+import { SpanQueue } from "agentwarden/otel";
 import { ScriptedChatModel } from "agentwarden/testing";
 import { z } from "zod";
 
@@ -41,9 +42,14 @@ if (process.argv.includes("--local-collector")) {
 // The application's OpenTelemetry set-up: context manager, propagator, OTLP exporter.
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+// SpanQueue batches like the SDK's BatchSpanProcessor, with a bounded queue whose every drop (and
+// every failed export) is counted and reported to the Warden.
 let warden: Warden | undefined;
-const exporter = guardExporter(new OTLPTraceExporter({ url: endpoint }), (e, s) => warden?.reportError(e, s));
-const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+const queue = new SpanQueue(new OTLPTraceExporter({ url: endpoint }), {
+  maxQueueSize: 2048,
+  onError: (e, s) => warden?.reportError(e, s),
+});
+const provider = new BasicTracerProvider({ spanProcessors: [queue] });
 warden = new Warden({ tracerProvider: provider });
 
 const lookup = tool(async ({ key }: { key: string }) => `value of ${key}`, {
@@ -61,7 +67,10 @@ await wrapGraph(createReactAgent({ llm, tools: [lookup], name: "otlp_example" })
   messages: [{ role: "user", content: "go" }],
 });
 await warden.flush(); // export before a short-lived process exits
-console.log(`exported to ${endpoint}; telemetry failures: ${JSON.stringify(warden.stats().telemetryErrors)}`);
+const { exported, dropped, failed } = queue.stats();
+console.log(
+  `exported ${exported} spans to ${endpoint} (dropped ${dropped}, failed ${failed}); telemetry failures: ${JSON.stringify(warden.stats().telemetryErrors)}`,
+);
 if (collector) {
   console.log(`the collector received ${received.length} spans: ${received.join(", ")}`);
   collector.close();

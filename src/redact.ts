@@ -1,12 +1,30 @@
-/** Which captured field a value comes from, so a redaction hook can treat fields differently. */
+/**
+ * Which recorded field a value comes from, so a redaction hook can treat fields differently.
+ *
+ * Captured only with `captureContent: true`:
+ * - `gen_ai.input.messages`: a model call's request messages; also the corrective message of an
+ *   eval-driven correction;
+ * - `gen_ai.output.messages`: a model call's response; also the text a recovery gave the model
+ *   (a corrective message, or what `onToolError` returned);
+ * - `gen_ai.tool.call.arguments`, `gen_ai.tool.call.result`: a tool call's arguments and result.
+ *
+ * Recorded always, whatever `captureContent` says, and so always redacted:
+ * - `error.message`: the message of every failed step (the span's status message, the run store,
+ *   the dashboard), the reason of a breaker trip (its `agentwarden.breaker.trip` event), and the
+ *   error detail a corrective message shows the model;
+ * - `gen_ai.evaluation.explanation`: an evaluator's reason, on its eval span.
+ */
 export type ContentField =
   | "gen_ai.input.messages"
   | "gen_ai.output.messages"
   | "gen_ai.tool.call.arguments"
-  | "gen_ai.tool.call.result";
+  | "gen_ai.tool.call.result"
+  | "error.message"
+  | "gen_ai.evaluation.explanation";
 
 /**
- * Runs on every captured value before it is stored on a step or a span. Return the text to keep.
+ * Runs on every recorded text from the agent (see `ContentField`) before it is stored on a step or
+ * a span. Return the text to keep.
  */
 export type Redactor = (text: string, field: ContentField) => string;
 

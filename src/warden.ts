@@ -133,8 +133,16 @@ export class Warden {
    * is serialised, redacted and cut to `maxContentLength`.
    */
   capture(field: ContentField, value: unknown): string | undefined {
+    return this.options.captureContent ? this.redactText(field, value) : undefined;
+  }
+
+  /**
+   * @internal Text recorded whatever `captureContent` says (an error message, an evaluator's
+   * reason), and every captured value: serialised, redacted and cut to `maxContentLength`. A
+   * redactor that throws yields `[REDACTION_FAILED]` and is reported, never thrown.
+   */
+  redactText(field: ContentField, value: unknown): string {
     const o = this.options;
-    if (!o.captureContent) return undefined;
     return captureText(value, field, o.redact, o.maxContentLength, (e) => this.reportError(e, "redact"));
   }
 

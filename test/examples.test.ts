@@ -39,7 +39,9 @@ describe("the README's examples run", () => {
 
   it("OTLP export to a collector", () => {
     const out = run("otlp.ts", ["--local-collector"]);
-    expect(out).toMatch(/telemetry failures: \{\}/);
+    expect(out).toMatch(
+      /exported 7 spans to http:\/\/127\.0\.0\.1:\d+\/v1\/traces \(dropped 0, failed 0\); telemetry failures: \{\}/,
+    );
     expect(out).toMatch(/the collector received 7 spans: .*invoke_agent otlp_example/);
   });
 

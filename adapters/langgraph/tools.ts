@@ -1,7 +1,14 @@
 import { ToolMessage } from "@langchain/core/messages";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
-import { type FailureClass, failureClass, type RecoveryAction, type Step, type StepError } from "../../src/index.js";
+import {
+  type FailureClass,
+  failureClass,
+  type RecoveryAction,
+  type Step,
+  type StepError,
+  type Warden,
+} from "../../src/index.js";
 import type { ResolvedOptions } from "../../src/options.js";
 import { classify } from "./control.js";
 import { type AnyFn, type Proto, parentOf, patch, stopText } from "./funnel.js";
@@ -289,8 +296,7 @@ async function recover(c: Call, failure: Extract<Attempt, { kind: "failed" }>, r
  * lines (stack traces dropped, secrets redacted), the expected arguments, and what to do.
  */
 export function correctiveMessage(c: Call, failure: Extract<Attempt, { kind: "failed" }>, attempts: number): string {
-  const redact = c.parent.run.warden.options.redact;
-  const detail = sanitize(failure.error.message, (t) => redact(t, "gen_ai.tool.call.result"));
+  const detail = sanitize(failure.error.message, c.parent.run.warden);
   const lines = [`Tool "${c.name}" failed (${describeClass(failure)}): ${detail}`];
   if (failure.cls === "transient") {
     lines.push(
@@ -314,17 +320,13 @@ function describeClass(failure: Extract<Attempt, { kind: "failed" }>): string {
   return "a permanent error";
 }
 
-function sanitize(message: string, redact: (text: string) => string): string {
+/** An error message's first lines for the model: stack frames dropped, redacted, cut to 400 characters. */
+function sanitize(message: string, warden: Warden): string {
   const lines = message
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l.length > 0 && !/^at\s/.test(l) && !/^\s*Troubleshooting URL/i.test(l));
-  let text = lines.join("; ");
-  try {
-    text = redact(text);
-  } catch {
-    text = "[details withheld]";
-  }
+  const text = warden.redactText("error.message", lines.join("; "));
   return text.length > 400 ? `${text.slice(0, 400)}…` : text;
 }
 

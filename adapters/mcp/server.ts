@@ -7,7 +7,8 @@ import {
   type TracerProvider,
   trace,
 } from "@opentelemetry/api";
-import { TRACER_NAME } from "../../src/index.js";
+import { captureText } from "../../src/content.js";
+import { DEFAULT_MAX_CONTENT_LENGTH, type Redactor, redactSecrets, TRACER_NAME } from "../../src/index.js";
 
 interface ServerLike {
   _requestHandlers?: Map<string, Handler>;
@@ -21,6 +22,11 @@ const patched = Symbol.for("agentwarden.mcp.server");
 export interface McpServerTracingOptions {
   /** Where SERVER spans go. Default: the global provider. */
   tracerProvider?: TracerProvider;
+  /**
+   * Runs on the message of a failed request before it becomes the span's status message (field
+   * `error.message`). Default `redactSecrets`; a redactor that throws yields `[REDACTION_FAILED]`.
+   */
+  redact?: Redactor;
 }
 
 /**
@@ -35,6 +41,15 @@ export function traceMcpServer<S extends object>(server: S, options: McpServerTr
     throw new TypeError("agentwarden: traceMcpServer() expects an MCP SDK Server or McpServer");
   }
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME);
+  const redact = options.redact ?? redactSecrets;
+  const statusMessage = (error: unknown) =>
+    captureText(
+      error instanceof Error ? error.message : error,
+      "error.message",
+      redact,
+      DEFAULT_MAX_CONTENT_LENGTH,
+      () => undefined,
+    );
   const wrap = (method: string, handler: Handler): Handler => {
     if ((handler as unknown as Record<symbol, unknown>)[patched]) return handler;
     const traced: Handler = (request, extra) => {
@@ -78,16 +93,13 @@ export function traceMcpServer<S extends object>(server: S, options: McpServerTr
                   ? String((error as { code: unknown }).code)
                   : "_OTHER",
               );
-              span.setStatus({
-                code: SpanStatusCode.ERROR,
-                message: error instanceof Error ? error.message : String(error),
-              });
+              span.setStatus({ code: SpanStatusCode.ERROR, message: statusMessage(error) });
               span.end();
               throw error;
             })
           : done(out);
       } catch (error) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: statusMessage(error) });
         span.end();
         throw error;
       }

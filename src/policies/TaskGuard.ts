@@ -332,7 +332,8 @@ export class TaskGuard {
       limit: trip.limit,
       observed: trip.observed,
       overshoot: trip.overshoot,
-      reason: trip.reason,
+      // Recorded like an error message: it may name a tenant or thread (a shared budget's key).
+      reason: this.run.warden.redactText("error.message", trip.reason),
       action: action === "finalize" ? "finalize" : "abort",
     };
     step.addEvent("agentwarden.breaker.trip", attributes);

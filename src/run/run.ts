@@ -95,7 +95,11 @@ export class Run {
     return step;
   }
 
-  /** Closes a step. Ending the root step ends the task; a step ends once, later calls are ignored. */
+  /**
+   * Closes a step. Ending the root step ends the task; a step ends once, later calls are ignored.
+   * The error's message and an eval step's reason are redacted here, always (`error.message`,
+   * `gen_ai.evaluation.explanation`): subscribers only ever see the redacted text.
+   */
   end(step: Step, status: Exclude<StepStatus, "running">, error?: StepError): void {
     if (step.status !== "running") return;
     if (step === this.root && this.failure && status === "ok") {
@@ -113,7 +117,14 @@ export class Run {
     }
     step.endTime = now();
     step.status = status;
-    if (error) step.error = error;
+    // The one place agent text that is recorded always (not opt-in content) enters the ledger:
+    // every subscriber, span and store line sees it redacted. Adapters keep the raw error.
+    if (error) {
+      step.error = { type: error.type, message: this.warden.redactText("error.message", error.message) };
+      if (error === this.failure) this.failure = step.error;
+    }
+    if (step.eval?.reason !== undefined)
+      step.eval.reason = this.warden.redactText("gen_ai.evaluation.explanation", step.eval.reason);
     this.openSteps--;
     this.count(step);
     this.hub.stepEnd(step);

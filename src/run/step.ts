@@ -19,6 +19,7 @@ export type StepStatus = "running" | "ok" | "error" | "interrupted" | "cancelled
 export interface StepError {
   /** The error class or provider code (`error.type` in OpenTelemetry); `_OTHER` when unknown. */
   readonly type: string;
+  /** Once the step has ended: redacted (field `error.message`) and cut to `maxContentLength`. */
   readonly message: string;
 }
 
@@ -74,6 +75,7 @@ export interface EvalInfo {
   target: string;
   pass?: boolean;
   score?: number;
+  /** The evaluator's reason; redacted (field `gen_ai.evaluation.explanation`) when the step ends. */
   reason?: string;
 }
 
