@@ -24,8 +24,16 @@ export function toJson(value: unknown): string {
 }
 
 /**
+ * Text beyond `maxLength` that the redactor still sees, so that a secret straddling the cut is
+ * matched whole and redacted, not left as an unmatched fragment.
+ */
+export const REDACTION_MARGIN = 4_096;
+
+/**
  * Turns a value into the text kept on a step: serialised, redacted, then cut to `maxLength`.
- * A redactor that throws yields a placeholder, never the unredacted text.
+ * Only what can be kept (plus `REDACTION_MARGIN`) is redacted: megabytes of payload cost the
+ * redactor no more than a cut value does. A redactor that throws yields a placeholder, never the
+ * unredacted text.
  */
 export function captureText(
   value: unknown,
@@ -35,12 +43,18 @@ export function captureText(
   onError: (error: unknown) => void,
 ): string {
   let text: string;
+  let cut = false;
   try {
-    text = redact(toJson(value), field);
+    text = toJson(value);
+    if (text.length > maxLength + REDACTION_MARGIN) {
+      text = text.slice(0, maxLength + REDACTION_MARGIN);
+      cut = true;
+    }
+    text = redact(text, field);
     if (typeof text !== "string") throw new TypeError(`redact returned ${typeof text}, expected a string`);
   } catch (error) {
     onError(error);
     return "[REDACTION_FAILED]";
   }
-  return text.length > maxLength ? `${text.slice(0, maxLength)}…[truncated]` : text;
+  return cut || text.length > maxLength ? `${text.slice(0, maxLength)}…[truncated]` : text;
 }

@@ -348,14 +348,18 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
   };
 }
 
-/** Turns the first zod issue into a TypeError or RangeError naming the field and its value. */
-export function configError(error: z.ZodError, input: unknown): TypeError | RangeError {
+/**
+ * Turns the first zod issue into a TypeError or RangeError naming the field and its value. `root`
+ * is the path of `input` itself (e.g. `configurable.agentwarden.limits`), empty for the options.
+ */
+export function configError(error: z.ZodError, input: unknown, root?: string): TypeError | RangeError {
   const issue = deepest(error.issues[0] as z.core.$ZodIssue);
+  const base = root ? [root] : [];
   if (issue.code === "unrecognized_keys") {
-    const keys = issue.keys.map((k) => [...issue.path, k].join(".")).join(", ");
+    const keys = issue.keys.map((k) => [...base, ...issue.path, k].join(".")).join(", ");
     return new TypeError(`agentwarden: unknown option ${keys}`);
   }
-  const field = issue.path.join(".") || "(options)";
+  const field = [...base, ...issue.path].join(".") || "(options)";
   const value = issue.path.reduce<unknown>(
     (v, k) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined),
     input,
@@ -376,7 +380,8 @@ function deepest(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   return deepest({ ...best, path: [...issue.path, ...best.path] } as z.core.$ZodIssue);
 }
 
-function describe(value: unknown): string {
+/** @internal A value in an error message: strings quoted, objects by kind, never throwing. */
+export function describe(value: unknown): string {
   if (typeof value === "function") return "a function";
   if (typeof value === "string") return JSON.stringify(value);
   if (value === null || typeof value !== "object") return String(value);

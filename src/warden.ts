@@ -194,6 +194,10 @@ export type { Step };
 /** A tool result that is an error: a ToolMessage with `status: "error"`, or an MCP result with `isError`. */
 function isErrorToolMessage(result: unknown): boolean {
   if (typeof result !== "object" || result === null) return false;
-  const r = result as { status?: unknown; isError?: unknown };
-  return r.status === "error" || r.isError === true;
+  try {
+    const r = result as { status?: unknown; isError?: unknown };
+    return r.status === "error" || r.isError === true;
+  } catch {
+    return false; // a result that throws when read (a getter, a revoked proxy) is the tool's business
+  }
 }

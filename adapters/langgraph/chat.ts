@@ -100,7 +100,7 @@ export function responseFacts(chat: ChatInfo, result: unknown): void {
   if (reasons.length > 0) chat.finishReasons = reasons;
 }
 
-/** Reads `usage_metadata` defensively: malformed or negative figures are ignored, never thrown on. */
+/** Reads `usage_metadata` defensively: malformed figures (negative, fractional, huge, not numbers) are ignored, never thrown on. */
 export function usageOf(raw: unknown): TokenUsage | undefined {
   if (typeof raw !== "object" || raw === null) return undefined;
   const u = raw as Record<string, unknown>;
@@ -136,8 +136,9 @@ function sum(a: TokenUsage, b: TokenUsage): TokenUsage {
   return s;
 }
 
+/** A token count: a non-negative safe integer (-0 read as 0); anything else is malformed. */
 function count(v: unknown): number | undefined {
-  return typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined;
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v + 0 : undefined;
 }
 
 function str(v: unknown): string | undefined {

@@ -142,17 +142,9 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
       config as Record<string, unknown>,
       () => c.original.call(c.tool, ...([c.arg, config, c.tags] as never[])) as Promise<unknown>,
     );
+  let output: unknown;
   try {
-    const output = await run.hub.activate(step, () => (breakers ? breakers.execute(c.name, exec) : exec()));
-    const result = run.warden.capture("gen_ai.tool.call.result", contentOf(output));
-    if (result !== undefined && step.tool) step.tool.result = result;
-    const failed = toolErrorOf(output);
-    if (failed) {
-      run.end(step, "error", failed);
-      return { kind: "failed", step, error: failed, cls: failureClass(failed.message), output };
-    }
-    run.end(step, "ok");
-    return { kind: "ok", output };
+    output = await run.hub.activate(step, () => (breakers ? breakers.execute(c.name, exec) : exec()));
   } catch (error) {
     const outcome = classify(error, c.config?.signal);
     run.end(step, outcome.status, outcome.error);
@@ -165,6 +157,22 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
       thrown: error,
     };
   }
+  // Reading the result is telemetry: a result that throws when read (a getter, a revoked proxy) is
+  // reported, and returned to the agent as it is.
+  let failed: StepError | undefined;
+  try {
+    const result = run.warden.capture("gen_ai.tool.call.result", contentOf(output));
+    if (result !== undefined && step.tool) step.tool.result = result;
+    failed = toolErrorOf(output);
+  } catch (error) {
+    run.warden.reportError(error, "langgraph:tool");
+  }
+  if (failed) {
+    run.end(step, "error", failed);
+    return { kind: "failed", step, error: failed, cls: failureClass(failed.message), output };
+  }
+  run.end(step, "ok");
+  return { kind: "ok", output };
 }
 
 /** A failure nobody recovered: thrown again, or its error result returned, as the tool did. */

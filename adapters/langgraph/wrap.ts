@@ -145,6 +145,11 @@ function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
       }
     } else {
       const own = (configurable?.agentwarden ?? undefined) as { limits?: unknown; tenant?: unknown } | undefined;
+      if (own !== undefined && (typeof own !== "object" || Array.isArray(own))) {
+        throw new TypeError(
+          `agentwarden: configurable.agentwarden must be an object { limits?, tenant? }, got ${describe(own)}`,
+        );
+      }
       const limits = own?.limits === undefined ? undefined : parseLimits(own.limits, "configurable.agentwarden.limits");
       const run = warden.startTask(kind, info);
       step = run.root;

@@ -1,14 +1,17 @@
 import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
 import { BaseChatModel, type BaseChatModelParams } from "@langchain/core/language_models/chat_models";
-import { AIMessage, AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
+import { AIMessage, AIMessageChunk, type BaseMessage, type MessageContent } from "@langchain/core/messages";
 import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
 
 /** One scripted model reply. */
 export interface ScriptedTurn {
-  content?: string;
+  /** The reply's content: text, or an array of content blocks (streamed as one chunk). */
+  content?: MessageContent;
   toolCalls?: Array<{ name: string; args: Record<string, unknown>; id?: string }>;
   /** Token usage to report; `null` reports none (as some providers do when streaming). Default 10 in / 5 out. */
   usage?: { input: number; output: number; cacheRead?: number; cacheWrite?: number } | null;
+  /** A raw `usage_metadata` put on the reply as it is, instead of `usage`: for tests of malformed reports. */
+  usageMetadata?: unknown;
   finishReason?: string;
   /** Throw this instead of replying. */
   error?: Error;
@@ -76,21 +79,24 @@ export class ScriptedChatModel extends BaseChatModel {
       type: "tool_call" as const,
     }));
     const usage = turn.usage === undefined ? { input: 10, output: 5 } : turn.usage;
-    const usage_metadata = usage
-      ? {
-          input_tokens: usage.input,
-          output_tokens: usage.output,
-          total_tokens: usage.input + usage.output,
-          ...(usage.cacheRead !== undefined || usage.cacheWrite !== undefined
-            ? {
-                input_token_details: {
-                  ...(usage.cacheRead !== undefined ? { cache_read: usage.cacheRead } : {}),
-                  ...(usage.cacheWrite !== undefined ? { cache_creation: usage.cacheWrite } : {}),
-                },
-              }
-            : {}),
-        }
-      : undefined;
+    const usage_metadata =
+      "usageMetadata" in turn
+        ? (turn.usageMetadata as AIMessage["usage_metadata"])
+        : usage
+          ? {
+              input_tokens: usage.input,
+              output_tokens: usage.output,
+              total_tokens: usage.input + usage.output,
+              ...(usage.cacheRead !== undefined || usage.cacheWrite !== undefined
+                ? {
+                    input_token_details: {
+                      ...(usage.cacheRead !== undefined ? { cache_read: usage.cacheRead } : {}),
+                      ...(usage.cacheWrite !== undefined ? { cache_creation: usage.cacheWrite } : {}),
+                    },
+                  }
+                : {}),
+            }
+          : undefined;
     const finish_reason = turn.finishReason ?? (toolCalls.length > 0 ? "tool_calls" : "stop");
     return { toolCalls, usage_metadata, finish_reason };
   }
@@ -106,7 +112,8 @@ export class ScriptedChatModel extends BaseChatModel {
       ...(usage_metadata ? { usage_metadata } : {}),
       response_metadata: { model_name: this.model, finish_reason },
     });
-    return { generations: [{ text: turn.content ?? "", message, generationInfo: { finish_reason } }] };
+    const text = textOf(turn.content ?? "");
+    return { generations: [{ text, message, generationInfo: { finish_reason } }] };
   }
 
   override async *_streamResponseChunks(
@@ -118,7 +125,14 @@ export class ScriptedChatModel extends BaseChatModel {
     if (turn.delayMs) await new Promise((r) => setTimeout(r, turn.delayMs));
     if (turn.error) throw turn.error;
     const { toolCalls, usage_metadata, finish_reason } = this.toMessageFields(turn);
-    const words = (turn.content ?? "").split(/(?<= )/);
+    const content = turn.content ?? "";
+    // Content blocks come as one chunk; text word by word.
+    if (typeof content !== "string") {
+      const text = textOf(content);
+      yield new ChatGenerationChunk({ text, message: new AIMessageChunk({ content }) });
+      if (text) await runManager?.handleLLMNewToken(text);
+    }
+    const words = typeof content === "string" ? content.split(/(?<= )/) : [];
     for (const word of words) {
       if (!word) continue;
       const chunk = new ChatGenerationChunk({ text: word, message: new AIMessageChunk({ content: word }) });
@@ -142,4 +156,15 @@ export class ScriptedChatModel extends BaseChatModel {
       generationInfo: { finish_reason },
     });
   }
+}
+
+/** The text of a reply's content: the string, or its text blocks joined. */
+function textOf(content: MessageContent): string {
+  if (typeof content === "string") return content;
+  let text = "";
+  for (const block of content as unknown[]) {
+    const b = block as { type?: unknown; text?: unknown } | null;
+    if (b?.type === "text" && typeof b.text === "string") text += b.text;
+  }
+  return text;
 }

@@ -35,11 +35,7 @@ export const limitsSchema = z.strictObject({
 /** Validates limits given per invoke (`configurable.agentwarden.limits`), naming the field. */
 export function parseLimits(value: unknown, where: string): Limits {
   const parsed = limitsSchema.safeParse(value);
-  if (!parsed.success) {
-    const e = configError(parsed.error, value);
-    e.message = e.message.replace("agentwarden: option ", `agentwarden: ${where}.`);
-    throw e;
-  }
+  if (!parsed.success) throw configError(parsed.error, value, where);
   return parsed.data;
 }
 

@@ -16,15 +16,25 @@ export interface LoopOptions {
 export const DEFAULT_LOOP_REPEATS = 5;
 export const DEFAULT_LOOP_WINDOW = 50;
 
-/** JSON with object keys sorted, so `{a,b}` and `{b,a}` are the same call. Bounded in size. */
+let unserializable = 0;
+
+/**
+ * JSON with object keys sorted, so `{a,b}` and `{b,a}` are the same call. Bounded in size. Values
+ * JSON cannot carry keep their identity: bigints, Dates (their `toJSON`), Maps and Sets (their
+ * entries). A value that cannot be read at all is never the same as another.
+ */
 export function canonical(value: unknown, near = false): string {
   const seen = new WeakSet<object>();
   const walk = (v: unknown): unknown => {
     if (typeof v === "string") return near ? normalizeText(v) : v;
+    if (typeof v === "bigint") return `${v}n`;
     if (typeof v !== "object" || v === null) return v;
     if (seen.has(v)) return "[Circular]";
     seen.add(v);
+    if (typeof (v as { toJSON?: unknown }).toJSON === "function") return walk((v as { toJSON(): unknown }).toJSON());
     if (Array.isArray(v)) return v.map(walk);
+    if (v instanceof Map) return { "[Map]": [...v].map(walk) };
+    if (v instanceof Set) return { "[Set]": [...v].map(walk) };
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(v).sort()) out[key] = walk((v as Record<string, unknown>)[key]);
     return out;
@@ -33,7 +43,7 @@ export function canonical(value: unknown, near = false): string {
   try {
     text = JSON.stringify(walk(value)) ?? "undefined";
   } catch {
-    text = String(value);
+    text = `[Unserializable ${++unserializable}]`;
   }
   return text.length > 512 ? createHash("sha1").update(text).digest("base64") : text;
 }

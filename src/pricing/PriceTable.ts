@@ -1,3 +1,4 @@
+import { describe } from "../options.js";
 import type { TokenUsage } from "../run/usage.js";
 import { DEFAULT_PRICES } from "./defaultPrices.js";
 
@@ -68,23 +69,31 @@ export class PriceTable {
   }
 }
 
+const PRICE_FIELDS: readonly string[] = ["input", "output", "cacheRead", "cacheWrite"];
+
 /** Validates one entry; a negative or non-numeric price is rejected naming the model and field. */
 function complete(model: string, price: ModelPrice): Required<ModelPrice> {
   if (typeof price !== "object" || price === null) {
     throw new TypeError(
-      `agentwarden: price for model "${model}" must be an object { input, output, cacheRead?, cacheWrite? }`,
+      `agentwarden: option prices.${model} is invalid: price for model "${model}" must be an object { input, output, cacheRead?, cacheWrite? }`,
     );
+  }
+  const unknown = Object.keys(price).filter((k) => !PRICE_FIELDS.includes(k));
+  if (unknown.length > 0) {
+    throw new TypeError(`agentwarden: unknown option ${unknown.map((k) => `prices.${model}.${k}`).join(", ")}`);
   }
   const check = (field: keyof ModelPrice, required: boolean): number | undefined => {
     const v = price[field];
     if (v === undefined && !required) return undefined;
     if (typeof v !== "number" || Number.isNaN(v)) {
       throw new TypeError(
-        `agentwarden: price for model "${model}": ${field} must be a number of USD per million tokens, got ${JSON.stringify(v) ?? String(v)}`,
+        `agentwarden: option prices.${model}.${field} is invalid: price for model "${model}": ${field} must be a number of USD per million tokens, got ${describe(v)}`,
       );
     }
     if (v < 0 || !Number.isFinite(v)) {
-      throw new RangeError(`agentwarden: price for model "${model}": ${field} must be a finite number >= 0, got ${v}`);
+      throw new RangeError(
+        `agentwarden: option prices.${model}.${field} is invalid: price for model "${model}": ${field} must be a finite number >= 0, got ${v}`,
+      );
     }
     return v;
   };
