@@ -146,7 +146,13 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
     for (const e of exporters) e.reset();
     collect();
     const before = process.memoryUsage().heapUsed;
-    for (let i = 0; i < options.heapRuns; i++) await v.run();
+    // Between runs the event loop turns, as between a server's requests: V8 keeps every WeakRef's
+    // target (LangGraph's AbortSignal.any makes some) alive until the current job ends, so a loop
+    // that never yields would show them all as growth.
+    for (let i = 0; i < options.heapRuns; i++) {
+      await v.run();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     for (const p of [aw, oi, lf]) await p.provider.forceFlush();
     for (const e of exporters) e.reset();
     collect();
