@@ -29,6 +29,8 @@ export interface PeersFigures {
   heapRuns: number;
   /** Tracing, metrics, limits and the loop breaker on. */
   agentwarden: PeerFigure;
+  /** The same with content capture on (prompts, messages, tool payloads, redacted), as the peers record by default. */
+  agentwardenCapture: PeerFigure;
   /** The same with tracing off: the ledger, metrics and breakers alone. */
   agentwardenUntraced: PeerFigure;
   /** A LangChain callback handler that does nothing: the cost of the mechanism the peers use. */
@@ -66,6 +68,12 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
   const aw = memoryProvider();
   const warden = new Warden({ tracerProvider: aw.provider, limits: { maxCostUsd: 5, maxSteps: 500 } });
   const wardenGraph = wrapGraph(scriptedReactAgent(STEPS), { warden });
+  const capturing = new Warden({
+    tracerProvider: aw.provider,
+    captureContent: true,
+    limits: { maxCostUsd: 5, maxSteps: 500 },
+  });
+  const capturingGraph = wrapGraph(scriptedReactAgent(STEPS), { warden: capturing });
   const untraced = new Warden({ tracing: false, limits: { maxCostUsd: 5, maxSteps: 500 } });
   const untracedGraph = wrapGraph(scriptedReactAgent(STEPS), { warden: untraced });
   const noopGraph = scriptedReactAgent(STEPS);
@@ -99,6 +107,10 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
       await wardenGraph.invoke(input);
       drain();
     },
+    agentwardenCapture: async () => {
+      await capturingGraph.invoke(input);
+      drain();
+    },
     agentwardenUntraced: async () => void (await untracedGraph.invoke(input)),
     noopCallback: async () => void (await noopGraph.invoke(input, { callbacks: [noop] })),
     openinference: async () => {
@@ -119,6 +131,7 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
   const spansPerRun: Record<string, number> = {};
   for (const [name, p] of [
     ["agentwarden", aw],
+    ["agentwardenCapture", aw],
     ["openinference", oi],
     ["langfuse", lf],
   ] as const) {
@@ -132,7 +145,15 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
     p.exporter.reset();
   }
 
-  const names = ["bare", "agentwarden", "agentwardenUntraced", "noopCallback", "openinference", "langfuse"];
+  const names = [
+    "bare",
+    "agentwarden",
+    "agentwardenCapture",
+    "agentwardenUntraced",
+    "noopCallback",
+    "openinference",
+    "langfuse",
+  ];
   const times = await interleave(names.map(withHooks), { rounds: options.rounds, perRound: 1, warmup: 5 });
 
   // Heap growth, each variant alone: the heap after a full collection, before and after.
@@ -182,6 +203,7 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
     bareMsPerRunMedian: round(quantile(bareSorted, 0.5), 2),
     heapRuns: options.heapRuns,
     agentwarden: figure("agentwarden"),
+    agentwardenCapture: figure("agentwardenCapture"),
     agentwardenUntraced: figure("agentwardenUntraced"),
     noopCallback: figure("noopCallback"),
     openinference: figure("openinference"),

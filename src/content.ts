@@ -56,5 +56,8 @@ export function captureText(
     onError(error);
     return "[REDACTION_FAILED]";
   }
-  return cut || text.length > maxLength ? `${text.slice(0, maxLength)}…[truncated]` : text;
+  // When the input was cut, its last REDACTION_MARGIN characters may end in an unmatched fragment
+  // of a secret, and redactions before it may have pulled it left: it is never kept.
+  if (cut) return `${text.slice(0, Math.max(0, Math.min(maxLength, text.length - REDACTION_MARGIN)))}…[truncated]`;
+  return text.length > maxLength ? `${text.slice(0, maxLength)}…[truncated]` : text;
 }

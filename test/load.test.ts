@@ -435,6 +435,53 @@ describe("back-pressure", () => {
     expect(warden.stats().telemetryErrors).toEqual({ "exporter:spans": exporter.calls });
   });
 
+  it("bounds what a hanging exporter holds even after export timeouts start the next batches", async () => {
+    useContextManager();
+    const exporter = new TestExporter({ hang: true });
+    const queue = new SpanQueue(exporter, {
+      maxQueueSize: 100,
+      maxExportBatchSize: 20,
+      scheduledDelayMillis: 1,
+      exportTimeoutMillis: 5,
+    });
+    const agent = mixedAgent(new Warden({ tracerProvider: new BasicTracerProvider({ spanProcessors: [queue] }) }));
+    // Two waves of 20 tasks; between and after them every export times out, and the SDK hands the
+    // next batch to the exporter, which keeps them all.
+    for (let wave = 0; wave < 2; wave++) {
+      await Promise.all(Array.from({ length: 20 }, (_, k) => agent.invoke(user(`task-${4 * k}`))));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const s = queue.stats();
+    expect(s.queued + s.inFlight).toBeLessThanOrEqual(120);
+    expect(s.inFlight).toBe(exporter.received);
+    expect(s.accepted).toBe(s.queued + s.inFlight);
+    expect(s.accepted + s.dropped).toBe(2 * 20 * SPANS_PER_TASK);
+  });
+
+  it("counts a batch once when the exporter calls back twice, or calls back and then throws", async () => {
+    const twice: SpanExporter = {
+      export(_spans, done) {
+        done({ code: 0 });
+        done({ code: 1, error: new Error("again") });
+        throw new Error("and throws");
+      },
+      async shutdown() {},
+    };
+    const { provider, queue, reported } = await echoTasks(twice, { maxQueueSize: 100, maxExportBatchSize: 10 }, 2);
+    await provider.forceFlush();
+    const produced = 2 * SPANS_PER_TASK;
+    expect(queue.stats()).toEqual({
+      accepted: produced,
+      queued: 0,
+      inFlight: 0,
+      exported: produced,
+      failed: 0,
+      dropped: 0,
+    });
+    // The throw after a result is still reported, once per export call.
+    expect(new Set(reported)).toEqual(new Set(["exporter:spans"]));
+  });
+
   it("rejects bad queue options with the field named", () => {
     const exporter = new InMemorySpanExporter();
     expect(() => new SpanQueue(exporter, { maxQueueSize: 0 })).toThrow("SpanQueue maxQueueSize must be >= 1, got 0");

@@ -1,3 +1,4 @@
+import { getContextVariable, setContextVariable } from "@langchain/core/context";
 import { tool } from "@langchain/core/tools";
 import { Annotation, START, StateGraph } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
@@ -11,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
-import { guardExporter, redactSecrets, redactWith, type Subscriber, Warden } from "../src/index.js";
+import { currentStep, guardExporter, redactSecrets, redactWith, type Subscriber, Warden } from "../src/index.js";
 import { memoryTracing, n, one, tree, useContextManager } from "./support/otel.js";
 
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
@@ -68,6 +69,33 @@ describe("concurrency", () => {
     }
     expect(seen.size).toBe(100);
     expect(warden.stats()).toMatchObject({ tasksStarted: 100, tasksEnded: 100, openTasks: 0 });
+  });
+});
+
+describe("the step inside a tool body", () => {
+  it("survives setContextVariable, which rebuilds LangChain's store", async () => {
+    const seen: Array<string | undefined> = [];
+    const probe = tool(
+      async () => {
+        seen.push(currentStep()?.name);
+        setContextVariable("tenant", "acme");
+        seen.push(currentStep()?.name);
+        return `tenant ${getContextVariable("tenant")}`;
+      },
+      { name: "probe", description: "Probes.", schema: z.object({}) },
+    );
+    const model = new ScriptedChatModel({
+      script: (messages) =>
+        messages.at(-1)?.getType() === "tool"
+          ? { content: String(messages.at(-1)?.content) }
+          : { toolCalls: [{ name: "probe", args: {} }] },
+    });
+    const warden = new Warden({ tracing: false });
+    const out = await wrapGraph(createReactAgent({ llm: model, tools: [probe], name: "prober" }), { warden }).invoke(
+      user("go"),
+    );
+    expect(out.messages.at(-1)?.content).toBe("tenant acme");
+    expect(seen).toEqual(["probe", "probe"]);
   });
 });
 

@@ -17,6 +17,7 @@ import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { instrumentMcp, traceMcpServer } from "../adapters/mcp/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
+import { captureText, REDACTION_MARGIN } from "../src/content.js";
 import {
   type ContentField,
   type DashboardData,
@@ -573,3 +574,25 @@ function reach(host: string, port: number): Promise<string> {
     socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
   });
 }
+
+describe("the cut before redaction", () => {
+  it("never keeps a fragment of a secret cut at the margin, even when redactions before it shrink the text", () => {
+    // 16 bearer tokens of ~1 KB shrink by ~16 KB when redacted; a key is cut in two by the
+    // maxLength + REDACTION_MARGIN boundary, and its unmatched head must not move into the kept part.
+    const tokens = Array.from({ length: 16 }, (_, i) => `Bearer ${String(i).padStart(2, "0")}${"x".repeat(998)}`).join(
+      " ",
+    );
+    const maxLength = 16_384;
+    const boundary = maxLength + REDACTION_MARGIN;
+    const filler = " ".repeat(boundary - 12 - tokens.length);
+    const text = `${tokens}${filler}sk-proj-${"K".repeat(30)} tail`;
+    expect(text.indexOf("sk-proj-")).toBe(boundary - 12); // the cut falls inside the key
+    const kept = captureText(text, "gen_ai.tool.call.result", redactSecrets, maxLength, () => {
+      throw new Error("no redaction error expected");
+    });
+    expect(kept.endsWith("…[truncated]")).toBe(true);
+    expect(kept).not.toContain("sk-proj");
+    expect(kept).not.toContain("xxxx");
+    expect(kept.startsWith("Bearer [REDACTED_TOKEN] Bearer [REDACTED_TOKEN]")).toBe(true);
+  });
+});

@@ -34,35 +34,15 @@ export function isConfigObject(config: unknown): config is Record<string, unknow
   );
 }
 
-/** Where LangChain's AsyncLocalStorage store keeps the RunnableConfig (`getRunnableConfig()` reads it). */
-const LC_CHILD_KEY = Symbol.for("lc:child_config");
-const LC_CONTEXT_VARIABLES = Symbol.for("lc:context_variables");
-
 /**
- * Runs `fn` inside LangChain's AsyncLocalStorage with `config`, as `runWithConfig` does, so that
- * `getRunnableConfig()` (and `currentStep()`) find it. `runWithConfig` also builds a callback manager
- * and a LangSmith RunTree (a uuid7, a timestamp, environment look-ups): measured at about a tenth of
- * a bare tool call, for a tree nobody reads unless LangSmith traces the run. So that path is taken
- * only when the config carries LangSmith's tracer; otherwise the store is the plain object LangChain
- * itself uses when it skips the RunTree.
+ * Runs `fn` inside LangChain's AsyncLocalStorage with `config`, so that `getRunnableConfig()` (and
+ * `currentStep()`) find it. This is LangChain's own `runWithConfig`, RunTree and all (~25 µs): a
+ * lighter store was measured, but `setContextVariable` inside the tool rebuilds the store from a
+ * RunTree only, so a plain one loses the config (and with it `interrupt()`, `getWriter()`, nested
+ * callbacks).
  */
 export function runWithLangChainConfig<T>(config: Record<string, unknown>, fn: () => T): T {
-  if (tracesToLangSmith(config)) return AsyncLocalStorageProviderSingleton.runWithConfig(config as never, fn);
-  const storage = AsyncLocalStorageProviderSingleton.getInstance();
-  const previous = storage.getStore() as Record<symbol, unknown> | undefined;
-  const store: Record<string | symbol, unknown> = { extra: { [LC_CHILD_KEY]: config } };
-  if (previous?.[LC_CONTEXT_VARIABLES] !== undefined) store[LC_CONTEXT_VARIABLES] = previous[LC_CONTEXT_VARIABLES];
-  return storage.run(store, fn);
-}
-
-function tracesToLangSmith(config: Record<string, unknown>): boolean {
-  const callbacks = config.callbacks as { handlers?: unknown } | unknown[] | undefined;
-  const handlers = Array.isArray(callbacks) ? callbacks : (callbacks as { handlers?: unknown } | undefined)?.handlers;
-  if (Array.isArray(handlers) && handlers.some((h) => (h as { name?: unknown })?.name === "langchain_tracer"))
-    return true;
-  // LangChain adds the tracer from the environment when a callback manager is configured.
-  const env = process.env;
-  return env.LANGSMITH_TRACING === "true" || env.LANGCHAIN_TRACING_V2 === "true" || env.LANGCHAIN_TRACING === "true";
+  return AsyncLocalStorageProviderSingleton.runWithConfig(config as never, fn);
 }
 
 /** Lets `currentStep()` find the step from code running inside a LangChain runnable (a tool body). */

@@ -45,22 +45,27 @@ const DROP_SOURCE = "spans:dropped";
  * A batching span processor with a bounded queue whose every drop is counted: the SDK's
  * `BatchSpanProcessor` does the batching, scheduling and timeouts; this bounds its queue itself and
  * counts what the SDK only logs through `diag` (and resets). Span end stays a synchronous push: a
- * slow, hanging or failing exporter never makes the agent wait, and memory stays bounded by
- * `maxQueueSize` plus the batches in flight.
+ * slow, hanging or failing exporter never makes the agent wait, and the spans held (waiting, or
+ * handed to an exporter that has not answered) never exceed `maxQueueSize + maxExportBatchSize`.
  */
 export class SpanQueue implements SpanProcessor {
   private readonly inner: BatchSpanProcessor;
   private readonly maxQueueSize: number;
   private readonly onError: ErrorHook | undefined;
+  private readonly maxHeld: number;
   private readonly dropped: Error;
+  private readonly afterShutdown = new Error("span dropped: the span processor is shut down");
   private closed = false;
   private readonly counts: SpanQueueStats = { accepted: 0, queued: 0, inFlight: 0, exported: 0, failed: 0, dropped: 0 };
 
   constructor(exporter: SpanExporter, options: SpanQueueOptions = {}) {
     const o = resolve(options);
     this.maxQueueSize = o.maxQueueSize;
+    this.maxHeld = o.maxQueueSize + o.maxExportBatchSize;
     this.onError = options.onError;
-    this.dropped = new Error(`span dropped: the export queue is full (maxQueueSize ${o.maxQueueSize})`);
+    this.dropped = new Error(
+      `span dropped: the export queue is full (maxQueueSize ${o.maxQueueSize}, or ${o.maxQueueSize + o.maxExportBatchSize} with the batches in flight)`,
+    );
     const guarded = guardExporter(exporter, (error, source) => this.report(error, source), "spans");
     const counts = this.counts;
     const counting: SpanExporter = {
@@ -68,7 +73,11 @@ export class SpanQueue implements SpanProcessor {
         const n = spans.length;
         counts.queued -= n;
         counts.inFlight += n;
+        let settled = false;
         guarded.export(spans, (result) => {
+          // An exporter may call back twice (or call back, then throw): a batch is counted once.
+          if (settled) return;
+          settled = true;
           counts.inFlight -= n;
           if (result.code === 0) counts.exported += n;
           else counts.failed += n;
@@ -95,9 +104,13 @@ export class SpanQueue implements SpanProcessor {
 
   onEnd(span: ReadableSpan): void {
     if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
-    if (this.closed || this.counts.queued >= this.maxQueueSize) {
+    // Batches the exporter has not answered count too: after an export timeout the SDK starts the
+    // next batch while the exporter still holds the last one, so a hanging exporter would otherwise
+    // accumulate batch after batch.
+    const held = this.counts.queued + this.counts.inFlight;
+    if (this.closed || this.counts.queued >= this.maxQueueSize || held >= this.maxHeld) {
       this.counts.dropped++;
-      this.report(this.dropped, DROP_SOURCE);
+      this.report(this.closed ? this.afterShutdown : this.dropped, DROP_SOURCE);
       return;
     }
     this.counts.accepted++;

@@ -19,14 +19,21 @@ export function guardExporter<Item, E extends ExporterLike<Item>>(exporter: E, o
   const source = `exporter:${name}`;
   const guarded: ExporterLike<Item> = {
     export(items, resultCallback) {
+      // One result per export, whatever the exporter does (call back twice, call back then throw).
+      let settled = false;
+      const settle = (result: { code: number; error?: Error }) => {
+        if (settled) return;
+        settled = true;
+        resultCallback(result);
+      };
       try {
         exporter.export(items, (result) => {
-          if (result.code === FAILED) onError(result.error ?? new Error("export failed"), source);
-          resultCallback(result);
+          if (result.code === FAILED && !settled) onError(result.error ?? new Error("export failed"), source);
+          settle(result);
         });
       } catch (error) {
         onError(error, source);
-        resultCallback({ code: FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+        settle({ code: FAILED, error: error instanceof Error ? error : new Error(String(error)) });
       }
     },
     async shutdown() {
