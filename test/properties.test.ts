@@ -431,23 +431,6 @@ interface RefUsage {
   cacheWrite?: number;
 }
 
-function refUsage(raw: unknown): RefUsage | undefined {
-  if (typeof raw !== "object" || raw === null) return undefined;
-  const u = raw as Record<string, unknown>;
-  const input = countOf(u.input_tokens);
-  const output = countOf(u.output_tokens);
-  if (input === undefined && output === undefined) return undefined;
-  const r: RefUsage = { input: input ?? 0, output: output ?? 0 };
-  const d = u.input_token_details;
-  if (typeof d === "object" && d !== null) {
-    const cacheRead = countOf((d as Record<string, unknown>).cache_read);
-    const cacheWrite = countOf((d as Record<string, unknown>).cache_creation);
-    if (cacheRead !== undefined) r.cacheRead = cacheRead;
-    if (cacheWrite !== undefined) r.cacheWrite = cacheWrite;
-  }
-  return r;
-}
-
 const junkNumber = fc.oneof(
   fc.integer({ min: 0, max: 5_000 }),
   fc.integer(),
@@ -461,24 +444,54 @@ const junkNumber = fc.oneof(
   fc.object({ maxDepth: 1 }),
 );
 
-const junkUsage = fc.oneof(
+/** Anything but a plain object: where usage (or its details) is expected, it must be ignored. */
+const notAnObject = fc.oneof(
+  fc.string({ maxLength: 6 }),
+  fc.integer(),
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.array(anyValue, { maxLength: 3 }),
+);
+
+/**
+ * Malformed `usage_metadata` with what it should read as, derived from how it was generated: each
+ * count through `countOf` (the reading rule), the structure from the generator itself.
+ */
+const junkUsage: fc.Arbitrary<{ raw: unknown; expected: RefUsage | undefined }> = fc.oneof(
   {
     weight: 4,
-    arbitrary: fc.record(
-      {
-        input_tokens: junkNumber,
-        output_tokens: junkNumber,
-        total_tokens: junkNumber,
-        input_token_details: fc.oneof(
-          fc.record({ cache_read: junkNumber, cache_creation: junkNumber }, { requiredKeys: [] }),
-          anyValue,
-        ),
-        output_token_details: anyValue,
-      },
-      { requiredKeys: [] },
-    ),
+    arbitrary: fc
+      .record(
+        {
+          input_tokens: junkNumber,
+          output_tokens: junkNumber,
+          total_tokens: junkNumber,
+          details: fc.oneof(
+            fc.record({ cache_read: junkNumber, cache_creation: junkNumber }, { requiredKeys: [] }),
+            notAnObject,
+          ),
+          output_token_details: anyValue,
+        },
+        { requiredKeys: [] },
+      )
+      .map(({ details, ...fields }) => {
+        const raw: Record<string, unknown> = { ...fields };
+        if (details !== undefined) raw.input_token_details = details;
+        const input = countOf(fields.input_tokens);
+        const output = countOf(fields.output_tokens);
+        if (input === undefined && output === undefined) return { raw, expected: undefined };
+        const expected: RefUsage = { input: input ?? 0, output: output ?? 0 };
+        if (typeof details === "object" && details !== null && !Array.isArray(details)) {
+          const d = details as { cache_read?: unknown; cache_creation?: unknown };
+          const cacheRead = countOf(d.cache_read);
+          const cacheWrite = countOf(d.cache_creation);
+          if (cacheRead !== undefined) expected.cacheRead = cacheRead;
+          if (cacheWrite !== undefined) expected.cacheWrite = cacheWrite;
+        }
+        return { raw, expected };
+      }),
   },
-  { weight: 1, arbitrary: anyValue },
+  { weight: 1, arbitrary: notAnObject.map((raw) => ({ raw, expected: undefined })) },
 );
 
 describe("property: malformed usage metadata", () => {
@@ -527,7 +540,7 @@ describe("property: malformed usage metadata", () => {
         fc.array(junkUsage, { minLength: 1, maxLength: 4 }),
         fc.constantFrom("invoke", "stream") as fc.Arbitrary<"invoke" | "stream">,
         async (junk, how) => {
-          usages = junk;
+          usages = junk.map((j) => j.raw);
           reported.length = 0;
           summaries.length = 0;
           exporter.reset();
@@ -540,7 +553,7 @@ describe("property: malformed usage metadata", () => {
           expect(summaries).toHaveLength(1);
           const s = summaries[0] as TaskSummary;
           if ("error" in expected) return; // LangChain itself refused the junk: the same error, as asserted
-          const refs = junk.map(refUsage);
+          const refs = junk.map((j) => j.expected);
           expect(s.models["test-model"]?.calls).toBe(junk.length);
           expect(s.estimatedUsageCalls).toBe(refs.filter((r) => r === undefined).length);
           expect(s.costUnknownCalls).toBe(0);
