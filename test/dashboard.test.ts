@@ -129,14 +129,10 @@ describe("npm run demo", () => {
   it("exits 0 when told not to serve, and the figures it prints match its store", () => {
     const dir = mkdtempSync(join(tmpdir(), "aw-demo-"));
     const store = join(dir, "demo.jsonl");
-    const out = execFileSync(
-      "npx",
-      ["tsx", "--conditions=agentwarden-source", "examples/demo.ts", "--no-serve", `--store=${store}`],
-      {
-        encoding: "utf8",
-        timeout: 120_000,
-      },
-    );
+    const out = execFileSync("npx", ["tsx", "examples/demo.ts", "--no-serve", `--store=${store}`], {
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     const read = readStore(store);
     expect(read.errors).toEqual([]);
     const success = read.summaries.filter((s) => s.outcome === "success").length;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 
 /** Runs an example as the README says to (`npm run example:<name>`), and returns what it printed. */
 function run(script: string, args: string[] = [], env: Record<string, string> = {}): string {
-  return execFileSync("npx", ["tsx", "--conditions=agentwarden-source", `examples/${script}`, ...args], {
+  return execFileSync("npx", ["tsx", `examples/${script}`, ...args], {
     encoding: "utf8",
     timeout: 60_000,
     env: { ...process.env, ...env },

@@ -341,7 +341,7 @@ describe("run store and report", () => {
       "chat:test-model:ok",
     ]);
 
-    const out = execFileSync("npx", ["tsx", "--conditions=agentwarden-source", "src/cli/main.ts", "report", path], {
+    const out = execFileSync("npx", ["tsx", "src/cli/main.ts", "report", path], {
       encoding: "utf8",
     });
     expect(out).toContain("tasks: 5 (2 success, 3 failure, 0 cancelled, 0 interrupted)");

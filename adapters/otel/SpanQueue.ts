@@ -5,7 +5,7 @@ import {
   type Span,
   type SpanExporter,
   type SpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+} from "@opentelemetry/sdk-trace";
 import { type ErrorHook, guardExporter } from "../../src/index.js";
 
 export interface SpanQueueOptions {
@@ -90,7 +90,8 @@ export class SpanQueue implements SpanProcessor {
       },
     };
     // The inner queue is never the one that fills: this one stops at `maxQueueSize`, counting.
-    this.inner = new BatchSpanProcessor(counting, {
+    this.inner = new BatchSpanProcessor({
+      exporter: counting,
       maxQueueSize: o.maxQueueSize + o.maxExportBatchSize,
       maxExportBatchSize: o.maxExportBatchSize,
       scheduledDelayMillis: o.scheduledDelayMillis,

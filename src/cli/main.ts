@@ -1,50 +1,146 @@
 #!/usr/bin/env node
+import { readFileSync, statSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { DEFAULT_DASHBOARD_PORT, serveDashboard } from "../dashboard/server.js";
 import { readStore } from "../store/readStore.js";
 import { aggregate, formatReport } from "./report.js";
 
-const USAGE = `usage: agentwarden report <store.jsonl> [--json]\n       agentwarden dashboard <store.jsonl> [--port N] [--host 127.0.0.1]`;
+const USAGE = `usage: agentwarden <command> [options]
+
+commands:
+  report <store.jsonl> [--json]          ASF, ERR, CPCS and the per-agent, per-tool and per-model tables of a run store
+  dashboard <store.jsonl> [--port N] [--host H]
+                                         serve the local dashboard for a run store (default 127.0.0.1:${DEFAULT_DASHBOARD_PORT})
+
+options:
+  -h, --help                             print this help
+  -v, --version                          print the version
+
+A run store is the JSON Lines file a Warden writes with new Warden({ store: "runs.jsonl" }).`;
+
+/** A mistake in how the CLI was called or what it was pointed at: one line on stderr, no stack. */
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const json = rest.includes("--json");
-  const flag = (name: string) => {
-    const i = rest.indexOf(`--${name}`);
-    return i >= 0 ? rest[i + 1] : undefined;
-  };
-  const args = rest.filter((a, i) => !a.startsWith("--") && !["--port", "--host"].includes(rest[i - 1] ?? ""));
-  if (command === "dashboard") {
-    const path = args[0];
-    if (!path) {
-      console.error(USAGE);
-      return 2;
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  const err = (text: string) => process.stderr.write(`${text}\n`);
+  try {
+    const { values, positionals } = parse(argv);
+    if (values.help) {
+      out(USAGE);
+      return 0;
     }
-    const port = Number(flag("port") ?? DEFAULT_DASHBOARD_PORT);
-    const dashboard = await serveDashboard(path, { port, host: flag("host") ?? "127.0.0.1" });
-    console.log(`agentwarden dashboard for ${path}: ${dashboard.url}`);
+    if (values.version) {
+      out(version());
+      return 0;
+    }
+    const [command, ...args] = positionals;
+    if (command === "help") {
+      out(USAGE);
+      return 0;
+    }
+    if (command !== "report" && command !== "dashboard") {
+      throw new CliError(
+        command === undefined ? "missing command (report or dashboard)" : `unknown command "${command}"`,
+        2,
+      );
+    }
+    if (args.length !== 1) throw new CliError(`${command} takes one store path, got ${args.length}`, 2);
+    if (command === "report" && (values.port !== undefined || values.host !== undefined)) {
+      throw new CliError("--port and --host belong to the dashboard command", 2);
+    }
+    if (command === "dashboard" && values.json) throw new CliError("--json belongs to the report command", 2);
+    const path = checkStore(args[0] as string);
+    if (command === "report") {
+      const read = readStore(path);
+      for (const e of read.errors) err(`agentwarden: ${path}:${e.line}: ${e.message}`);
+      const snapshot = aggregate(read.summaries);
+      out(
+        values.json ? JSON.stringify({ ...snapshot, skippedLines: read.errors }) : formatReport(snapshot, read.errors),
+      );
+      return 0;
+    }
+    const port = values.port === undefined ? DEFAULT_DASHBOARD_PORT : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new CliError(`--port must be an integer from 0 to 65535, got "${values.port}"`, 2);
+    }
+    const host = values.host ?? "127.0.0.1";
+    const dashboard = await serveDashboard(path, { port, host }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "EADDRINUSE") {
+        throw new CliError(`port ${port} on ${host} is in use: choose another with --port (0 picks a free one)`);
+      }
+      if (error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND") {
+        throw new CliError(`cannot listen on ${host}: no such local address`);
+      }
+      if (error.code === "EACCES") throw new CliError(`not allowed to listen on ${host}:${port}`);
+      throw error;
+    });
+    out(`agentwarden dashboard for ${path}: ${dashboard.url}`);
     await new Promise(() => undefined); // serve until interrupted
-  }
-  if (command === "report") {
-    const path = args[0];
-    if (!path) {
-      console.error(USAGE);
-      return 2;
-    }
-    let read: ReturnType<typeof readStore>;
-    try {
-      read = readStore(path);
-    } catch (error) {
-      console.error(`agentwarden: cannot read store ${path}: ${(error as Error).message}`);
-      return 1;
-    }
-    for (const e of read.errors) console.error(`agentwarden: ${path}:${e.line}: ${e.message}`);
-    const snapshot = aggregate(read.summaries);
-    if (json) console.log(JSON.stringify({ ...snapshot, skippedLines: read.errors }));
-    else console.log(formatReport(snapshot, read.errors));
     return 0;
+  } catch (error) {
+    if (error instanceof CliError) {
+      err(`agentwarden: ${error.message}`);
+      if (error.exitCode === 2) err("run agentwarden --help for usage");
+      return error.exitCode;
+    }
+    err(`agentwarden: ${(error as Error)?.message ?? String(error)}`);
+    return 1;
   }
-  console.error(USAGE);
-  return 2;
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+        json: { type: "boolean" },
+        port: { type: "string" },
+        host: { type: "string" },
+      },
+    });
+  } catch (error) {
+    // parseArgs names the flag ("Unknown option '--x'"); keep its words, drop its advice about "--".
+    throw new CliError((error as Error).message.split(". ")[0] as string, 2);
+  }
+}
+
+/** The store must be a readable file: say so in one line instead of an empty page or a raw ENOENT. */
+function checkStore(path: string): string {
+  let stat: ReturnType<typeof statSync>;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new CliError(`no run store at ${path} (nothing written there yet?)`);
+    if (code === "EACCES") throw new CliError(`cannot read the run store ${path}: permission denied`);
+    throw new CliError(`cannot read the run store ${path}: ${(error as Error).message}`);
+  }
+  if (!stat.isFile()) throw new CliError(`the run store ${path} is not a file`);
+  return path;
+}
+
+function version(): string {
+  for (const up of ["../../package.json", "../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "agentwarden") return pkg.version ?? "unknown";
+    } catch {
+      // not there: the other layout (source or dist)
+    }
+  }
+  return "unknown";
 }
 
 process.exitCode = await main(process.argv.slice(2));
