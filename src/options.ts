@@ -88,7 +88,7 @@ export interface WardenOptions {
    * (`DEFAULT_CAPTURE_CONTENT`). Every captured value passes `redact` first.
    */
   captureContent?: boolean;
-  /** Runs on every captured value. Default `redactSecrets` (e-mails, API keys, tokens, card numbers). */
+  /** Runs on every captured value and error message. Default `redactSecrets` (the kinds in `SECRET_KINDS`). */
   redact?: Redactor;
   /** Captured values are cut to this many characters. Default 16384 (`DEFAULT_MAX_CONTENT_LENGTH`). */
   maxContentLength?: number;
