@@ -6,6 +6,7 @@ import type { BaseMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { Annotation, Command, interrupt, MemorySaver, START, StateGraph } from "@langchain/langgraph";
 import { createReactAgent, ToolNode } from "@langchain/langgraph/prebuilt";
+import { loadMcpTools } from "@langchain/mcp-adapters";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
@@ -448,6 +449,58 @@ function stepErrors(summary: TaskSummary | undefined) {
     .filter((x) => x.e !== undefined && x.k !== "workflow" && x.k !== "agent")
     .map((x) => x.e);
 }
+
+describe("MCP errors a ReAct agent reads back (through @langchain/mcp-adapters)", () => {
+  it("reach the next model call's gen_ai.input.messages redacted: an isError result and a thrown handler", async () => {
+    const server = new Server({ name: "vault-mcp", version: "1.0.0" }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: [
+        {
+          name: "vault_lookup",
+          description: "Looks an account up.",
+          inputSchema: { type: "object", properties: { mode: { type: "string" } }, required: ["mode"] },
+        },
+      ],
+    }));
+    server.setRequestHandler(CallToolRequestSchema, async (request) => {
+      if (request.params.arguments?.mode === "result")
+        return { content: [{ type: "text", text: plant("mcp error result") }], isError: true };
+      throw new Error(plant("mcp handler threw"));
+    });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: "vault-client", version: "1.0.0" });
+    await client.connect(clientSide);
+    const tools = await loadMcpTools("vault", client);
+
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider, captureContent: true });
+    const llm = new ScriptedChatModel({
+      model: "test-model",
+      script: [
+        { toolCalls: [{ name: "vault_lookup", args: { mode: "result" } }] },
+        { toolCalls: [{ name: "vault_lookup", args: { mode: "throw" } }] },
+        { content: "done" },
+      ],
+    });
+    const agent = wrapGraph(createReactAgent({ llm, tools, name: "vault_mcp_agent" }), { warden });
+    const out = await agent.invoke(user("look it up"));
+    // The secrets did reach the agent: both errors are in its messages, unredacted.
+    const said = JSON.stringify(out.messages.map((m: BaseMessage) => m.content));
+    expect(said).toContain(JSON.stringify(plant("mcp error result")).slice(1, -1));
+    expect(said).toContain(JSON.stringify(plant("mcp handler threw")).slice(1, -1));
+    await client.close();
+    await server.close();
+
+    const s = spans();
+    expect(leaks(exported(s))).toEqual([]);
+    const last = s.filter((x) => x.name === "chat test-model")[2];
+    const input = String(last?.attributes["gen_ai.input.messages"]);
+    // Serialised, each line of the redacted text follows a `\n`.
+    expect(input).toContain(JSON.stringify(redacted("mcp error result")).slice(1, -1));
+    expect(input).toContain(JSON.stringify(redacted("mcp handler threw")).slice(1, -1));
+  });
+});
 
 describe("the redaction hook", () => {
   it("is called for every recorded field, content and errors alike, and nothing leaks", async () => {
