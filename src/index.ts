@@ -89,7 +89,7 @@ export {
 } from "./policies/trip.js";
 export { DEFAULT_PRICES, DEFAULT_PRICES_DATE } from "./pricing/defaultPrices.js";
 export { type ModelPrice, PriceTable } from "./pricing/PriceTable.js";
-export { type ContentField, type Redactor, redactSecrets, redactWith } from "./redact.js";
+export { type ContentField, type Redactor, redactSecrets, redactWith, SECRET_KINDS } from "./redact.js";
 export { Run, type StepCounts, type TaskOutcome } from "./run/run.js";
 export { currentRun, currentStep, registerScopeResolver, runInStep } from "./run/scope.js";
 export {

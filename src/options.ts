@@ -12,6 +12,7 @@ import type { Trip } from "./policies/trip.js";
 import type { ModelPrice } from "./pricing/PriceTable.js";
 import { type Redactor, redactSecrets } from "./redact.js";
 import type { Run } from "./run/run.js";
+import { nullTable } from "./tables.js";
 
 /** Default of `WardenOptions.tracing`: spans are emitted. */
 export const DEFAULT_TRACING = true;
@@ -87,7 +88,7 @@ export interface WardenOptions {
    * (`DEFAULT_CAPTURE_CONTENT`). Every captured value passes `redact` first.
    */
   captureContent?: boolean;
-  /** Runs on every captured value. Default `redactSecrets` (e-mails, API keys, tokens, card numbers). */
+  /** Runs on every captured value and error message. Default `redactSecrets` (the kinds in `SECRET_KINDS`). */
   redact?: Redactor;
   /** Captured values are cut to this many characters. Default 16384 (`DEFAULT_MAX_CONTENT_LENGTH`). */
   maxContentLength?: number;
@@ -323,12 +324,13 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
                   initialDelayMs: o.recovery.retry?.initialDelayMs ?? DEFAULT_RETRY.initialDelayMs,
                   maxDelayMs: o.recovery.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
                 },
-          fallbacks: o.recovery.fallbacks ?? {},
+          // Looked up by tool names an agent or MCP server chose: no prototype (see tables.ts).
+          fallbacks: nullTable(o.recovery.fallbacks),
           correctiveMessages: o.recovery.correctiveMessages ?? true,
           onToolError: o.recovery.onToolError as RecoveryOptions["onToolError"],
         }
       : false,
-    toolCosts: o.toolCosts ?? {},
+    toolCosts: nullTable(o.toolCosts),
     limits: o.limits ?? {},
     onTrip: (o.onTrip as ResolvedOptions["onTrip"] | undefined) ?? "abort",
     loops:

@@ -28,28 +28,155 @@ export type ContentField =
  */
 export type Redactor = (text: string, field: ContentField) => string;
 
-const patterns: ReadonlyArray<readonly [RegExp, string, string?]> = [
-  // e-mail addresses (repeats bounded to RFC 5321's lengths: unbounded ones made a long run of
-  // letters quadratic, seconds for 40 KB; now linear; and skipped where there is no "@")
-  [/[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}/g, "[REDACTED_EMAIL]", "@"],
-  // API keys and tokens of the common providers and shapes (sk-..., sk-ant-..., AKIA..., ghp_..., xox?-..., AIza...)
-  [
-    /\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abpr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})\b/g,
-    "[REDACTED_KEY]",
-  ],
-  // bearer tokens
-  [/\b(Bearer\s+)[A-Za-z0-9._~+/=-]{16,}/gi, "$1[REDACTED_TOKEN]"],
-  // payment card numbers: 13 to 19 digits, optionally grouped by spaces or dashes
-  [/\b(?:\d[ -]?){12,18}\d\b/g, "[REDACTED_NUMBER]"],
-];
+/**
+ * Where a secret may start: after a character that is not part of a word, or right after a JSON
+ * escape (`\n`, `\t`, `\"`, `\u001b`, ...). Captured content is serialised to JSON before it is
+ * redacted, and a newline before a secret becomes the two characters `\n`: a `\b` there sees the
+ * `n` and misses the secret. So no pattern depends on `\b` before it.
+ */
+const START = String.raw`(?:(?<![A-Za-z0-9_\\])|(?<=\\[bfnrt"\\/])|(?<=\\u[0-9A-Fa-f]{4}))`;
+
+/** One kind of secret the default redactor masks. */
+interface SecretPattern {
+  readonly kind: string;
+  readonly pattern: RegExp;
+  readonly replacement: string;
+  /** A substring every match contains: the pattern is skipped on text without it (a cheap test first). */
+  readonly needs?: string;
+}
+
+const re = (source: string, flags = "g") => new RegExp(source, flags);
 
 /**
- * The default redactor: masks e-mail addresses, API keys and bearer tokens of common shapes, and
- * card-like digit runs. Extend it with `redactWith([...patterns])`.
+ * The default patterns, applied in this order (a block or a token is masked whole before a shorter
+ * pattern could match a piece of it). Every repeat is bounded or runs over a character class that
+ * cannot overlap what follows it, so each pattern runs in time linear in the text: no catastrophic
+ * backtracking on adversarial input.
+ */
+const patterns: readonly SecretPattern[] = [
+  {
+    // PEM private keys, whole: the body also when its lines were joined by "; " or escaped as `\n`.
+    kind: "private key",
+    pattern: re(
+      String.raw`-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----(?:[A-Za-z0-9+/=\s;:,.]|-(?!----)|\\[nrt])*(?:-----END[A-Z ]{0,40}PRIVATE KEY-----)?`,
+    ),
+    replacement: "[REDACTED_PRIVATE_KEY]",
+    needs: "PRIVATE KEY",
+  },
+  {
+    // user:password@ in URLs (postgres://, https://, amqp://, ...): the credentials, host kept
+    kind: "URL credentials",
+    pattern: re(
+      String.raw`(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,30}://)[^\s/:@\\"']{1,256}:[^\s/@\\"']{1,256}@`,
+    ),
+    replacement: "$1[REDACTED_CREDENTIALS]@",
+    needs: "://",
+  },
+  {
+    // the token after "Bearer" (an Authorization header)
+    kind: "bearer token",
+    pattern: re(String.raw`${START}(Bearer(?:\s|\\[nrt]){1,8})[A-Za-z0-9._~+/=-]{16,}`, "gi"),
+    replacement: "$1[REDACTED_TOKEN]",
+  },
+  {
+    // JSON Web Tokens (header.payload.signature, each base64url; both JSON parts start "eyJ")
+    kind: "JWT",
+    pattern: re(String.raw`${START}eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`),
+    replacement: "[REDACTED_TOKEN]",
+    needs: "eyJ",
+  },
+  {
+    // API keys and tokens of the common providers: OpenAI and Anthropic (sk-, sk-proj-, sk-ant-),
+    // AWS access key ids (AKIA, ASIA, ...), Stripe (sk_live_, rk_test_, whsec_), GitHub (ghp_,
+    // gho_, ghu_, ghs_, ghr_, github_pat_), GitLab (glpat-), Slack (xoxb-, xoxp-, ...), Google
+    // (AIza), npm (npm_), Hugging Face (hf_), SendGrid (SG.x.y)
+    kind: "API key",
+    pattern: re(
+      `${START}(?:${[
+        String.raw`sk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}`,
+        String.raw`(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}`,
+        String.raw`(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}`,
+        String.raw`whsec_[A-Za-z0-9]{24,}`,
+        String.raw`gh[pousr]_[A-Za-z0-9]{30,}`,
+        String.raw`github_pat_[A-Za-z0-9_]{30,}`,
+        String.raw`glpat-[A-Za-z0-9_-]{20,}`,
+        String.raw`xox[abeoprs]-[A-Za-z0-9-]{10,}`,
+        String.raw`AIza[0-9A-Za-z_-]{35}`,
+        String.raw`npm_[A-Za-z0-9]{36,}`,
+        String.raw`hf_[A-Za-z0-9]{30,}`,
+        String.raw`SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}`,
+      ].join("|")})${String.raw`\b`}`,
+    ),
+    replacement: "[REDACTED_KEY]",
+  },
+  {
+    // AWS secret access keys: exactly 40 characters of base64 with upper case, lower case and a
+    // digit (a hex digest, lower case only, is left alone)
+    kind: "AWS secret access key",
+    pattern: re(
+      String.raw`(?:(?<![A-Za-z0-9/+=\\])|(?<=\\[bfnrt"\\])|(?<=\\u[0-9A-Fa-f]{4}))(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])`,
+    ),
+    replacement: "[REDACTED_KEY]",
+  },
+  {
+    // the value of a password, secret, API key or token given as key=value or "key": "value"
+    kind: "password or secret assignment",
+    pattern: re(
+      String.raw`${START}((?:[A-Za-z0-9]{1,20}[_-])?(?:password|passwd|pwd|secret|api[_-]?key|(?:access|auth|refresh|api|session)[_-]?token)(?:\\?["'])?\s{0,8}[:=]\s{0,8}(?:\\?["'])?)[^\s"'\\,;&]+`,
+      "gi",
+    ),
+    replacement: "$1[REDACTED_SECRET]",
+  },
+  {
+    // e-mail addresses (repeats bounded to RFC 5321's lengths: unbounded ones made a long run of
+    // letters quadratic, seconds for 40 KB; now linear; and skipped where there is no "@"); never
+    // starting inside a JSON escape
+    kind: "e-mail address",
+    pattern: re(String.raw`(?<!\\(?:u[0-9A-Fa-f]{0,3})?)[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}`),
+    replacement: "[REDACTED_EMAIL]",
+    needs: "@",
+  },
+  {
+    // US social security numbers (area not 000, 666 or 9xx; group not 00; serial not 0000)
+    kind: "US SSN",
+    pattern: re(String.raw`${START}(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!-?\d)`),
+    replacement: "[REDACTED_SSN]",
+    needs: "-",
+  },
+  {
+    // IBANs: country, check digits, 11 to 30 letters and digits, optionally grouped by four
+    kind: "IBAN",
+    pattern: re(String.raw`${START}[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b`),
+    replacement: "[REDACTED_IBAN]",
+  },
+  {
+    // payment card numbers: 13 to 19 digits, optionally grouped by spaces or dashes
+    kind: "card number",
+    pattern: re(String.raw`${START}(?:\d[ -]?){12,18}\d\b`),
+    replacement: "[REDACTED_NUMBER]",
+  },
+  {
+    // phone numbers: +country and 8 to 14 digits, or the North American (415) 555-0132 shape
+    kind: "phone number",
+    pattern: re(
+      String.raw`${START}(?:\+[1-9]\d{7,13}|(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4})(?!\d)`,
+    ),
+    replacement: "[REDACTED_PHONE]",
+  },
+];
+
+/** The kinds of secret the default redactor masks, in the order it applies them. */
+export const SECRET_KINDS: readonly string[] = patterns.map((p) => p.kind);
+
+/**
+ * The default redactor: masks private keys, credentials in URLs, bearer tokens, JWTs, API keys of
+ * the common providers, AWS secret access keys, password and secret assignments, e-mail
+ * addresses, US SSNs, IBANs, card numbers and phone numbers (`SECRET_KINDS`), in raw text and in
+ * JSON alike. Extend it with `redactWith([...patterns])`.
  */
 export const redactSecrets: Redactor = function redactSecrets(text) {
   let out = text;
-  for (const [pattern, replacement, needs] of patterns) {
+  for (const { pattern, replacement, needs } of patterns) {
     if (needs === undefined || out.includes(needs)) out = out.replace(pattern, replacement);
   }
   return out;

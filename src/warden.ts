@@ -15,6 +15,7 @@ import { Run } from "./run/run.js";
 import type { GraphInfo, Step } from "./run/step.js";
 import { FileStore } from "./store/FileStore.js";
 import type { Subscriber } from "./subscriber.js";
+import { nullTable, own } from "./tables.js";
 import { TracingSubscriber } from "./telemetry/tracing.js";
 
 /** Counters of a Warden's activity since construction. */
@@ -46,7 +47,7 @@ export class Warden {
   private readonly breakerListeners: Array<(tool: string, state: ToolBreakerState) => void> = [];
   private started = 0;
   private ended = 0;
-  private readonly errors: Record<string, number> = {};
+  private readonly errors: Record<string, number> = nullTable();
   private readonly warned = new Set<string>();
   private closed = false;
 
@@ -148,7 +149,7 @@ export class Warden {
 
   /** Reports a telemetry failure: counted by source and passed to the error hook; never throws. */
   readonly reportError: ErrorHook = (error, source) => {
-    this.errors[source] = (this.errors[source] ?? 0) + 1;
+    this.errors[source] = (own(this.errors, source) ?? 0) + 1;
     const hook = this.options?.onError;
     try {
       if (hook) hook(error, source);

@@ -6,6 +6,7 @@ import type { BaseMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { Annotation, Command, interrupt, MemorySaver, START, StateGraph } from "@langchain/langgraph";
 import { createReactAgent, ToolNode } from "@langchain/langgraph/prebuilt";
+import { loadMcpTools } from "@langchain/mcp-adapters";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
@@ -34,20 +35,70 @@ import { memoryTracing, one } from "./support/otel.js";
 
 instrumentMcp();
 
-// The planted secrets: an e-mail address, an OpenAI project key (sk-proj- + 24 alphanumerics) and
-// an AWS access key id (AKIA + 16 upper-case letters and digits).
+// The planted secrets, one of every kind the default redactor covers, each on its own line: JSON
+// turns the newline before each into the two characters `\n`, so a pattern that needs a word
+// boundary before a secret misses it in captured (serialised) content. Each entry: the secret, what
+// the default redactor leaves of it, and its distinctive parts (none may appear anywhere).
 const EMAIL = "alice.secret@example.com";
 const OPENAI_BODY = "Q7wErTy2UiOp4AsDf6GhJk8L";
 const OPENAI_KEY = `sk-proj-${OPENAI_BODY}`;
 const AWS_BODY = "Q7WERTY2UIOP4ASD";
 const AWS_KEY = `AKIA${AWS_BODY}`;
+const JWT_PAYLOAD = "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkFsaWNlIn0";
+const JWT_SIGNATURE = "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+const JWT = `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.${JWT_PAYLOAD}.${JWT_SIGNATURE}`;
+const PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj";
+const SECRETS: ReadonlyArray<readonly [secret: string, redacted: string, fragments: readonly string[]]> = [
+  [EMAIL, "[REDACTED_EMAIL]", [EMAIL, "alice.secret"]],
+  [OPENAI_KEY, "[REDACTED_KEY]", [OPENAI_KEY, OPENAI_BODY]],
+  ["sk-ant-api03-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2", "[REDACTED_KEY]", ["Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"]],
+  [AWS_KEY, "[REDACTED_KEY]", [AWS_KEY, AWS_BODY]],
+  // An AWS secret access key: 40 characters of base64, mixed case and digits.
+  ["wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq3Xk9Lm2P", "[REDACTED_KEY]", ["wJalrXUtnFEMI", "bPxRfiCYzq3Xk9Lm2P"]],
+  ["sk_live_51HqLyjWDarjtT1zdp7dcXYZab", "[REDACTED_KEY]", ["51HqLyjWDarjtT1zdp7dcXYZab"]],
+  ["ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8", "[REDACTED_KEY]", ["A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"]],
+  [
+    "github_pat_11ABCDEFG0abcdefghijkl_MNOPQRSTUVWXYZabcdefghij0123456789",
+    "[REDACTED_KEY]",
+    ["11ABCDEFG0abcdefghijkl_MNOPQRSTUVWXYZabcdefghij0123456789"],
+  ],
+  ["glpat-Ab1Cd2Ef3Gh4Ij5Kl6Mn", "[REDACTED_KEY]", ["Ab1Cd2Ef3Gh4Ij5Kl6Mn"]],
+  ["xoxb-123456789012-AbCdEfGhIjKlMnOpQrStUvWx", "[REDACTED_KEY]", ["AbCdEfGhIjKlMnOpQrStUvWx"]],
+  ["AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q", "[REDACTED_KEY]", ["SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q"]],
+  ["npm_Zq8Xw7Vu6Ts5Rq4Po3Nm2Lk1Jh0Gf9Ed8Cb7", "[REDACTED_KEY]", ["Zq8Xw7Vu6Ts5Rq4Po3Nm2Lk1Jh0Gf9Ed8Cb7"]],
+  ["hf_Zq8Xw7Vu6Ts5Rq4Po3Nm2Lk1Jh0Gf9Ed8Cb", "[REDACTED_KEY]", ["hf_Zq8Xw7Vu6Ts5Rq4Po3Nm2Lk1Jh0Gf9Ed8Cb"]],
+  [
+    "SG.Ab1Cd2Ef3Gh4Ij5Kl6Mn7O.Pq8Rs9Tu0Vw1Xy2Za3Bc4De5Fg6Hi7Jk8Lm9No0Pq1Rs2Tu",
+    "[REDACTED_KEY]",
+    ["Ab1Cd2Ef3Gh4Ij5Kl6Mn7O", "Pq8Rs9Tu0Vw1Xy2Za3Bc4De5Fg6Hi7Jk8Lm9No0Pq1Rs2Tu"],
+  ],
+  // A JWT without "Bearer ".
+  [JWT, "[REDACTED_TOKEN]", [JWT_PAYLOAD, JWT_SIGNATURE]],
+  ["Bearer 9f8e7d6c5b4a3928170615243342", "Bearer [REDACTED_TOKEN]", ["9f8e7d6c5b4a3928170615243342"]],
+  [
+    "postgres://admin:s3cretPassw0rd@db.internal:5432/app",
+    "postgres://[REDACTED_CREDENTIALS]@db.internal:5432/app",
+    ["s3cretPassw0rd"],
+  ],
+  ["password=hunter2Hunter2", "password=[REDACTED_SECRET]", ["hunter2Hunter2"]],
+  [
+    `-----BEGIN PRIVATE KEY-----\n${PEM_BODY}\n-----END PRIVATE KEY-----`,
+    "[REDACTED_PRIVATE_KEY]",
+    [PEM_BODY.slice(0, 24), PEM_BODY.slice(-24)],
+  ],
+  // A US social security number, a card number, a phone number, an IBAN.
+  ["123-45-6789", "[REDACTED_SSN]", ["123-45-6789"]],
+  ["4111 1111 1111 1111", "[REDACTED_NUMBER]", ["4111 1111 1111 1111"]],
+  ["+1 415-555-0132", "[REDACTED_PHONE]", ["415-555-0132"]],
+  ["GB82 WEST 1234 5698 7654 32", "[REDACTED_IBAN]", ["WEST 1234 5698"]],
+];
 /** Whole secrets and their distinctive parts: none may appear anywhere, cut or not. */
-const FRAGMENTS = [EMAIL, "alice.secret", OPENAI_KEY, OPENAI_BODY, AWS_KEY, AWS_BODY];
+const FRAGMENTS = SECRETS.flatMap(([secret, , parts]) => [secret, ...parts]);
 
-/** Text carrying all three secrets, tagged with where it was planted. */
-const plant = (where: string) => `${where} ${EMAIL} ${OPENAI_KEY} ${AWS_KEY}`;
+/** Text carrying every secret, each on a line of its own, tagged with where it was planted. */
+const plant = (where: string) => [where, ...SECRETS.map(([secret]) => secret)].join("\n");
 /** The same text as the default redactor leaves it. */
-const redacted = (where: string) => `${where} [REDACTED_EMAIL] [REDACTED_KEY] [REDACTED_KEY]`;
+const redacted = (where: string) => [where, ...SECRETS.map(([, r]) => r)].join("\n");
 
 const leaks = (text: string) => FRAGMENTS.filter((f) => text.includes(f));
 
@@ -293,7 +344,11 @@ describe("with content capture on, no secret leaves the agent unredacted", () =>
     expect(charge.attributes["gen_ai.tool.call.arguments"]).toBe(JSON.stringify({ account: redacted("charge args") }));
     // The corrective message recovery gave the model.
     const corrective = String(one(s, "recover charge").attributes["agentwarden.recovery.message"]);
-    expect(corrective.split("\n")[0]).toBe(`Tool "charge" failed (a permanent error): ${redacted("no account for")}`);
+    // Its detail: the error's lines joined by "; ", redacted, cut to 400 characters.
+    const detail = redacted("no account for").split("\n").join("; ");
+    expect(corrective.split("\n")[0]).toBe(
+      `Tool "charge" failed (a permanent error): ${detail.length > 400 ? `${detail.slice(0, 400)}…` : detail}`,
+    );
     // Eval feedback: the correction's check and the final eval.
     const evals = s.filter((x) => x.name === "eval answer_check");
     expect(evals.map((e) => e.attributes["gen_ai.evaluation.explanation"])).toEqual([
@@ -394,6 +449,58 @@ function stepErrors(summary: TaskSummary | undefined) {
     .filter((x) => x.e !== undefined && x.k !== "workflow" && x.k !== "agent")
     .map((x) => x.e);
 }
+
+describe("MCP errors a ReAct agent reads back (through @langchain/mcp-adapters)", () => {
+  it("reach the next model call's gen_ai.input.messages redacted: an isError result and a thrown handler", async () => {
+    const server = new Server({ name: "vault-mcp", version: "1.0.0" }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: [
+        {
+          name: "vault_lookup",
+          description: "Looks an account up.",
+          inputSchema: { type: "object", properties: { mode: { type: "string" } }, required: ["mode"] },
+        },
+      ],
+    }));
+    server.setRequestHandler(CallToolRequestSchema, async (request) => {
+      if (request.params.arguments?.mode === "result")
+        return { content: [{ type: "text", text: plant("mcp error result") }], isError: true };
+      throw new Error(plant("mcp handler threw"));
+    });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: "vault-client", version: "1.0.0" });
+    await client.connect(clientSide);
+    const tools = await loadMcpTools("vault", client);
+
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider, captureContent: true });
+    const llm = new ScriptedChatModel({
+      model: "test-model",
+      script: [
+        { toolCalls: [{ name: "vault_lookup", args: { mode: "result" } }] },
+        { toolCalls: [{ name: "vault_lookup", args: { mode: "throw" } }] },
+        { content: "done" },
+      ],
+    });
+    const agent = wrapGraph(createReactAgent({ llm, tools, name: "vault_mcp_agent" }), { warden });
+    const out = await agent.invoke(user("look it up"));
+    // The secrets did reach the agent: both errors are in its messages, unredacted.
+    const said = JSON.stringify(out.messages.map((m: BaseMessage) => m.content));
+    expect(said).toContain(JSON.stringify(plant("mcp error result")).slice(1, -1));
+    expect(said).toContain(JSON.stringify(plant("mcp handler threw")).slice(1, -1));
+    await client.close();
+    await server.close();
+
+    const s = spans();
+    expect(leaks(exported(s))).toEqual([]);
+    const last = s.filter((x) => x.name === "chat test-model")[2];
+    const input = String(last?.attributes["gen_ai.input.messages"]);
+    // Serialised, each line of the redacted text follows a `\n`.
+    expect(input).toContain(JSON.stringify(redacted("mcp error result")).slice(1, -1));
+    expect(input).toContain(JSON.stringify(redacted("mcp handler threw")).slice(1, -1));
+  });
+});
 
 describe("the redaction hook", () => {
   it("is called for every recorded field, content and errors alike, and nothing leaks", async () => {
@@ -594,5 +701,34 @@ describe("the cut before redaction", () => {
     expect(kept).not.toContain("sk-proj");
     expect(kept).not.toContain("xxxx");
     expect(kept.startsWith("Bearer [REDACTED_TOKEN] Bearer [REDACTED_TOKEN]")).toBe(true);
+  });
+});
+
+describe("the default redactor's patterns", () => {
+  it("mask every kind alone, after a space, after a newline, and inside JSON (after an escape)", () => {
+    for (const [secret, masked] of SECRETS) {
+      expect(redactSecrets(secret, "error.message")).toBe(masked);
+      expect(redactSecrets(`x ${secret} y`, "error.message")).toBe(`x ${masked} y`);
+      expect(redactSecrets(`x\n${secret}\ty`, "error.message")).toBe(`x\n${masked}\ty`);
+      // Serialised: a newline, a tab, a quote and a control character before the secret.
+      for (const before of ["\n", "\t", '"', "\u0001"]) {
+        const json = JSON.stringify({ text: `x${before}${secret}` });
+        expect(JSON.parse(redactSecrets(json, "gen_ai.input.messages"))).toEqual({ text: `x${before}${masked}` });
+      }
+    }
+  });
+
+  it("leave look-alikes alone: digests, trace ids, dates, versions, words containing sk-, hex ids", () => {
+    for (const text of [
+      "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef", // a SHA-1 hex digest: 40 characters, lower case
+      "trace 4bf92f3577b34da6a3ce929d0e0e4736",
+      "2026-11-26T14:30:12.123Z",
+      "version 1.2.3, port 127.0.0.1:8080",
+      "task-assessment-for-the-quarterly-review",
+      "id=550e8400-e29b-41d4-a716-446655440000",
+      "unexpected tokens: 1234",
+      "call 12 times",
+    ])
+      expect(redactSecrets(text, "error.message")).toBe(text);
   });
 });

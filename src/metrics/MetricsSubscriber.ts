@@ -3,6 +3,7 @@ import type { Run } from "../run/run.js";
 import type { Step } from "../run/step.js";
 import type { Subscriber } from "../subscriber.js";
 import { Instruments } from "./instruments.js";
+import { OTHER_KEY } from "./NameCap.js";
 import {
   addModelFigures,
   addToolFigures,
@@ -46,8 +47,7 @@ export interface MetricsSnapshot {
   byNode: Record<string, NodeFigures>;
 }
 
-/** Names beyond `maxKeys` per table are folded into this one, so memory stays bounded. */
-export const OTHER_KEY = "_other";
+export { OTHER_KEY } from "./NameCap.js";
 
 /**
  * Aggregates every task's summary as it ends: counts, not runs, so memory is bounded by the window
@@ -74,7 +74,7 @@ export class MetricsSubscriber implements Subscriber {
     // With no MeterProvider registered the API's is a no-op: skip building attributes for nothing.
     const provider = config.meterProvider;
     const noop = provider?.constructor?.name === "NoopMeterProvider";
-    this.instruments = provider && !noop ? new Instruments(provider) : undefined;
+    this.instruments = provider && !noop ? new Instruments(provider, config.maxKeys) : undefined;
   }
 
   onStepEnd(step: Step): void {

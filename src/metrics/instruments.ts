@@ -1,6 +1,7 @@
 import type { Attributes, Counter, Histogram, MeterProvider } from "@opentelemetry/api";
 import type { Step } from "../run/step.js";
 import * as sc from "../telemetry/semconv.js";
+import { NameCap } from "./NameCap.js";
 import type { TaskSummary } from "./summary.js";
 
 /** Name prefix of agentwarden's own instruments. */
@@ -10,6 +11,8 @@ export const METRIC_PREFIX = "agentwarden";
  * OpenTelemetry instruments, through the API: a no-op until the application registers a
  * MeterProvider. Only counters of events are exported (ratios are computed in PromQL from them),
  * with low-cardinality attributes: agent, tool, model, outcome, kind — never a run id or text.
+ * Agent, tool and model names are capped at `maxKeys` distinct values each (later ones are
+ * `_other`), as the in-process tables are.
  */
 export class Instruments {
   private readonly tasks: Counter;
@@ -26,8 +29,17 @@ export class Instruments {
   private readonly invocationDuration: Histogram;
   private readonly inputTokens: Counter;
   private readonly outputTokens: Counter;
+  private readonly agents: NameCap;
+  private readonly tools: NameCap;
+  private readonly models: NameCap;
+  /** Error types come from the error's class or code, which a tool or an MCP server chooses. */
+  private readonly errorTypes: NameCap;
 
-  constructor(provider: MeterProvider) {
+  constructor(provider: MeterProvider, maxKeys: number) {
+    this.agents = new NameCap(maxKeys);
+    this.tools = new NameCap(maxKeys);
+    this.models = new NameCap(maxKeys);
+    this.errorTypes = new NameCap(maxKeys);
     const m = provider.getMeter("agentwarden", "0.1.0");
     const p = METRIC_PREFIX;
     this.tasks = m.createCounter(`${p}.tasks`, { description: "Tasks ended, by outcome" });
@@ -69,14 +81,17 @@ export class Instruments {
 
   recordStep(step: Step): void {
     const seconds = (step.duration ?? 0) / 1000;
-    const error = step.status === "error" ? { [sc.ERROR_TYPE]: step.error?.type ?? sc.ERROR_TYPE_OTHER } : undefined;
+    const error =
+      step.status === "error"
+        ? { [sc.ERROR_TYPE]: this.errorTypes.name(step.error?.type ?? sc.ERROR_TYPE_OTHER) }
+        : undefined;
     switch (step.kind) {
       case "chat": {
         const c = step.chat;
         const a: Attributes = {
           [sc.GEN_AI_OPERATION_NAME]: sc.OPERATION_CHAT,
           [sc.GEN_AI_PROVIDER_NAME]: c?.provider ?? sc.ERROR_TYPE_OTHER,
-          [sc.GEN_AI_REQUEST_MODEL]: c?.requestModel ?? step.name,
+          [sc.GEN_AI_REQUEST_MODEL]: this.models.name(c?.requestModel ?? step.name),
           ...error,
         };
         this.inferenceDuration.record(seconds, a);
@@ -87,13 +102,13 @@ export class Instruments {
         break;
       }
       case "tool":
-        this.toolDuration.record(seconds, { [sc.GEN_AI_TOOL_NAME]: step.name, ...error });
+        this.toolDuration.record(seconds, { [sc.GEN_AI_TOOL_NAME]: this.tools.name(step.name), ...error });
         break;
       case "agent":
       case "workflow":
         this.invocationDuration.record(seconds, {
           [sc.GEN_AI_OPERATION_NAME]: step.kind === "agent" ? sc.OPERATION_INVOKE_AGENT : sc.OPERATION_INVOKE_WORKFLOW,
-          [step.kind === "agent" ? sc.GEN_AI_AGENT_NAME : sc.GEN_AI_WORKFLOW_NAME]: step.name,
+          [step.kind === "agent" ? sc.GEN_AI_AGENT_NAME : sc.GEN_AI_WORKFLOW_NAME]: this.agents.name(step.name),
           "gen_ai.invocation.is_nested": step.parent !== undefined,
           ...error,
         });
@@ -102,10 +117,10 @@ export class Instruments {
   }
 
   recordTask(s: TaskSummary): void {
-    const agent = { agent: s.agent };
+    const agent = { agent: this.agents.name(s.agent) };
     this.tasks.add(1, { ...agent, outcome: s.outcome });
     for (const [tool, f] of Object.entries(s.tools)) {
-      const a = { ...agent, tool };
+      const a = { ...agent, tool: this.tools.name(tool) };
       if (f.calls) this.subtasks.add(f.calls, a);
       if (f.completed) this.subtasksCompleted.add(f.completed, a);
     }
@@ -124,7 +139,7 @@ export class Instruments {
       if (injected) this.recoveries.add(injected, { ...agent, kind, how: "injected" });
     }
     for (const [model, f] of Object.entries(s.models)) {
-      const a = { ...agent, model };
+      const a = { ...agent, model: this.models.name(model) };
       if (f.costUsd > 0) this.cost.add(f.costUsd, a);
       if (f.costUnknownCalls) this.costUnknown.add(f.costUnknownCalls, a);
       if (f.tokens.input) this.tokens.add(f.tokens.input, { ...a, type: "input" });
@@ -132,7 +147,8 @@ export class Instruments {
       if (f.tokens.cacheRead) this.tokens.add(f.tokens.cacheRead, { ...a, type: "cache_read" });
       if (f.tokens.cacheWrite) this.tokens.add(f.tokens.cacheWrite, { ...a, type: "cache_write" });
     }
-    for (const [tool, f] of Object.entries(s.tools)) if (f.costUsd > 0) this.cost.add(f.costUsd, { ...agent, tool });
+    for (const [tool, f] of Object.entries(s.tools))
+      if (f.costUsd > 0) this.cost.add(f.costUsd, { ...agent, tool: this.tools.name(tool) });
     for (const [kind, n] of Object.entries(s.trips)) if (n) this.trips.add(n, { ...agent, kind });
   }
 }

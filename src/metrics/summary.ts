@@ -3,6 +3,7 @@ import type { PriceTable } from "../pricing/PriceTable.js";
 import type { Run, TaskOutcome } from "../run/run.js";
 import type { Step, StepError, StepKind, StepStatus } from "../run/step.js";
 import type { TokenUsage } from "../run/usage.js";
+import { nullTable, own } from "../tables.js";
 
 /** What counts as a subtask: each tool call (default) or each graph node execution. */
 export type SubtaskRule = "tool" | "node";
@@ -176,11 +177,12 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
     failures: { tool: 0, model: 0, eval: 0 },
     recovered: { tool: 0, model: 0, eval: 0 },
     recoveredInjected: { tool: 0, model: 0, eval: 0 },
-    trips: { ...run.trips },
+    trips: nullTable(run.trips),
     retries: 0,
-    tools: {},
-    models: {},
-    nodes: {},
+    // Keyed by tool, model and node names: no prototype (see tables.ts).
+    tools: nullTable(),
+    models: nullTable(),
+    nodes: nullTable(),
     steps: records,
   };
   if (run.error) s.error = run.error;
@@ -303,11 +305,11 @@ function countRecoveries(s: TaskSummary, steps: Step[]): void {
     s.recovered[kind]++;
     if (later.injected || failure.recoveredBy !== undefined) s.recoveredInjected[kind]++;
     if (kind === "tool") {
-      const f = s.tools[failure.name];
+      const f = own(s.tools, failure.name);
       if (f) f.recovered++;
     } else if (kind === "model") {
       const model = failure.chat?.responseModel ?? failure.chat?.requestModel ?? failure.name;
-      const f = s.models[model];
+      const f = own(s.models, model);
       if (f) f.recovered++;
     }
   }
@@ -345,7 +347,7 @@ function round(ms: number): number {
 }
 
 function entry<T>(table: Record<string, T>, key: string, make: () => T): T {
-  let value = table[key];
+  let value = own(table, key);
   if (value === undefined) {
     value = make();
     table[key] = value;

@@ -1,3 +1,4 @@
+import { nullTable, own } from "../tables.js";
 import type { KindCounts, TaskSummary } from "./summary.js";
 
 /** Counts summed over tasks: everything the ratios are computed from. */
@@ -40,7 +41,7 @@ export function emptyTotals(): Totals {
     costUnknownCalls: 0,
     estimatedUsageCalls: 0,
     tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
-    trips: {},
+    trips: nullTable(),
     retries: 0,
   };
 }
@@ -62,7 +63,7 @@ export function totalsOf(s: TaskSummary): Totals {
   t.costUnknownCalls = s.costUnknownCalls;
   t.estimatedUsageCalls = s.estimatedUsageCalls;
   t.tokens = { ...s.tokens };
-  t.trips = { ...s.trips };
+  t.trips = nullTable(s.trips);
   t.retries = s.retries;
   return t;
 }
@@ -80,7 +81,7 @@ export function mergeTotals(a: Totals, b: Totals, sign: 1 | -1 = 1): void {
     a.recovered[k] += sign * b.recovered[k];
   }
   for (const k of ["input", "output", "cacheRead", "cacheWrite"] as const) a.tokens[k] += sign * b.tokens[k];
-  for (const [kind, n] of Object.entries(b.trips)) a.trips[kind] = (a.trips[kind] ?? 0) + sign * n;
+  for (const [kind, n] of Object.entries(b.trips)) a.trips[kind] = (own(a.trips, kind) ?? 0) + sign * n;
 }
 
 /** The plain numeric fields of Totals. */

@@ -1,6 +1,7 @@
 import type { Run } from "../run/run.js";
 import type { Step } from "../run/step.js";
 import type { TokenUsage } from "../run/usage.js";
+import { own } from "../tables.js";
 import type { BreakersConfig, TripAction } from "./BreakersConfig.js";
 import { type BudgetContext, budgetKey } from "./budgetStore.js";
 import type { Limits } from "./limits.js";
@@ -269,7 +270,7 @@ export class TaskGuard {
       });
     }
     const perTool = this.limits.maxToolCallsPerTool;
-    const maxForTool = perTool?.[tool] ?? perTool?.["*"];
+    const maxForTool = own(perTool, tool) ?? own(perTool, "*");
     if (maxForTool !== undefined && n > maxForTool) {
       return this.trip(step, {
         kind: "tool_calls_per_tool",
@@ -326,7 +327,7 @@ export class TaskGuard {
       if (action === "continue") return undefined;
     }
     this.tripped = trip;
-    this.run.trips[trip.kind] = (this.run.trips[trip.kind] ?? 0) + 1;
+    this.run.trips[trip.kind] = (own(this.run.trips, trip.kind) ?? 0) + 1;
     const attributes = {
       kind: trip.kind,
       limit: trip.limit,

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { nullTable } from "../tables.js";
 
 export interface LoopOptions {
   /** Occurrences of the same call within the window that make a loop. Default 5 (`DEFAULT_LOOP_REPEATS`). */
@@ -35,7 +36,8 @@ export function canonical(value: unknown, near = false): string {
     if (Array.isArray(v)) return v.map(walk);
     if (v instanceof Map) return { "[Map]": [...v].map(walk) };
     if (v instanceof Set) return { "[Set]": [...v].map(walk) };
-    const out: Record<string, unknown> = {};
+    // No prototype: an argument key "__proto__" is kept like any other, not swallowed by the setter.
+    const out = nullTable<unknown>();
     for (const key of Object.keys(v).sort()) out[key] = walk((v as Record<string, unknown>)[key]);
     return out;
   };

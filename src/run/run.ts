@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Hub } from "../hub.js";
 import { summarize, type TaskSummary } from "../metrics/summary.js";
 import type { TaskGuard } from "../policies/TaskGuard.js";
+import { nullTable } from "../tables.js";
 import type { Warden } from "../warden.js";
 import { now, Step, type StepError, type StepKind, type StepStatus } from "./step.js";
 import { addUsage, type TokenUsage } from "./usage.js";
@@ -59,7 +60,7 @@ export class Run {
   /** The task's breakers, when any limit applies. */
   guard: TaskGuard | undefined;
   /** Breaker trips in this task, by kind. */
-  readonly trips: Record<string, number> = {};
+  readonly trips: Record<string, number> = nullTable();
   private openSteps = 0;
 
   /** @internal */ readonly hub: Hub;
