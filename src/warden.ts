@@ -173,16 +173,19 @@ export class Warden {
     };
   }
 
-  /** Exports everything buffered by the subscribers (spans of the last tasks, for serverless). */
+  /**
+   * Exports everything buffered by the subscribers (spans of the last tasks, for serverless).
+   * Resolves within `flushTimeoutMs`: a subscriber still flushing then is reported and counted.
+   */
   async flush(): Promise<void> {
-    await this.hub.forceFlush();
+    await this.hub.forceFlush(this.options.flushTimeoutMs);
   }
 
-  /** Flushes, then shuts the subscribers down. Idempotent. */
+  /** Flushes, then shuts the subscribers down, each within `flushTimeoutMs`. Idempotent. */
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.hub.shutdown();
+    await this.hub.shutdown(this.options.flushTimeoutMs);
   }
 
   private readonly taskEnded = (_run: Run): void => {
