@@ -1,3 +1,4 @@
+import { AgentWardenError } from "./errors.js";
 import type { Run } from "./run/run.js";
 import type { Step } from "./run/step.js";
 import type { Subscriber } from "./subscriber.js";
@@ -76,35 +77,83 @@ export class Hub {
   }
 
   private activateOne<T>(s: Subscriber, step: Step, fn: () => T): T {
-    // `fn` is the agent's own work: its errors must propagate untouched, so only a failure of the
-    // subscriber before `fn` ran is caught (then `fn` runs without that subscriber's context).
-    let entered = false;
+    // `fn` is the agent's own work: it runs exactly once, and its result or error reaches the
+    // caller untouched, whatever the subscriber does. A subscriber that throws (before or after
+    // calling `fn`), never calls `fn`, or calls it twice is reported; its own error never replaces
+    // the agent's, and work already started is never abandoned.
+    let ran: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+    const once = (): T => {
+      if (ran === undefined) {
+        try {
+          ran = { ok: true, value: fn() };
+        } catch (error) {
+          ran = { ok: false, error };
+        }
+      } else this.onError(new Error(`subscriber ${s.name} called the step's work twice in activate`), source(s));
+      if (!ran.ok) throw ran.error;
+      return ran.value;
+    };
+    let threw = false;
     try {
-      return (s.activate as NonNullable<Subscriber["activate"]>)(step, () => {
-        entered = true;
-        return fn();
-      });
+      (s.activate as NonNullable<Subscriber["activate"]>)(step, once);
     } catch (error) {
-      if (entered) throw error;
-      this.onError(error, `subscriber:${s.name}`);
-      return fn();
+      if (ran === undefined || ran.ok || error !== ran.error) {
+        threw = true;
+        this.onError(error, source(s));
+      }
     }
+    if (ran === undefined) {
+      if (!threw) this.onError(new Error(`subscriber ${s.name} did not call the step's work in activate`), source(s));
+      return once(); // without that subscriber's context
+    }
+    if (!ran.ok) throw ran.error;
+    return ran.value;
   }
 
-  async forceFlush(): Promise<void> {
-    await Promise.all(this.subscribers.map((s) => this.guard(s, s.forceFlush)));
+  /** Each subscriber's `forceFlush`, given up (reported, counted) after `timeoutMs`. */
+  async forceFlush(timeoutMs: number): Promise<void> {
+    await Promise.all(this.subscribers.map((s) => this.guard(s, "forceFlush", timeoutMs)));
   }
 
-  async shutdown(): Promise<void> {
-    await Promise.all(this.subscribers.map((s) => this.guard(s, s.shutdown)));
+  /** Each subscriber's `shutdown`, given up (reported, counted) after `timeoutMs`. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    await Promise.all(this.subscribers.map((s) => this.guard(s, "shutdown", timeoutMs)));
   }
 
-  private async guard(s: Subscriber, method: (() => Promise<void>) | undefined): Promise<void> {
+  private async guard(s: Subscriber, operation: "forceFlush" | "shutdown", timeoutMs: number): Promise<void> {
+    const method = s[operation];
     if (!method) return;
-    try {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Not unref'd: an awaited flush before exit must settle, and it does within `timeoutMs`.
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    const work = (async () => {
       await method.call(s);
-    } catch (error) {
-      this.onError(error, `subscriber:${s.name}`);
+    })().then(
+      () => "done" as const,
+      (error: unknown) => {
+        this.onError(error, source(s));
+        return "done" as const;
+      },
+    );
+    try {
+      if ((await Promise.race([work, timeout])) === "timeout") {
+        this.onError(
+          new AgentWardenError(
+            "FLUSH_TIMEOUT",
+            `agentwarden: subscriber ${s.name} did not finish ${operation} within ${timeoutMs} ms (flushTimeoutMs); given up`,
+            { subscriber: s.name, operation, timeoutMs },
+          ),
+          `${operation === "forceFlush" ? "flush" : "shutdown"}:${s.name}`,
+        );
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
+}
+
+function source(s: Subscriber): string {
+  return `subscriber:${s.name}`;
 }

@@ -44,6 +44,7 @@ export {
 export { emptyTotals, type Figures, figures, type Totals } from "./metrics/totals.js";
 export {
   DEFAULT_CAPTURE_CONTENT,
+  DEFAULT_FLUSH_TIMEOUT_MS,
   DEFAULT_MAX_CONTENT_LENGTH,
   DEFAULT_MAX_KEYS,
   DEFAULT_MAX_OUTPUT_TOKENS,
@@ -61,7 +62,7 @@ export type { TripAction } from "./policies/BreakersConfig.js";
 export type { BudgetContext, BudgetStore, SharedBudget } from "./policies/budgetStore.js";
 export { MemoryBudgetStore } from "./policies/budgetStore.js";
 export { type FailureClass, failureClass } from "./policies/failureClass.js";
-export { type Limits, mergeLimits, parseLimits } from "./policies/limits.js";
+export { type Limits, MAX_TIMER_MS, mergeLimits, parseLimits } from "./policies/limits.js";
 export {
   canonical,
   DEFAULT_LOOP_REPEATS,

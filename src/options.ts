@@ -5,7 +5,7 @@ import type { SubtaskRule } from "./metrics/summary.js";
 import type { TripAction } from "./policies/BreakersConfig.js";
 import type { BudgetStore, SharedBudget } from "./policies/budgetStore.js";
 import type { FailureClass } from "./policies/failureClass.js";
-import { type Limits, limitsSchema } from "./policies/limits.js";
+import { type Limits, limitsSchema, MAX_TIMER_MS } from "./policies/limits.js";
 import { DEFAULT_LOOP_REPEATS, DEFAULT_LOOP_WINDOW, type LoopOptions } from "./policies/loops.js";
 import type { ToolBreakerOptions } from "./policies/ToolBreakers.js";
 import type { Trip } from "./policies/trip.js";
@@ -20,6 +20,9 @@ export const DEFAULT_TRACING = true;
 export const DEFAULT_CAPTURE_CONTENT = false;
 /** Default of `WardenOptions.maxContentLength`: captured values are cut to this many characters. */
 export const DEFAULT_MAX_CONTENT_LENGTH = 16_384;
+
+/** Default of `WardenOptions.flushTimeoutMs`: `flush()`/`shutdown()` wait this long per subscriber. */
+export const DEFAULT_FLUSH_TIMEOUT_MS = 30_000;
 
 /** Default of `metrics.windowTasks`: the sliding window over the last 100 tasks. */
 export const DEFAULT_WINDOW_TASKS = 100;
@@ -138,6 +141,13 @@ export interface WardenOptions {
    * never affected. Default: one `process.emitWarning` per failing source, then silence.
    */
   onError?: ErrorHook;
+  /**
+   * How long `flush()` and `shutdown()` wait for each subscriber (the tracing one flushes the span
+   * processors): one that has not settled by then is given up, reported through `onError` (source
+   * `flush:{name}` or `shutdown:{name}`) and counted in `stats().telemetryErrors`. Default 30000
+   * (`DEFAULT_FLUSH_TIMEOUT_MS`); at most `MAX_TIMER_MS`.
+   */
+  flushTimeoutMs?: number;
 }
 
 /** @internal The options with every default applied. */
@@ -169,6 +179,7 @@ export interface ResolvedOptions {
   sharedBudgets: SharedBudget[];
   budgetStore: BudgetStore | undefined;
   defaultMaxOutputTokens: number;
+  flushTimeoutMs: number;
 }
 
 const fn = (what: string) =>
@@ -280,6 +291,7 @@ const schema = z.strictObject({
     )
     .optional(),
   defaultMaxOutputTokens: z.number().int().min(1).optional(),
+  flushTimeoutMs: z.number().int().min(1).max(MAX_TIMER_MS).optional(),
 });
 
 /**
@@ -347,6 +359,7 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
     sharedBudgets: (o.sharedBudgets ?? []) as SharedBudget[],
     budgetStore: o.budgetStore,
     defaultMaxOutputTokens: o.defaultMaxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
+    flushTimeoutMs: o.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS,
   };
 }
 

@@ -1,5 +1,6 @@
 import { metrics } from "@opentelemetry/api";
 import { captureText } from "./content.js";
+import { AgentWardenError } from "./errors.js";
 import { type ErrorHook, Hub } from "./hub.js";
 import { MetricsSubscriber } from "./metrics/MetricsSubscriber.js";
 import { type ResolvedOptions, resolveOptions, type WardenOptions } from "./options.js";
@@ -61,7 +62,7 @@ export class Warden {
       ? new MetricsSubscriber({ ...m, meterProvider: this.options.meterProvider ?? metrics.getMeterProvider() })
       : undefined;
     if (this.metrics) this.hub.add(this.metrics);
-    if (this.options.store) this.hub.add(new FileStore(this.options.store));
+    if (this.options.store) this.hub.add(openStore(this.options.store));
     const o = this.options;
     this.breakers = {
       action: typeof o.onTrip === "string" ? o.onTrip : "abort",
@@ -173,16 +174,19 @@ export class Warden {
     };
   }
 
-  /** Exports everything buffered by the subscribers (spans of the last tasks, for serverless). */
+  /**
+   * Exports everything buffered by the subscribers (spans of the last tasks, for serverless).
+   * Resolves within `flushTimeoutMs`: a subscriber still flushing then is reported and counted.
+   */
   async flush(): Promise<void> {
-    await this.hub.forceFlush();
+    await this.hub.forceFlush(this.options.flushTimeoutMs);
   }
 
-  /** Flushes, then shuts the subscribers down. Idempotent. */
+  /** Flushes, then shuts the subscribers down, each within `flushTimeoutMs`. Idempotent. */
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.hub.shutdown();
+    await this.hub.shutdown(this.options.flushTimeoutMs);
   }
 
   private readonly taskEnded = (_run: Run): void => {
@@ -191,6 +195,27 @@ export class Warden {
 }
 
 export type { Step };
+
+/**
+ * The run store, opened at construction: a location that cannot be written (read-only, a parent
+ * that is a file, a directory in its place) is a configuration error, thrown here naming the
+ * option, not a telemetry failure to discover task by task.
+ */
+function openStore(path: string): FileStore {
+  try {
+    return new FileStore(path);
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    const cause = typeof code === "string" ? code : "unknown";
+    const message = error instanceof Error ? error.message : String(error);
+    throw new AgentWardenError(
+      "STORE_UNAVAILABLE",
+      `agentwarden: option store cannot be opened for appending: ${JSON.stringify(path)} (${message}). Give a writable path, or leave store unset.`,
+      { path, cause },
+      { cause: error },
+    );
+  }
+}
 
 /** A tool result that is an error: a ToolMessage with `status: "error"`, or an MCP result with `isError`. */
 function isErrorToolMessage(result: unknown): boolean {

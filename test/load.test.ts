@@ -118,126 +118,140 @@ function expected(i: number) {
 }
 
 const TASKS = 1000;
+/**
+ * The 1000 tasks take about 7 s on an idle machine and up to 34 s on a busy one (2 shared cores):
+ * the test's own timeout leaves a wide margin above that. Nothing in it depends on timing.
+ */
+const LOAD_TIMEOUT_MS = 240_000;
 
 describe("1000 concurrent tasks with mixed failures", () => {
-  it("keeps each task's spans and figures its own, and the aggregate equals the hand-worked sum", async () => {
-    const { provider, spans } = memoryTracing();
-    const warden = new Warden({ tracerProvider: provider, captureContent: true, prices: TEST_PRICES, recovery: fast });
-    const summaries = new Map<number, TaskSummary>();
-    warden.onTaskEnd((run) => {
-      const s = run.summary();
-      summaries.set(Number(s.conversationId?.slice(1)), s);
-    });
-    const agent = mixedAgent(warden);
+  it(
+    "keeps each task's spans and figures its own, and the aggregate equals the hand-worked sum",
+    async () => {
+      const { provider, spans } = memoryTracing();
+      const warden = new Warden({
+        tracerProvider: provider,
+        captureContent: true,
+        prices: TEST_PRICES,
+        recovery: fast,
+      });
+      const summaries = new Map<number, TaskSummary>();
+      warden.onTaskEnd((run) => {
+        const s = run.summary();
+        summaries.set(Number(s.conversationId?.slice(1)), s);
+      });
+      const agent = mixedAgent(warden);
 
-    const results = await Promise.allSettled(
-      Array.from({ length: TASKS }, (_, i) =>
-        agent.invoke(user(`task-${i}`), {
-          configurable: {
-            thread_id: `t${i}`,
-            ...(i % 4 === 3 ? { agentwarden: { limits: { maxToolCalls: 2 } } } : {}),
-          },
-        }),
-      ),
-    );
-
-    // Each invoke got its own answer or its own error.
-    for (const [i, r] of results.entries()) {
-      if (i % 4 <= 1) {
-        expect(r.status).toBe("fulfilled");
-        expect(
-          (r as PromiseFulfilledResult<{ messages: Array<{ content: unknown }> }>).value.messages.at(-1)?.content,
-        ).toBe(`answer for task-${i}`);
-      } else if (i % 4 === 2) {
-        expect((r as PromiseRejectedResult).reason.message).toBe(`model refused task-${i}`);
-      } else {
-        const reason = (r as PromiseRejectedResult).reason as BreakerTripError;
-        expect(reason).toBeInstanceOf(BreakerTripError);
-        expect([reason.data.kind, reason.data.limit, reason.data.observed]).toEqual(["tool_calls", 2, 3]);
-      }
-    }
-
-    // Each task's figures are exactly its own script's.
-    expect(summaries.size).toBe(TASKS);
-    let costMicros = 0;
-    let completed = 0;
-    for (let i = 0; i < TASKS; i++) {
-      const s = summaries.get(i) as TaskSummary;
-      const e = expected(i);
-      expect(s.outcome).toBe(e.outcome);
-      expect(s.costUsd).toBeCloseTo(e.costMicros / 1e6, 12);
-      expect([s.tokens.input, s.tokens.output]).toEqual([e.tokens.input, e.tokens.output]);
-      const failures = s.failures.tool + s.failures.model + s.failures.eval;
-      const recovered = s.recovered.tool + s.recovered.model + s.recovered.eval;
-      expect([failures, recovered, s.completedSubtasks]).toEqual([e.failures, e.recovered, e.completedSubtasks]);
-      expect(s.trips).toEqual(e.trips);
-      costMicros += e.costMicros;
-      completed += e.completedSubtasks;
-    }
-
-    // Each trace is one task's: one tree of the shape of its kind, and no other task's text in it.
-    const traces = new Map<string, ReadableSpan[]>();
-    for (const s of spans()) traces.set(s.spanContext().traceId, [...(traces.get(s.spanContext().traceId) ?? []), s]);
-    expect(traces.size).toBe(TASKS);
-    const shapes = [
-      [
-        n("invoke_agent mixed", [
-          n("agent", [n("chat test-model")]),
-          n("tools", [n("execute_tool lookup")]),
-          n("agent", [n("chat test-model")]),
-        ]),
-      ],
-      [
-        n("invoke_agent mixed", [
-          n("agent", [n("chat test-model")]),
-          n("tools", [n("execute_tool flaky", [], "ERROR"), n("recover flaky", [n("execute_tool flaky")])]),
-          n("agent", [n("chat test-model")]),
-        ]),
-      ],
-      [n("invoke_agent mixed", [n("agent", [n("chat test-model", [], "ERROR")], "ERROR")], "ERROR")],
-      [
-        n(
-          "invoke_agent mixed",
-          [
-            n("agent", [n("chat test-model")]),
-            n("tools", [n("execute_tool lookup")]),
-            n("agent", [n("chat test-model")]),
-            n("tools", [n("execute_tool lookup")]),
-            n("agent", [n("chat test-model")]),
-            // The trip is the tool step's error and the task's; the node it stopped is cancelled.
-            n("tools", [n("execute_tool lookup", [], "ERROR")]),
-          ],
-          "ERROR",
+      const results = await Promise.allSettled(
+        Array.from({ length: TASKS }, (_, i) =>
+          agent.invoke(user(`task-${i}`), {
+            configurable: {
+              thread_id: `t${i}`,
+              ...(i % 4 === 3 ? { agentwarden: { limits: { maxToolCalls: 2 } } } : {}),
+            },
+          }),
         ),
-      ],
-    ];
-    const seen = new Set<number>();
-    for (const trace of traces.values()) {
-      const mentioned = new Set<number>();
-      for (const s of trace) {
-        for (const value of Object.values(s.attributes)) {
-          for (const m of String(value).matchAll(/task-(\d+)/g)) mentioned.add(Number(m[1]));
+      );
+
+      // Each invoke got its own answer or its own error.
+      for (const [i, r] of results.entries()) {
+        if (i % 4 <= 1) {
+          expect(r.status).toBe("fulfilled");
+          expect(
+            (r as PromiseFulfilledResult<{ messages: Array<{ content: unknown }> }>).value.messages.at(-1)?.content,
+          ).toBe(`answer for task-${i}`);
+        } else if (i % 4 === 2) {
+          expect((r as PromiseRejectedResult).reason.message).toBe(`model refused task-${i}`);
+        } else {
+          const reason = (r as PromiseRejectedResult).reason as BreakerTripError;
+          expect(reason).toBeInstanceOf(BreakerTripError);
+          expect([reason.data.kind, reason.data.limit, reason.data.observed]).toEqual(["tool_calls", 2, 3]);
         }
       }
-      const root = trace.find((s) => s.name === "invoke_agent mixed") as ReadableSpan;
-      const i = Number(String(root.attributes["gen_ai.conversation.id"]).slice(1));
-      expect([...mentioned]).toEqual([i]);
-      expect(tree(trace)).toEqual(shapes[i % 4]);
-      seen.add(i);
-    }
-    expect(seen.size).toBe(TASKS);
 
-    // The aggregate is the sum of the tasks: ASF = 500 successes / 1000 ended; ERR = 250 recovered
-    // of 500 failures (250 flaky tool failures, all recovered; 250 model failures, none; trips are
-    // control flow, not failures).
-    const c = warden.metrics?.snapshot().cumulative;
-    expect(c?.asf).toBe(0.5);
-    expect(c?.err).toBe(0.5);
-    expect(c?.totals.completedSubtasks).toBe(completed);
-    expect(c?.totals.costUsd).toBeCloseTo(costMicros / 1e6, 9);
-    expect(c?.cpcs).toBeCloseTo(costMicros / 1e6 / completed, 12);
-    expect(warden.stats()).toEqual({ tasksStarted: TASKS, tasksEnded: TASKS, openTasks: 0, telemetryErrors: {} });
-  });
+      // Each task's figures are exactly its own script's.
+      expect(summaries.size).toBe(TASKS);
+      let costMicros = 0;
+      let completed = 0;
+      for (let i = 0; i < TASKS; i++) {
+        const s = summaries.get(i) as TaskSummary;
+        const e = expected(i);
+        expect(s.outcome).toBe(e.outcome);
+        expect(s.costUsd).toBeCloseTo(e.costMicros / 1e6, 12);
+        expect([s.tokens.input, s.tokens.output]).toEqual([e.tokens.input, e.tokens.output]);
+        const failures = s.failures.tool + s.failures.model + s.failures.eval;
+        const recovered = s.recovered.tool + s.recovered.model + s.recovered.eval;
+        expect([failures, recovered, s.completedSubtasks]).toEqual([e.failures, e.recovered, e.completedSubtasks]);
+        expect(s.trips).toEqual(e.trips);
+        costMicros += e.costMicros;
+        completed += e.completedSubtasks;
+      }
+
+      // Each trace is one task's: one tree of the shape of its kind, and no other task's text in it.
+      const traces = new Map<string, ReadableSpan[]>();
+      for (const s of spans()) traces.set(s.spanContext().traceId, [...(traces.get(s.spanContext().traceId) ?? []), s]);
+      expect(traces.size).toBe(TASKS);
+      const shapes = [
+        [
+          n("invoke_agent mixed", [
+            n("agent", [n("chat test-model")]),
+            n("tools", [n("execute_tool lookup")]),
+            n("agent", [n("chat test-model")]),
+          ]),
+        ],
+        [
+          n("invoke_agent mixed", [
+            n("agent", [n("chat test-model")]),
+            n("tools", [n("execute_tool flaky", [], "ERROR"), n("recover flaky", [n("execute_tool flaky")])]),
+            n("agent", [n("chat test-model")]),
+          ]),
+        ],
+        [n("invoke_agent mixed", [n("agent", [n("chat test-model", [], "ERROR")], "ERROR")], "ERROR")],
+        [
+          n(
+            "invoke_agent mixed",
+            [
+              n("agent", [n("chat test-model")]),
+              n("tools", [n("execute_tool lookup")]),
+              n("agent", [n("chat test-model")]),
+              n("tools", [n("execute_tool lookup")]),
+              n("agent", [n("chat test-model")]),
+              // The trip is the tool step's error and the task's; the node it stopped is cancelled.
+              n("tools", [n("execute_tool lookup", [], "ERROR")]),
+            ],
+            "ERROR",
+          ),
+        ],
+      ];
+      const seen = new Set<number>();
+      for (const trace of traces.values()) {
+        const mentioned = new Set<number>();
+        for (const s of trace) {
+          for (const value of Object.values(s.attributes)) {
+            for (const m of String(value).matchAll(/task-(\d+)/g)) mentioned.add(Number(m[1]));
+          }
+        }
+        const root = trace.find((s) => s.name === "invoke_agent mixed") as ReadableSpan;
+        const i = Number(String(root.attributes["gen_ai.conversation.id"]).slice(1));
+        expect([...mentioned]).toEqual([i]);
+        expect(tree(trace)).toEqual(shapes[i % 4]);
+        seen.add(i);
+      }
+      expect(seen.size).toBe(TASKS);
+
+      // The aggregate is the sum of the tasks: ASF = 500 successes / 1000 ended; ERR = 250 recovered
+      // of 500 failures (250 flaky tool failures, all recovered; 250 model failures, none; trips are
+      // control flow, not failures).
+      const c = warden.metrics?.snapshot().cumulative;
+      expect(c?.asf).toBe(0.5);
+      expect(c?.err).toBe(0.5);
+      expect(c?.totals.completedSubtasks).toBe(completed);
+      expect(c?.totals.costUsd).toBeCloseTo(costMicros / 1e6, 9);
+      expect(c?.cpcs).toBeCloseTo(costMicros / 1e6 / completed, 12);
+      expect(warden.stats()).toEqual({ tasksStarted: TASKS, tasksEnded: TASKS, openTasks: 0, telemetryErrors: {} });
+    },
+    LOAD_TIMEOUT_MS,
+  );
 });
 
 describe("no per-run state outlives its task", () => {

@@ -822,7 +822,7 @@ const wrongType = fc.oneof(
 const numberValue = fc.oneof(
   fc.integer({ min: -3, max: 12 }),
   fc.double(),
-  fc.constantFrom(0, -0, 1, 0.5, 1.5, 2, 100, 101, 1_000_001, 2 ** 53, 1e308, 1e-9),
+  fc.constantFrom(0, -0, 1, 0.5, 1.5, 2, 100, 101, 1_000_001, 2 ** 31 - 1, 2 ** 31, 2 ** 53, 1e308, 1e-9),
   fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 31 * 24 * 3600, 31 * 24 * 3600 + 1),
   wrongType,
   fc.constant(undefined),
@@ -891,7 +891,7 @@ function unknownKeyCase(key: string): fc.Arbitrary<Case> {
 /** One field of `limits` (the options' or an invoke's), valid or not. */
 const limitCase: fc.Arbitrary<Case> = fc.oneof(
   numberCase("limits", ["maxCostUsd"], { min: 0 }),
-  numberCase("limits", ["maxDurationMs"], { min: 0 }),
+  numberCase("limits", ["maxDurationMs"], { min: 0, max: 2 ** 31 - 1 }),
   ...["maxTokens", "maxSteps", "maxDepth", "maxToolCalls"].map((f) => numberCase("limits", [f], { int: true, min: 0 })),
   numberCase("limits", ["maxToolCallsPerTool", "web_search"], { int: true, min: 0, required: true }),
   valueCase(
@@ -944,6 +944,7 @@ const optionCase: fc.Arbitrary<Case> = fc.oneof(
   ),
   numberCase("maxContentLength", [], { int: true, min: 1 }),
   numberCase("defaultMaxOutputTokens", [], { int: true, min: 1 }),
+  numberCase("flushTimeoutMs", [], { int: true, min: 1, max: 2 ** 31 - 1 }),
   valueCase(
     "vocabularies",
     [],

@@ -6,12 +6,14 @@ import { z } from "zod";
 import { type Correction, wrapGraph } from "../adapters/langgraph/index.js";
 import { type Script, ScriptedChatModel } from "../adapters/testing/index.js";
 import {
+  argusCounts,
   failureClass,
   isBreakerTrip,
   judgeCheck,
   type RecoveryOptions,
   schemaCheck,
   type TaskSummary,
+  type Totals,
   Warden,
 } from "../src/index.js";
 import { user } from "./support/agents.js";
@@ -187,6 +189,26 @@ describe("tool recovery", () => {
     expect(s.tools.search).toMatchObject({ calls: 1, failures: 1, recovered: 1 });
     expect(s.tools.search_backup).toMatchObject({ calls: 1, completed: 1 });
     expect([s.recovered.tool, s.recoveredInjected.tool]).toEqual([1, 1]);
+    // A fallback is another tool standing in, not a retry of the failed one: ARGUS's N stays 0.
+    expect(s.retries).toBe(0);
+    expect(argusCounts(warden.metrics?.snapshot().cumulative.totals as Totals).retries).toBe(0);
+  });
+
+  it("counts retries, not the fallback that follows them, as N", async () => {
+    const backup = counting("search_backup", { q: z.string() }, ({ q }) => `backup results for ${q}`);
+    const warden = new Warden({ tracing: false, recovery: { ...fast, fallbacks: { search: backup } } });
+    const summary = lastSummary(warden);
+    const primary = counting("search", { q: z.string() }, () => {
+      throw new Error("503 Service Unavailable");
+    });
+    const { agent } = agentWith(warden, callOnce("search", { q: "tides" }), [primary]);
+    const out = await agent.invoke(user("search"));
+    expect(out.messages.at(-1)?.content).toBe("result: backup results for tides");
+    // The first call and 2 retries (maxAttempts 3) fail, then the fallback answers.
+    expect([primary.state.executions, backup.state.executions]).toEqual([3, 1]);
+    const s = summary();
+    expect(s.retries).toBe(2);
+    expect(argusCounts(warden.metrics?.snapshot().cumulative.totals as Totals).retries).toBe(2);
   });
 
   it("tries the user's handler before the corrective message", async () => {

@@ -200,7 +200,8 @@ async function recover(c: Call, failure: Extract<Attempt, { kind: "failed" }>, r
     const policy = retry(
       handleWhen((e) => e instanceof Retryable),
       {
-        maxAttempts: r.maxAttempts - 1,
+        // cockatiel counts retries after the policy's first run, which is itself the 2nd attempt.
+        maxAttempts: r.maxAttempts - 2,
         backoff: new ExponentialBackoff({ initialDelay: r.initialDelayMs, maxDelay: r.maxDelayMs }),
       },
     );

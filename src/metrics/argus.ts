@@ -41,7 +41,8 @@ export function argusScores(c: ArgusCounts, budgetPerStep = ARGUS_DEFAULT_BUDGET
 
 /**
  * ARGUS's counts derived from real events: P = subtasks attempted, C = completed, F = failures of
- * every kind, R = recovered failures, N = retries (node retries and injected retries), $ = cost.
+ * every kind, R = recovered failures, N = retries (`TaskSummary.retries`: agentwarden's retries of
+ * a tool call and a `RetryPolicy`'s node re-runs; fallbacks and corrections are not retries), $ = cost.
  */
 export function argusCounts(t: Totals): ArgusCounts {
   return {

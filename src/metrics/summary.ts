@@ -128,7 +128,11 @@ export interface TaskSummary {
   recoveredInjected: KindCounts;
   /** Breaker trips by kind. */
   trips: Record<string, number>;
-  /** Attempts beyond the first: node retries and injected retries. */
+  /**
+   * Retries (ARGUS's N): re-runs of the same call after it failed — each retry agentwarden made of
+   * a tool call (`recovery.retry`) and each node attempt after the first under a `RetryPolicy`. A
+   * fallback, a corrective message, a handler's answer and an eval correction are not retries.
+   */
   retries: number;
   tools: Record<string, ToolFigures>;
   models: Record<string, ModelFigures>;
@@ -194,7 +198,8 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
     const control = isTripped(step);
     const failed = step.status === "error" && !control;
     const ms = step.duration ?? 0;
-    if (step.injected && (step.kind === "tool" || step.kind === "node")) s.retries++;
+    // A retry re-runs the same call: a fallback (`tool.recovers`) is another tool standing in.
+    if (step.injected && step.kind === "tool" && step.tool?.recovers === undefined) s.retries++;
     switch (step.kind) {
       case "node": {
         const f = entry(s.nodes, step.name, () => ({ runs: 0, failures: 0, durationMs: 0 }));

@@ -71,7 +71,9 @@ export class TaskGuard {
           reason: `the task ran for its ${ms} ms limit`,
         });
       }, ms);
-      this.timer.unref?.();
+      // Not unref'd: while the task is open its limit keeps the process alive, so that a process
+      // with nothing else to do (a tool awaiting what never comes) trips and records the task
+      // instead of exiting with it open. `dispose()` clears it when the task ends.
     }
   }
 

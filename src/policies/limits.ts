@@ -11,13 +11,16 @@ export interface Limits {
   maxSteps?: number;
   /** Maximum nesting of graphs (a subgraph or an agent inside a node is one level deeper; the task is 0). */
   maxDepth?: number;
-  /** Maximum wall time of the task, in milliseconds. */
+  /** Maximum wall time of the task, in milliseconds; at most `MAX_TIMER_MS` (about 24.8 days). */
   maxDurationMs?: number;
   /** Maximum tool calls in the task. */
   maxToolCalls?: number;
   /** Maximum calls per tool, by tool name (`"*"` for every tool without its own entry). */
   maxToolCallsPerTool?: Record<string, number>;
 }
+
+/** The longest delay a Node.js timer holds (2^31 − 1 ms); a longer one would fire after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 const count = z.number().int().min(0);
 const amount = z.number().min(0).finite();
@@ -27,7 +30,7 @@ export const limitsSchema = z.strictObject({
   maxTokens: count.optional(),
   maxSteps: count.optional(),
   maxDepth: count.optional(),
-  maxDurationMs: amount.optional(),
+  maxDurationMs: amount.max(MAX_TIMER_MS).optional(),
   maxToolCalls: count.optional(),
   maxToolCallsPerTool: z.record(z.string(), count).optional(),
 });

@@ -1,27 +1,44 @@
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Run } from "../run/run.js";
 import type { Subscriber } from "../subscriber.js";
 
+const NEWLINE = 10;
+
 /**
  * The local run store: one JSON line per finished task (its summary), appended with a single
  * synchronous write, so a line is either whole or, if the process dies mid-write, a truncated last
- * line that the reader reports and skips. Append-only; several processes may share one file.
+ * line that the reader reports and skips. A line never starts after such a fragment: a writer that
+ * opens a file not ending in a newline, or whose own write failed part-way (a full disk), starts its
+ * next line on a fresh line. Append-only; several processes may share one file.
  */
 export class FileStore implements Subscriber {
   readonly name = "store";
   private fd: number | undefined;
+  /** True when the file may end in a fragment: the next line is written after a newline. */
+  private fragment: boolean;
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
-    this.fd = openSync(path, "a");
+    const fd = openSync(path, "a+");
+    try {
+      this.fragment = !endsWithNewline(fd);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    this.fd = fd;
   }
 
   onTaskEnd(run: Run): void {
     if (this.fd === undefined) return;
-    const line = Buffer.from(`${JSON.stringify(run.summary())}\n`);
+    const json = `${JSON.stringify(run.summary())}\n`;
+    const line = Buffer.from(this.fragment ? `\n${json}` : json);
+    // Until the whole line is down, the file may end in a fragment of it.
+    this.fragment = true;
     let written = 0;
     while (written < line.length) written += writeSync(this.fd, line, written, line.length - written);
+    this.fragment = false;
   }
 
   async shutdown(): Promise<void> {
@@ -29,4 +46,12 @@ export class FileStore implements Subscriber {
     closeSync(this.fd);
     this.fd = undefined;
   }
+}
+
+/** True when the file is empty or its last byte is a newline. */
+function endsWithNewline(fd: number): boolean {
+  const size = fstatSync(fd).size;
+  if (size === 0) return true;
+  const last = Buffer.alloc(1);
+  return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === NEWLINE;
 }

@@ -52,14 +52,39 @@ export function readStore(path: string, from: { offset?: number; lines?: number;
       pos = nl + 1;
       if (text.trim() === "") continue;
       const parsed = parse(text);
-      if (typeof parsed === "string") errors.push({ line, message: parsed });
-      else summaries.push(parsed);
+      if (typeof parsed !== "string") summaries.push(parsed);
+      else {
+        const glued = afterFragment(text);
+        if (glued) {
+          errors.push({
+            line,
+            message: "truncated line (no newline) followed by a whole summary: the fragment skipped",
+          });
+          summaries.push(glued);
+        } else errors.push({ line, message: parsed });
+      }
     }
     return { summaries, errors, offset: start + pos, lines: line };
   } finally {
     closeSync(fd);
   }
 }
+
+/**
+ * A whole summary appended after a fragment that had no newline (by a writer of an earlier version,
+ * or one that could not see the fragment): a `{"v":1,` that starts a valid summary
+ * running to the end of the line. Inside a JSON string a quote is escaped, so that text can only
+ * be the start of an object.
+ */
+function afterFragment(text: string): TaskSummary | undefined {
+  for (let at = text.lastIndexOf(SUMMARY_START); at > 0; at = text.lastIndexOf(SUMMARY_START, at - 1)) {
+    const parsed = parse(text.slice(at));
+    if (typeof parsed !== "string") return parsed;
+  }
+  return undefined;
+}
+
+const SUMMARY_START = '{"v":1,';
 
 function parse(text: string): TaskSummary | string {
   let value: unknown;
