@@ -1,4 +1,4 @@
-export { aggregate, formatReport } from "./cli/report.js";
+export { aggregate, formatReport, reportStore, type StoreReport } from "./cli/report.js";
 export { formatSteps } from "./cli/tree.js";
 export {
   type DashboardData,

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { DEFAULT_DASHBOARD_PORT, serveDashboard } from "../dashboard/server.js";
-import { readStore } from "../store/readStore.js";
-import { aggregate, formatReport } from "./report.js";
+import { formatReport, reportStore, type StoreReport } from "./report.js";
 
 const USAGE = `usage: agentwarden report <store.jsonl> [--json]\n       agentwarden dashboard <store.jsonl> [--port N] [--host 127.0.0.1]`;
 
@@ -30,17 +29,16 @@ export async function main(argv: string[]): Promise<number> {
       console.error(USAGE);
       return 2;
     }
-    let read: ReturnType<typeof readStore>;
+    let read: StoreReport;
     try {
-      read = readStore(path);
+      read = await reportStore(path, (e) => console.error(`agentwarden: ${path}:${e.line}: ${e.message}`));
     } catch (error) {
       console.error(`agentwarden: cannot read store ${path}: ${(error as Error).message}`);
       return 1;
     }
-    for (const e of read.errors) console.error(`agentwarden: ${path}:${e.line}: ${e.message}`);
-    const snapshot = aggregate(read.summaries);
-    if (json) console.log(JSON.stringify({ ...snapshot, skippedLines: read.errors }));
-    else console.log(formatReport(snapshot, read.errors));
+    const { snapshot, skipped, skippedCount } = read;
+    if (json) console.log(JSON.stringify({ ...snapshot, skippedLines: skipped, skippedLineCount: skippedCount }));
+    else console.log(formatReport(snapshot, skipped, skippedCount));
     return 0;
   }
   console.error(USAGE);
