@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { type DashboardData, StoreFollower, serveDashboard } from "../src/index.js";
 import { GENERATED_T0, writeGeneratedStore } from "./support/stores.js";
@@ -134,6 +135,37 @@ describe("the dashboard when the store cannot be read", () => {
       await dashboard.close();
     }
   });
+});
+
+const CHROMIUM = "/usr/bin/chromium";
+
+describe.skipIf(!existsSync(CHROMIUM))("the dashboard page when the store cannot be read", () => {
+  it("shows why in a notice, in a real headless Chromium: no store yet, or a directory", async () => {
+    const missing = join(tmp("page-missing"), "runs.jsonl");
+    const directory = join(tmp("page-dir"), "runs.jsonl");
+    mkdirSync(directory);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+    try {
+      for (const [store, text] of [
+        [missing, `no store at ${missing} yet: waiting for the application to write it`],
+        [directory, `cannot read store ${directory}: not a file`],
+      ] as const) {
+        const dashboard = await serveDashboard(store, { port: 0 });
+        try {
+          const page = await browser.newPage();
+          await page.goto(dashboard.url);
+          const notice = page.locator('[data-testid="notice"]');
+          await notice.waitFor({ state: "visible" });
+          expect(await notice.textContent()).toBe(text);
+          await page.close();
+        } finally {
+          await dashboard.close();
+        }
+      }
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 });
 
 describe("the dashboard on a large store", () => {
