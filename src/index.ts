@@ -1,6 +1,12 @@
-export { aggregate, formatReport } from "./cli/report.js";
+export { aggregate, formatReport, reportStore, type StoreReport } from "./cli/report.js";
 export { formatSteps } from "./cli/tree.js";
-export { type DashboardData, type RunRow, StoreFollower, type TrendPoint } from "./dashboard/data.js";
+export {
+  type DashboardData,
+  type RunRow,
+  StoreFollower,
+  type StoreFollowerOptions,
+  type TrendPoint,
+} from "./dashboard/data.js";
 export { type Dashboard, type DashboardOptions, DEFAULT_DASHBOARD_PORT, serveDashboard } from "./dashboard/server.js";
 export { AgentWardenError, isAgentWardenError } from "./errors.js";
 export {
@@ -110,7 +116,8 @@ export {
 } from "./run/step.js";
 export type { TokenUsage } from "./run/usage.js";
 export { FileStore } from "./store/FileStore.js";
-export { readStore, type StoreLineError, type StoreRead } from "./store/readStore.js";
+export { readStore, type StoreLineError, type StoreRead, type StoreVisitor } from "./store/readStore.js";
+export { type ScanOptions, scanStore } from "./store/scanStore.js";
 export type { Subscriber } from "./subscriber.js";
 export { type ExporterLike, guardExporter } from "./telemetry/guardExporter.js";
 export { TRACER_NAME, TracingSubscriber } from "./telemetry/tracing.js";

@@ -32,7 +32,7 @@ describe("the README's examples run", () => {
   });
 
   it("Prometheus export", () => {
-    const out = run("prometheus.ts", ["--once"], { PORT: "19465" });
+    const out = run("prometheus.ts", ["--once"], { PORT: "0" });
     expect(out).toMatch(/agentwarden_tasks_total\{agent="searcher",outcome="success"[^}]*\} 6/);
     expect(out).toMatch(/agentwarden_failures_total\{agent="searcher",kind="tool"[^}]*\} 2/);
   });

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -128,4 +129,47 @@ describe.skipIf(!prometheusBinary)("a real Prometheus scraping the helper's endp
     prom.kill("SIGTERM");
     await endpoint.close();
   }, 90_000);
+});
+
+describe("the Prometheus endpoint helper", () => {
+  it("port 0 listens on an ephemeral port and reports it in its URL", async () => {
+    const endpoint = await servePrometheus({ port: 0 });
+    try {
+      const port = Number(/^http:\/\/127\.0\.0\.1:(\d+)\/metrics$/.exec(endpoint.url)?.[1]);
+      expect(port).toBeGreaterThan(0);
+      expect(port).not.toBe(9464);
+      const res = await fetch(endpoint.url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+      expect((await fetch(new URL("/other", endpoint.url))).status).toBe(404);
+    } finally {
+      await endpoint.close();
+    }
+    // Closed: nothing listens there any more.
+    await expect(fetch(endpoint.url)).rejects.toThrow();
+  });
+
+  it("answers only requests addressed to its bound address (DNS rebinding)", async () => {
+    const endpoint = await servePrometheus({ port: 0 });
+    try {
+      const url = new URL(endpoint.url);
+      const scrape = (host: string) =>
+        new Promise<[number, string]>((resolve, reject) => {
+          const req = httpRequest({ host: "127.0.0.1", port: url.port, path: "/metrics", headers: { host } }, (res) => {
+            let body = "";
+            res.on("data", (c: Buffer) => {
+              body += c.toString();
+            });
+            res.on("end", () => resolve([res.statusCode ?? 0, body]));
+          });
+          req.on("error", reject);
+          req.end();
+        });
+      expect(await scrape(`rebind.example:${url.port}`)).toEqual([403, "agentwarden: host not allowed\n"]);
+      expect((await scrape(`127.0.0.1:${url.port}`))[0]).toBe(200);
+      expect((await scrape(`localhost:${url.port}`))[0]).toBe(200);
+    } finally {
+      await endpoint.close();
+    }
+  });
 });

@@ -2,8 +2,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_DASHBOARD_PORT, serveDashboard } from "../dashboard/server.js";
-import { readStore } from "../store/readStore.js";
-import { aggregate, formatReport } from "./report.js";
+import { formatReport, reportStore, type StoreReport } from "./report.js";
 
 const USAGE = `usage: agentwarden <command> [options]
 
@@ -59,11 +58,12 @@ export async function main(argv: string[]): Promise<number> {
     if (command === "dashboard" && values.json) throw new CliError("--json belongs to the report command", 2);
     const path = checkStore(args[0] as string);
     if (command === "report") {
-      const read = readStore(path);
-      for (const e of read.errors) err(`agentwarden: ${path}:${e.line}: ${e.message}`);
-      const snapshot = aggregate(read.summaries);
+      const read: StoreReport = await reportStore(path, (e) => err(`agentwarden: ${path}:${e.line}: ${e.message}`));
+      const { snapshot, skipped, skippedCount } = read;
       out(
-        values.json ? JSON.stringify({ ...snapshot, skippedLines: read.errors }) : formatReport(snapshot, read.errors),
+        values.json
+          ? JSON.stringify({ ...snapshot, skippedLines: skipped, skippedLineCount: skippedCount })
+          : formatReport(snapshot, skipped, skippedCount),
       );
       return 0;
     }

@@ -3,19 +3,57 @@ import { type MetricsSnapshot, MetricsSubscriber } from "../metrics/MetricsSubsc
 import type { TaskSummary } from "../metrics/summary.js";
 import type { Figures } from "../metrics/totals.js";
 import type { StoreLineError } from "../store/readStore.js";
+import { scanStore } from "../store/scanStore.js";
 
 /** Aggregates store summaries exactly as the in-process metrics do. */
 export function aggregate(summaries: readonly TaskSummary[]): MetricsSnapshot {
-  const m = new MetricsSubscriber({ windowTasks: 100, windowSeconds: 300, maxKeys: 10_000, meterProvider: undefined });
+  const m = newMetrics();
   for (const s of summaries) m.add(s);
   return m.snapshot();
+}
+
+/** Unreadable lines a report keeps (the first ones); all are counted. */
+export const MAX_REPORTED_SKIPS = 1000;
+
+export interface StoreReport {
+  snapshot: MetricsSnapshot;
+  /** The first `MAX_REPORTED_SKIPS` unreadable lines. */
+  skipped: StoreLineError[];
+  skippedCount: number;
+}
+
+/**
+ * Aggregates a store as `aggregate` does, streaming it: each line is added as it is read, so
+ * memory does not grow with the store. `onSkip` sees every unreadable line.
+ */
+export async function reportStore(path: string, onSkip?: (error: StoreLineError) => void): Promise<StoreReport> {
+  const m = newMetrics();
+  const skipped: StoreLineError[] = [];
+  let skippedCount = 0;
+  await scanStore(path, {
+    summary: (s) => m.add(s),
+    error: (e) => {
+      skippedCount++;
+      if (skipped.length < MAX_REPORTED_SKIPS) skipped.push(e);
+      onSkip?.(e);
+    },
+  });
+  return { snapshot: m.snapshot(), skipped, skippedCount };
+}
+
+function newMetrics(): MetricsSubscriber {
+  return new MetricsSubscriber({ windowTasks: 100, windowSeconds: 300, maxKeys: 10_000, meterProvider: undefined });
 }
 
 export const pct = (x: number | null): string => (x === null ? "n/a" : `${(x * 100).toFixed(1)}%`);
 export const usd = (x: number | null): string => (x === null ? "n/a" : `$${x < 0.01 ? x.toFixed(6) : x.toFixed(4)}`);
 
 /** The report `agentwarden report <store>` prints. */
-export function formatReport(snapshot: MetricsSnapshot, errors: readonly StoreLineError[] = []): string {
+export function formatReport(
+  snapshot: MetricsSnapshot,
+  errors: readonly StoreLineError[] = [],
+  skippedCount = errors.length,
+): string {
   const out: string[] = [];
   const c = snapshot.cumulative;
   const t = c.totals;
@@ -61,9 +99,9 @@ export function formatReport(snapshot: MetricsSnapshot, errors: readonly StoreLi
   const a = argusScores(argusCounts(t));
   out.push("");
   out.push(`ARGUS scoring (argus-llm formulas, for comparison): ASF ${a.asf}  ERR ${a.err}  CPCS ${a.cpcs}`);
-  if (errors.length > 0) {
+  if (skippedCount > 0) {
     out.push("");
-    out.push(`skipped ${errors.length} unreadable line(s):`);
+    out.push(`skipped ${skippedCount} unreadable line(s):`);
     for (const e of errors.slice(0, 20)) out.push(`  line ${e.line}: ${e.message}`);
   }
   return out.join("\n");

@@ -45,12 +45,14 @@ export function page(nonce: string): string {
   .step .meta { color:var(--dim); }
   .err { color:var(--bad); white-space:pre-wrap; }
   .empty { color:var(--dim); }
+  .notice { background:#2a1d12; border:1px solid var(--warn); color:var(--warn); border-radius:8px; padding:10px 16px; }
   .scroll { max-height:340px; overflow:auto; }
 </style>
 </head>
 <body>
 <header><h1>agentwarden</h1><span class="src" id="src"></span><span class="src" id="updated"></span></header>
 <main>
+  <div id="notice" class="notice" data-testid="notice" hidden></div>
   <div class="tiles">
     <div class="tile" id="tile-asf"><div class="label">ASF · agent success fraction</div><div class="value" data-testid="asf">–</div><div class="sub"></div></div>
     <div class="tile" id="tile-err"><div class="label">ERR · error recovery rate</div><div class="value" data-testid="err">–</div><div class="sub"></div></div>
@@ -66,7 +68,7 @@ export function page(nonce: string): string {
     <section><h2>Runs</h2><div class="scroll"><table id="runs"></table></div></section>
     <section><h2 id="run-title">Run</h2><div id="run" class="tree"><span class="empty">Select a run to see its steps.</span></div></section>
   </div>
-  <section id="skipped-section" hidden><h2>Unreadable store lines</h2><div id="skipped"></div></section>
+  <section id="skipped-section" hidden><h2 id="skipped-title">Unreadable store lines</h2><div id="skipped"></div></section>
 </main>
 <script nonce="${nonce}">
 "use strict";
@@ -108,7 +110,7 @@ function chart(title, points, key, format) {
   svg.setAttribute("viewBox", "0 0 300 90");
   svg.setAttribute("preserveAspectRatio", "none");
   if (values.length > 0) {
-    const max = key === "cpcs" ? Math.max(...values) || 1 : 1;
+    const max = key === "cpcs" ? values.reduce((a, b) => Math.max(a, b), 0) || 1 : 1;
     const xs = points.map((_, i) => (points.length === 1 ? 150 : (i / (points.length - 1)) * 296 + 2));
     let d = "";
     points.forEach((p, i) => {
@@ -160,6 +162,7 @@ function render(data) {
     runs.append(tr);
   }
   $("skipped-section").hidden = data.skipped.length === 0;
+  $("skipped-title").textContent = "Unreadable store lines" + (data.skippedCount > data.skipped.length ? " · " + data.skippedCount + ", the last " + data.skipped.length + " shown" : "");
   $("skipped").replaceChildren(...data.skipped.map((s) => el("div", { class: "err", text: "line " + s.line + ": " + s.message })));
 }
 
@@ -193,10 +196,17 @@ async function openRun(id) {
   });
 }
 
+function notice(text) {
+  $("notice").hidden = !text;
+  $("notice").textContent = text || "";
+}
+
 async function refresh() {
   try {
     const res = await fetch("api/data");
-    if (res.ok) render(await res.json());
+    const body = await res.json();
+    if (res.ok) render(body);
+    notice(res.ok ? body.storeError : body.error || "the dashboard could not read the store");
   } catch (e) {
     $("updated").textContent = "disconnected";
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { hostCheck } from "../http/hostCheck.js";
 import { StoreFollower } from "./data.js";
 import { page } from "./page.js";
 
@@ -9,6 +10,12 @@ export interface DashboardOptions {
   port?: number;
   /** Address to bind. Default `127.0.0.1`: reachable from this machine only. */
   host?: string;
+  /**
+   * Names the dashboard may be addressed by besides `localhost`, `127.0.0.1`, `[::1]` and the bound
+   * address (and, bound to all interfaces, any IP address). Other `Host`s are refused (403), which
+   * stops DNS rebinding. Default none.
+   */
+  allowedHosts?: string[];
 }
 
 export const DEFAULT_DASHBOARD_PORT = 5317;
@@ -18,30 +25,47 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
+const SECURITY = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+};
+
 /**
- * Serves the local dashboard for a run store: the page, `/api/data` (aggregates, trends, runs) and
- * `/api/runs/:id` (one run's steps). It reads the store as the application appends to it.
+ * Serves the local dashboard for a run store (a path, or a `StoreFollower` of one): the page,
+ * `/api/data` (aggregates, trends, runs) and `/api/runs/:id` (one run's steps). It reads the store
+ * as the application appends to it, streaming, without blocking the page meanwhile. Only requests
+ * addressed to the bound address are answered (see `allowedHosts`).
  */
-export async function serveDashboard(store: string, options: DashboardOptions = {}): Promise<Dashboard> {
+export async function serveDashboard(
+  store: string | StoreFollower,
+  options: DashboardOptions = {},
+): Promise<Dashboard> {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? DEFAULT_DASHBOARD_PORT;
-  const follower = new StoreFollower(store);
+  const follower = typeof store === "string" ? new StoreFollower(store) : store;
+  let check: ReturnType<typeof hostCheck> | undefined;
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const security = {
-      "x-content-type-options": "nosniff",
-      "referrer-policy": "no-referrer",
-      "cache-control": "no-store",
-    };
+    void handle(req, res);
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      const api = url.pathname.startsWith("/api/");
+      const refused = check ? check(req, api) : "not listening";
+      if (refused) {
+        res.writeHead(403, { ...SECURITY, "content-type": "text/plain" }).end(`agentwarden: ${refused}\n`);
+        return;
+      }
       if (req.method !== "GET") {
-        res.writeHead(405, security).end();
+        res.writeHead(405, SECURITY).end();
         return;
       }
       if (url.pathname === "/") {
         const nonce = randomBytes(16).toString("base64");
         res.writeHead(200, {
-          ...security,
+          ...SECURITY,
           "content-type": "text/html; charset=utf-8",
           "content-security-policy": `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
         });
@@ -49,30 +73,38 @@ export async function serveDashboard(store: string, options: DashboardOptions = 
         return;
       }
       if (url.pathname === "/api/data") {
-        res.writeHead(200, { ...security, "content-type": "application/json" }).end(JSON.stringify(follower.data()));
+        const body = JSON.stringify(await follower.data());
+        res.writeHead(200, { ...SECURITY, "content-type": "application/json" }).end(body);
         return;
       }
       const run = /^\/api\/runs\/([^/]+)$/.exec(url.pathname);
       if (run) {
-        const summary = follower.run(decodeURIComponent(run[1] as string));
-        if (!summary) res.writeHead(404, security).end();
-        else res.writeHead(200, { ...security, "content-type": "application/json" }).end(JSON.stringify(summary));
+        const summary = await follower.run(decodeURIComponent(run[1] as string));
+        if (!summary) res.writeHead(404, SECURITY).end();
+        else res.writeHead(200, { ...SECURITY, "content-type": "application/json" }).end(JSON.stringify(summary));
         return;
       }
-      res.writeHead(404, security).end();
+      res.writeHead(404, SECURITY).end();
     } catch (error) {
+      // Answer once, whatever failed (reading the store, a bad path): the server keeps serving.
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       res
-        .writeHead(500, { ...security, "content-type": "text/plain" })
-        .end(`agentwarden dashboard: ${(error as Error).message}`);
+        .writeHead(500, { ...SECURITY, "content-type": "application/json" })
+        .end(JSON.stringify({ error: (error as Error).message }));
     }
-  });
+  }
+
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  check = hostCheck({ host, port: address.port, allowedHosts: options.allowedHosts });
   return {
-    url: `http://${host}:${address.port}/`,
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${address.port}/`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -16,58 +16,137 @@ export interface StoreRead {
   lines: number;
 }
 
+/** Where a read of the store starts, and whether it is the last (see `readStore`). */
+export interface StoreFrom {
+  offset?: number;
+  lines?: number;
+  final?: boolean;
+}
+
+/** What a reader does with each line of the store. */
+export interface StoreVisitor {
+  summary(summary: TaskSummary): void;
+  error(error: StoreLineError): void;
+}
+
+/** Bytes read at a time: memory is bounded by this (and the longest line), not by the file. */
+export const STORE_CHUNK_BYTES = 1 << 20;
+/** A line longer than this is skipped (and reported) without being held in memory. */
+export const MAX_STORE_LINE_BYTES = 64 << 20;
+
 /**
- * Reads a run store from `offset`. A corrupt line is reported with its line number and skipped; a
- * last line without its newline (a writer that died mid-write, or one still writing) is reported as
- * truncated when `final`, and otherwise left for the next read.
+ * Splits a store's bytes, fed in chunks, into lines (a line may span chunks) and parses each as it
+ * completes. Tracks the byte offset after the last complete line and the line count.
  */
-export function readStore(path: string, from: { offset?: number; lines?: number; final?: boolean } = {}): StoreRead {
+export class StoreLineReader {
+  offset: number;
+  lines: number;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private oversized = false;
+
+  constructor(
+    private readonly visit: StoreVisitor,
+    from: StoreFrom = {},
+  ) {
+    this.offset = from.offset ?? 0;
+    this.lines = from.lines ?? 0;
+  }
+
+  /** Reads the complete lines of `chunk`, keeping a copy of its unfinished last line. */
+  feed(chunk: Buffer): void {
+    let pos = 0;
+    while (pos < chunk.length) {
+      const nl = chunk.indexOf(10, pos);
+      if (nl === -1) {
+        this.hold(chunk.subarray(pos));
+        return;
+      }
+      const tail = chunk.subarray(pos, nl);
+      const length = this.pendingBytes + tail.length + 1;
+      this.lines++;
+      if (this.oversized || length - 1 > MAX_STORE_LINE_BYTES) {
+        this.visit.error({ line: this.lines, message: `line longer than ${MAX_STORE_LINE_BYTES} bytes: skipped` });
+      } else {
+        this.pending.push(tail);
+        const text = (this.pending.length === 1 ? tail : Buffer.concat(this.pending)).toString("utf8");
+        if (text.trim() !== "") {
+          const parsed = parse(text);
+          if (typeof parsed !== "string") this.visit.summary(parsed);
+          else {
+            const glued = afterFragment(text);
+            if (glued) {
+              this.visit.error({
+                line: this.lines,
+                message: "truncated line (no newline) followed by a whole summary: the fragment skipped",
+              });
+              this.visit.summary(glued);
+            } else this.visit.error({ line: this.lines, message: parsed });
+          }
+        }
+      }
+      this.offset += length;
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.oversized = false;
+      pos = nl + 1;
+    }
+  }
+
+  /**
+   * The end of what there is to read. A last line without its newline (a writer that died
+   * mid-write, or one still writing) is reported as truncated when `final`, and otherwise left for
+   * the next read (the offset stays before it).
+   */
+  end(final: boolean): void {
+    if (this.pendingBytes === 0) return;
+    if (final) {
+      this.lines++;
+      this.visit.error({ line: this.lines, message: "truncated line (no newline): skipped" });
+      this.offset += this.pendingBytes;
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.oversized = false;
+  }
+
+  private hold(part: Buffer): void {
+    this.pendingBytes += part.length;
+    if (this.pendingBytes > MAX_STORE_LINE_BYTES) {
+      this.oversized = true;
+      this.pending = [];
+    } else {
+      this.pending.push(Buffer.from(part)); // a copy: the caller may reuse its chunk buffer
+    }
+  }
+}
+
+/**
+ * Reads a run store from `offset`, whole, in chunks. A corrupt line is reported with its line
+ * number and skipped; a last line without its newline is reported as truncated when `final`
+ * (the default), and otherwise left for the next read. Holds every summary: for large stores use
+ * `scanStore`, which streams.
+ */
+export function readStore(path: string, from: StoreFrom = {}): StoreRead {
+  const summaries: TaskSummary[] = [];
+  const errors: StoreLineError[] = [];
+  const reader = new StoreLineReader({ summary: (s) => summaries.push(s), error: (e) => errors.push(e) }, from);
   const fd = openSync(path, "r");
   try {
-    const start = from.offset ?? 0;
     const size = fstatSync(fd).size;
-    const buffer = Buffer.alloc(Math.max(0, size - start));
-    let read = 0;
-    while (read < buffer.length) {
-      const n = readSync(fd, buffer, read, buffer.length - read, start + read);
+    const buffer = Buffer.allocUnsafe(STORE_CHUNK_BYTES);
+    let position = from.offset ?? 0;
+    while (position < size) {
+      const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - position), position);
       if (n === 0) break;
-      read += n;
+      reader.feed(buffer.subarray(0, n));
+      position += n;
     }
-    const summaries: TaskSummary[] = [];
-    const errors: StoreLineError[] = [];
-    let line = from.lines ?? 0;
-    let pos = 0;
-    while (pos < read) {
-      const nl = buffer.indexOf(10, pos);
-      if (nl === -1 || nl >= read) {
-        // A writer still writing leaves its line for the next read; a final read reports it.
-        if (from.final === false) break;
-        line++;
-        errors.push({ line, message: "truncated line (no newline): skipped" });
-        pos = read;
-        break;
-      }
-      line++;
-      const text = buffer.toString("utf8", pos, nl);
-      pos = nl + 1;
-      if (text.trim() === "") continue;
-      const parsed = parse(text);
-      if (typeof parsed !== "string") summaries.push(parsed);
-      else {
-        const glued = afterFragment(text);
-        if (glued) {
-          errors.push({
-            line,
-            message: "truncated line (no newline) followed by a whole summary: the fragment skipped",
-          });
-          summaries.push(glued);
-        } else errors.push({ line, message: parsed });
-      }
-    }
-    return { summaries, errors, offset: start + pos, lines: line };
   } finally {
     closeSync(fd);
   }
+  reader.end(from.final !== false);
+  return { summaries, errors, offset: reader.offset, lines: reader.lines };
 }
 
 /**

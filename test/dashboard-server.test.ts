@@ -1,0 +1,236 @@
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { type DashboardData, StoreFollower, serveDashboard } from "../src/index.js";
+import { GENERATED_T0, writeGeneratedStore } from "./support/stores.js";
+
+interface Reply {
+  status: number;
+  type: string | undefined;
+  body: string;
+}
+
+/** A GET with the headers given verbatim (fetch would not let a test set `Host`). */
+function get(base: string, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+  const url = new URL(path, base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => {
+        body += c;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, type: res.headers["content-type"], body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const tmp = (name: string) => mkdtempSync(join(tmpdir(), `aw-dash-${name}-`));
+
+describe("the dashboard answers only requests addressed to it (DNS rebinding)", () => {
+  it("rejects a Host other than the bound loopback address and port, and a foreign Origin on the API", async () => {
+    const store = join(tmp("host"), "runs.jsonl");
+    writeGeneratedStore(store, 3);
+    const dashboard = await serveDashboard(store, { port: 0 });
+    try {
+      const port = new URL(dashboard.url).port;
+      // A page on rebind.example (resolving to 127.0.0.1) sends its own name as Host.
+      for (const host of [
+        `rebind.example:${port}`,
+        "rebind.example",
+        `localhost:${Number(port) + 1}`,
+        `127.0.0.2:${port}`,
+      ]) {
+        for (const path of ["/", "/api/data", "/api/runs/run-0"]) {
+          const r = await get(dashboard.url, path, { host });
+          expect([r.status, r.body], `${host} ${path}`).toEqual([403, "agentwarden: host not allowed\n"]);
+        }
+      }
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) {
+        expect((await get(dashboard.url, "/", { host })).status, host).toBe(200);
+        expect((await get(dashboard.url, "/api/data", { host })).status, host).toBe(200);
+      }
+      // A cross-origin request to the API names its page's origin: refused.
+      const host = `127.0.0.1:${port}`;
+      for (const origin of ["http://rebind.example", `http://rebind.example:${port}`, "null"]) {
+        const r = await get(dashboard.url, "/api/data", { host, origin });
+        expect([r.status, r.body], origin).toEqual([403, "agentwarden: origin not allowed\n"]);
+      }
+      const same = await get(dashboard.url, "/api/data", { host, origin: `http://localhost:${port}` });
+      expect(same.status).toBe(200);
+      expect((JSON.parse(same.body) as DashboardData).runs).toHaveLength(3);
+    } finally {
+      await dashboard.close();
+    }
+  });
+
+  it("bound to all interfaces, accepts IP literals and listed names, and still refuses other names", async () => {
+    const store = join(tmp("any"), "runs.jsonl");
+    writeGeneratedStore(store, 1);
+    const dashboard = await serveDashboard(store, { port: 0, host: "0.0.0.0", allowedHosts: ["box.lan"] });
+    try {
+      const port = new URL(dashboard.url).port;
+      const base = `http://127.0.0.1:${port}/`;
+      for (const host of [`10.1.2.3:${port}`, `[fe80::1]:${port}`, `box.lan:${port}`, `localhost:${port}`]) {
+        expect((await get(base, "/api/data", { host })).status, host).toBe(200);
+      }
+      expect((await get(base, "/api/data", { host: `rebind.example:${port}` })).status).toBe(403);
+    } finally {
+      await dashboard.close();
+    }
+  });
+});
+
+describe("the dashboard when the store cannot be read", () => {
+  it("answers a JSON error when the store path is a directory, and keeps serving", async () => {
+    const dir = tmp("dir");
+    const store = join(dir, "runs.jsonl");
+    mkdirSync(store);
+    const dashboard = await serveDashboard(store, { port: 0 });
+    try {
+      const r = await get(dashboard.url, "/api/data");
+      expect(r.status).toBe(500);
+      expect(r.type).toBe("application/json");
+      expect(JSON.parse(r.body)).toEqual({ error: `cannot read store ${store}: not a file` });
+      expect((await get(dashboard.url, "/api/runs/x")).status).toBe(500);
+      expect((await get(dashboard.url, "/")).status).toBe(200);
+    } finally {
+      await dashboard.close();
+    }
+  });
+
+  it("reads 200,000 unreadable lines: counts them all, shows the last 50", async () => {
+    const store = join(tmp("bad"), "runs.jsonl");
+    writeFileSync(store, "not json\n".repeat(200_000));
+    const dashboard = await serveDashboard(store, { port: 0 });
+    try {
+      const r = await get(dashboard.url, "/api/data");
+      expect(r.status).toBe(200);
+      const data = JSON.parse(r.body) as DashboardData;
+      expect(data.skippedCount).toBe(200_000);
+      expect(data.skipped.map((s) => s.line)).toEqual(Array.from({ length: 50 }, (_, i) => 199_951 + i));
+      expect(data.skipped[0]?.message).toMatch(/^not JSON/);
+      expect(data.runs).toEqual([]);
+    } finally {
+      await dashboard.close();
+    }
+  });
+
+  it("says so when there is no store at the path yet, then reads it once written", async () => {
+    const store = join(tmp("missing"), "runs.jsonl");
+    const dashboard = await serveDashboard(store, { port: 0 });
+    try {
+      const before = JSON.parse((await get(dashboard.url, "/api/data")).body) as DashboardData;
+      expect(before.storeError).toBe(`no store at ${store} yet: waiting for the application to write it`);
+      writeGeneratedStore(store, 2);
+      const after = JSON.parse((await get(dashboard.url, "/api/data")).body) as DashboardData;
+      expect(after.storeError).toBeUndefined();
+      expect(after.runs.map((r) => r.id)).toEqual(["run-1", "run-0"]);
+    } finally {
+      await dashboard.close();
+    }
+  });
+});
+
+const CHROMIUM = "/usr/bin/chromium";
+
+describe.skipIf(!existsSync(CHROMIUM))("the dashboard page when the store cannot be read", () => {
+  it("shows why in a notice, in a real headless Chromium: no store yet, or a directory", async () => {
+    const missing = join(tmp("page-missing"), "runs.jsonl");
+    const directory = join(tmp("page-dir"), "runs.jsonl");
+    mkdirSync(directory);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+    try {
+      for (const [store, text] of [
+        [missing, `no store at ${missing} yet: waiting for the application to write it`],
+        [directory, `cannot read store ${directory}: not a file`],
+      ] as const) {
+        const dashboard = await serveDashboard(store, { port: 0 });
+        try {
+          const page = await browser.newPage();
+          await page.goto(dashboard.url);
+          const notice = page.locator('[data-testid="notice"]');
+          await notice.waitFor({ state: "visible" });
+          expect(await notice.textContent()).toBe(text);
+          await page.close();
+        } finally {
+          await dashboard.close();
+        }
+      }
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});
+
+describe("the dashboard on a large store", () => {
+  it("answers / while it reads the store for /api/data, and aggregates all of it, keeping only the runs shown", async () => {
+    const store = join(tmp("large"), "runs.jsonl");
+    writeGeneratedStore(store, 20_000, { pad: 300 }); // ~8 MB: several chunks
+    // The reader pauses at its first chunk boundary until the test has had its answer to `/`.
+    let reading!: () => void;
+    const started = new Promise<"reading">((resolve) => {
+      reading = () => resolve("reading");
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let pauses = 0;
+    const follower = new StoreFollower(store, {
+      pause: async () => {
+        if (pauses++ > 0) return;
+        reading();
+        await gate;
+      },
+    });
+    const dashboard = await serveDashboard(follower, { port: 0 });
+    try {
+      const order: string[] = [];
+      const data = get(dashboard.url, "/api/data").then((r) => {
+        order.push("data");
+        return r;
+      });
+      expect(await Promise.race([started, data.then(() => "data answered first")])).toBe("reading");
+      const page = await get(dashboard.url, "/");
+      order.push("page");
+      expect(page.status).toBe(200);
+      release();
+      const r = await data;
+      expect(order).toEqual(["page", "data"]);
+      expect(pauses).toBeGreaterThan(1);
+
+      const d = JSON.parse(r.body) as DashboardData;
+      const t = d.snapshot.cumulative.totals;
+      // 20,000 tasks; failures where i % 5 === 0: 4,000.
+      expect([t.tasks, t.success, t.failure]).toEqual([20_000, 16_000, 4_000]);
+      // Tool failures at multiples of 7 below 20,000: 2,858; recovered at multiples of 14: 1,429.
+      expect([t.failures.tool, t.recovered.tool]).toEqual([2_858, 1_429]);
+      // Cost (i % 3) × 0.25: 6,667 tasks at 0, 6,667 at 0.25, 6,666 at 0.5 = 4,999.75.
+      expect(t.costUsd).toBe(4_999.75);
+      expect(d.snapshot.cumulative.cpcs).toBe(4_999.75 / 32_000);
+      // Tasks 1 s apart over 19,999 s: 15-minute buckets (300 s would need 67), 23 of them, the
+      // last holding tasks 19,800–19,999; every bucket's ASF is 0.8 (900 and 200 are multiples of 5).
+      expect(d.trendBucketMs).toBe(900_000);
+      expect(d.trend.map((p) => [p.t, p.tasks, p.asf])).toEqual(
+        Array.from({ length: 23 }, (_, j) => [GENERATED_T0 + j * 900_000, j < 22 ? 900 : 200, 0.8]),
+      );
+      // The run list: the newest 500, newest first; only those are kept for their steps.
+      expect(d.runs).toHaveLength(500);
+      expect([d.runs[0]?.id, d.runs[499]?.id]).toEqual(["run-19999", "run-19500"]);
+      expect((await get(dashboard.url, "/api/runs/run-19500")).status).toBe(200);
+      expect((await get(dashboard.url, "/api/runs/run-19499")).status).toBe(404);
+      // A corrupt line after every 1000th task: lines 1001, 2002, …, 20020.
+      expect(d.skippedCount).toBe(20);
+      expect(d.skipped.map((s) => s.line)).toEqual(Array.from({ length: 20 }, (_, k) => 1001 * (k + 1)));
+    } finally {
+      release();
+      await dashboard.close();
+    }
+  });
+});
