@@ -2,7 +2,7 @@ import { Runnable, type RunnableConfig } from "@langchain/core/runnables";
 import { currentStep } from "../../src/index.js";
 import { classify } from "./control.js";
 import { type Correction, correct } from "./correct.js";
-import { stepOf, withStep } from "./scope.js";
+import { enterStep } from "./scope.js";
 
 interface NodeConfig extends RunnableConfig {
   executionInfo?: { nodeAttempt?: number };
@@ -25,7 +25,7 @@ export class WardenNode<I = unknown, O = unknown> extends Runnable<I, O> {
   }
 
   override invoke(input: I, config?: NodeConfig): Promise<O> {
-    const parent = stepOf(config) ?? currentStep();
+    const parent = currentStep();
     if (!parent) return this.inner.invoke(input, config);
     const run = parent.run;
     const superstep = config?.metadata?.langgraph_step;
@@ -39,15 +39,14 @@ export class WardenNode<I = unknown, O = unknown> extends Runnable<I, O> {
       run.end(step, "error", { type: decision.error.code, message: decision.error.message });
       return Promise.reject(decision.error);
     }
-    const inner = withStep(config, step);
     let pending: Promise<O>;
     try {
-      pending = run.hub.activate(step, () => this.inner.invoke(input, inner));
+      pending = enterStep(step, () => this.inner.invoke(input, config));
       const correction = this.correction;
       if (correction) {
         pending = pending.then((output) =>
-          run.hub.activate(step, () =>
-            correct(correction, step, input, inner, output, (i, c) => this.inner.invoke(i as I, c as NodeConfig)),
+          enterStep(step, () =>
+            correct(correction, step, input, config, output, (i, c) => this.inner.invoke(i as I, c as NodeConfig)),
           ),
         ) as Promise<O>;
       }

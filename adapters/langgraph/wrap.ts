@@ -16,7 +16,7 @@ import { runFinalEvals, valuesOf } from "./evals.js";
 import { instrumentLangChain, instrumentToolInstance } from "./instrument.js";
 import { iterateIn } from "./iterate.js";
 import { WardenNode } from "./node.js";
-import { stepOf, withStep } from "./scope.js";
+import { enterStep } from "./scope.js";
 
 export interface WrapOptions {
   /** The Warden whose runs, policies and subscribers this graph reports to. */
@@ -129,7 +129,7 @@ function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
     const configurable = options?.configurable;
     const threadId = configurable?.thread_id;
     if (typeof threadId === "string" || typeof threadId === "number") info.conversationId = String(threadId);
-    const parent = stepOf(options) ?? currentStep();
+    const parent = currentStep();
     let step: Step;
     let guard: TaskGuard | undefined;
     let signal = options?.signal;
@@ -169,9 +169,9 @@ function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
     const mode = options?.streamMode ?? "values";
     let lastValues: { value: unknown } | undefined;
     if (guard && !parent) guard.partialState = () => lastValues?.value;
-    // The step rides in the run's config: LangGraph hands it to every node, subgraph, model and tool.
-    const config = withStep(options, step);
-    if (signal) config.signal = signal;
+    // The run's config is the caller's (only the signal is ours, when a breaker may abort the run):
+    // the step rides in LangChain's context, entered around every step of the iteration below.
+    const config = signal === options?.signal ? options : { ...options, signal };
     const inner = original.call(this, input, config);
     let interrupted = false;
     let evalFailure: StepError | undefined;
@@ -184,7 +184,7 @@ function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
           })
         : inner;
     return iterateIn(
-      <R>(fn: () => R): R => step.run.hub.activate(step, fn),
+      <R>(fn: () => R): R => enterStep(step, fn),
       source,
       (how, error) => {
         const run = step.run;
