@@ -45,7 +45,7 @@ function instrumentChatModelClass(proto: Proto): void {
     "generate",
     (original) =>
       function wardenGenerate(this: unknown, ...args: never[]) {
-        const [messages, options, callbacks] = args as unknown as [unknown, unknown, unknown];
+        const [messages, options] = args as unknown as [unknown, unknown];
         const parent = parentOf();
         if (!parent || parent.kind === "chat") return original.apply(this, args);
         const step = openChat(parent, this, options, messages);
