@@ -1,11 +1,13 @@
+import type { AIMessage, BaseMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { MemorySaver } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import { createAgent } from "langchain";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
-import { Warden } from "../src/index.js";
+import { type BreakerTripError, isBreakerTrip, Warden } from "../src/index.js";
 import { memoryTracing, n, tree } from "./support/otel.js";
 
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
@@ -103,3 +105,79 @@ describe("a wrapped graph emits and stores exactly what the bare graph does", ()
     expect(wrapped.chunks.some((c) => Array.isArray(c) && c[0] === "debug")).toBe(true);
   });
 });
+
+describe("copies of a wrapped graph stay wrapped", () => {
+  it("withConfig on a wrapped compiled graph, twice, and on a wrapped createAgent agent", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider });
+    const wrapped = wrapGraph(createReactAgent({ llm: searchingModel(), tools: [searchTool()], name: "researcher" }), {
+      warden,
+    });
+    const copy = wrapped.withConfig({ tags: ["copy"] }).withConfig({ metadata: { tenant: "t" } });
+    const out = await copy.invoke(user("Why are there tides?"));
+    expect(out.messages.at(-1)?.content).toBe("Tides come from the moon.");
+    const expected = n("invoke_agent researcher", [
+      n("agent", [n("chat gpt-4o-mini")]),
+      n("tools", [n("execute_tool search")]),
+      n("agent", [n("chat gpt-4o-mini")]),
+    ]);
+    expect(tree(spans())).toEqual([expected]);
+    // The copy is still recognised as wrapped by this warden.
+    expect(wrapGraph(copy, { warden })).toBe(copy);
+
+    const agent = wrapGraph(createAgent({ model: searchingModel(), tools: [searchTool()], name: "lc" }), {
+      warden,
+    }).withConfig({ tags: ["copy"] });
+    await agent.invoke(user("Why are there tides?"));
+    expect(tree(spans()).at(-1)).toEqual(
+      n("invoke_agent lc", [
+        n("model_request", [n("chat gpt-4o-mini")]),
+        n("tools", [n("execute_tool search")]),
+        n("model_request", [n("chat gpt-4o-mini")]),
+      ]),
+    );
+  });
+});
+
+describe("a trip's partialState", () => {
+  it("is the last state LangGraph produced: a trip during a tool call keeps the AI message that made the call", async () => {
+    const warden = new Warden({ tracing: false, limits: { maxToolCalls: 1 } });
+    const turns = [
+      { toolCalls: [{ name: "search", args: { q: "tides" }, id: "call_1" }] },
+      { toolCalls: [{ name: "search", args: { q: "moon" }, id: "call_2" }] },
+      { content: "never reached" },
+    ];
+    const llm = new ScriptedChatModel({
+      script: (messages) => turns[messages.filter((m) => m.getType() === "ai").length] ?? { content: "?" },
+    });
+    const agent = wrapGraph(createReactAgent({ llm, tools: [searchTool()], name: "researcher" }), { warden });
+    for (const streamMode of [undefined, "updates", "values"] as const) {
+      const error = await (streamMode === undefined
+        ? agent.invoke(user("Why are there tides?"))
+        : drain(agent.stream(user("Why are there tides?"), { streamMode }))
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isBreakerTrip(error), String(streamMode)).toBe(true);
+      const data = (error as BreakerTripError).data;
+      expect(data.kind).toBe("tool_calls");
+      const messages = (data.partialState as { messages: BaseMessage[] }).messages;
+      expect(
+        messages.map((m) => [m.getType(), (m as AIMessage).tool_calls?.map((c) => c.id) ?? String(m.content)]),
+        String(streamMode),
+      ).toEqual([
+        ["human", "Why are there tides?"],
+        ["ai", ["call_1"]],
+        ["tool", "results for tides"],
+        ["ai", ["call_2"]],
+      ]);
+    }
+  });
+});
+
+async function drain(stream: Promise<AsyncIterable<unknown>>): Promise<void> {
+  for await (const _ of await stream) {
+    // consume
+  }
+}

@@ -1,11 +1,32 @@
 import { Runnable, type RunnableConfig } from "@langchain/core/runnables";
-import { currentStep } from "../../src/index.js";
+import { currentStep, type Step } from "../../src/index.js";
 import { classify } from "./control.js";
 import { type Correction, correct } from "./correct.js";
 import { enterStep } from "./scope.js";
 
 interface NodeConfig extends RunnableConfig {
   executionInfo?: { nodeAttempt?: number };
+}
+
+/** LangGraph's reader of the run's channels, handed to each node in its config (`CONFIG_KEY_READ`). */
+type ChannelReader = (select: string | string[], fresh?: boolean) => unknown;
+const CONFIG_KEY_READ = "__pregel_read";
+
+const readers = new WeakMap<Step, ChannelReader>();
+
+/**
+ * The state LangGraph last produced in the run of `graph` (a top-level graph step): its output
+ * channels as they stand now, read through the reader its latest node was given. Between
+ * supersteps that is the state last emitted as `values`, whatever the consumer has received so far.
+ */
+export function latestState(graph: Step, outputChannels: unknown): unknown {
+  const read = readers.get(graph);
+  if (!read || (typeof outputChannels !== "string" && !Array.isArray(outputChannels))) return undefined;
+  try {
+    return read(outputChannels as string | string[], false);
+  } catch {
+    return undefined; // an empty channel (nothing produced yet)
+  }
 }
 
 /**
@@ -34,6 +55,10 @@ export class WardenNode<I = unknown, O = unknown> extends Runnable<I, O> {
       s.node = { name: this.nodeName, attempt: typeof attempt === "number" ? attempt : 1 };
       if (typeof superstep === "number") s.node.superstep = superstep;
     });
+    if (run.guard && parent === run.root) {
+      const read = config?.configurable?.[CONFIG_KEY_READ];
+      if (typeof read === "function") readers.set(parent, read as ChannelReader);
+    }
     const decision = run.guard?.beforeNode(step, input);
     if (decision?.kind === "abort") {
       run.end(step, "error", { type: decision.error.code, message: decision.error.message });
