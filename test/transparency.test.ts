@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
-import { type BreakerTripError, isBreakerTrip, Warden } from "../src/index.js";
+import { type BreakerTripError, isBreakerTrip, type TaskSummary, Warden } from "../src/index.js";
 import { memoryTracing, n, tree } from "./support/otel.js";
 
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
@@ -181,3 +181,71 @@ async function drain(stream: Promise<AsyncIterable<unknown>>): Promise<void> {
     // consume
   }
 }
+
+describe("loop detection changes nothing unless asked", () => {
+  /** An agent polling `poll_job({ job: "42" })` `polls` times, then answering; the job reports `results[i]`. */
+  function poller(warden: Warden, results: string[]) {
+    let executions = 0;
+    const pollJob = tool(async ({ job }: { job: string }) => `job ${job}: ${results[executions++] ?? "done"}`, {
+      name: "poll_job",
+      description: "Polls a job.",
+      schema: z.object({ job: z.string() }),
+    });
+    const llm = new ScriptedChatModel({
+      script: (messages) => {
+        const polled = messages.filter((m) => m.getType() === "tool").length;
+        return polled < results.length
+          ? { toolCalls: [{ name: "poll_job", args: { job: "42" }, id: `call_${polled + 1}` }] }
+          : { content: "The job is done." };
+      },
+    });
+    const agent = wrapGraph(createReactAgent({ llm, tools: [pollJob], name: "poller" }), { warden });
+    return { agent, llm, executions: () => executions };
+  }
+
+  it("by default a repeated call is reported (span event, metric, summary), never refused or stopped", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider });
+    const summaries: TaskSummary[] = [];
+    warden.onTaskEnd((run) => summaries.push(run.summary()));
+    // Six identical polls with identical results: the bare graph runs all six, and so must the wrapped one.
+    const { agent, llm, executions } = poller(warden, Array(6).fill("running"));
+    const out = await agent.invoke(user("Wait for job 42."));
+    expect(out.messages.at(-1)?.content).toBe("The job is done.");
+    expect([llm.calls, executions()]).toEqual([7, 6]);
+    expect(out.messages.filter((m: BaseMessage) => m.getType() === "tool").map((m: BaseMessage) => m.content)).toEqual(
+      Array(6).fill("job 42: running"),
+    );
+    // Reported once, at the 5th identical call (the default count), on that call's span and the task's.
+    const tools = spans().filter((s) => s.name === "execute_tool poll_job");
+    expect(tools.map((s) => s.events.map((e) => e.name))).toEqual([[], [], [], [], ["agentwarden.loop.suspected"], []]);
+    expect(tools[4]?.events[0]?.attributes).toEqual({ "gen_ai.tool.name": "poll_job", repeats: 5 });
+    const root = spans().find((s) => s.name === "invoke_agent poller");
+    expect(root?.events.map((e) => e.name)).toEqual(["agentwarden.loop.suspected"]);
+    expect(summaries[0]).toMatchObject({ outcome: "success", trips: {}, suspectedLoops: { poll_job: 1 } });
+    expect(warden.metrics?.snapshot().cumulative.totals.suspectedLoops).toEqual({ poll_job: 1 });
+  });
+
+  it("with stop on, polling whose results change is not a loop; the same call getting the same result is", async () => {
+    const warden = new Warden({ tracing: false, loops: { stop: true } });
+    const progressing = poller(warden, ["queued", "10%", "40%", "70%", "90%", "99%", "done"]);
+    const out = await progressing.agent.invoke(user("Wait for job 42."));
+    expect(out.messages.at(-1)?.content).toBe("The job is done.");
+    expect(progressing.executions()).toBe(7);
+
+    // Stuck: the 5th identical call (after 4 identical results) gets a hint instead of running, the 6th trips.
+    const stuck = poller(warden, Array(6).fill("running"));
+    const error = await stuck.agent.invoke(user("Wait for job 42.")).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isBreakerTrip(error)).toBe(true);
+    expect((error as BreakerTripError).data).toMatchObject({
+      kind: "loop",
+      limit: 5,
+      observed: 6,
+      subject: "poll_job",
+    });
+    expect(stuck.executions()).toBe(4);
+  });
+});

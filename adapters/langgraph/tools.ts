@@ -140,6 +140,7 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
     output = await enterStep(step, () => (breakers ? breakers.execute(c.name, exec) : exec()));
   } catch (error) {
     const outcome = classify(error, c.config?.signal);
+    run.guard?.afterTool(step, { error: outcome.error ?? outcome.status });
     run.end(step, outcome.status, outcome.error);
     const cls = outcome.status === "error" ? failureClass(error) : "control";
     return {
@@ -154,6 +155,8 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
   // reported, and returned to the agent as it is.
   let failed: StepError | undefined;
   try {
+    // Whether the result changed since the same call's last one tells polling from looping.
+    run.guard?.afterTool(step, contentOf(output));
     const result = run.warden.capture("gen_ai.tool.call.result", contentOf(output));
     if (result !== undefined && step.tool) step.tool.result = result;
     failed = toolErrorOf(output);

@@ -204,7 +204,7 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
         ...(info.conversationId !== undefined ? { threadId: info.conversationId } : {}),
         ...(typeof own?.tenant === "string" ? { tenant: own.tenant } : {}),
       });
-      if (guard) {
+      if (guard?.canStop) {
         // A trip aborts the run through its AbortSignal: LangGraph stops every node, ToolNode
         // cannot swallow it, a RetryPolicy does not retry it.
         const controller = new AbortController();

@@ -127,6 +127,8 @@ export interface TaskSummary {
   recoveredInjected: KindCounts;
   /** Breaker trips by kind. */
   trips: Record<string, number>;
+  /** Suspected loops (detected, reported, not stopped), by the tool or node that repeated; absent when none. */
+  suspectedLoops?: Record<string, number>;
   /** Attempts beyond the first: node retries and injected retries. */
   retries: number;
   tools: Record<string, ToolFigures>;
@@ -184,6 +186,7 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
     steps: records,
   };
   if (run.error) s.error = run.error;
+  if (Object.keys(run.suspectedLoops).length > 0) s.suspectedLoops = { ...run.suspectedLoops };
   if (run.root.graph?.conversationId !== undefined) s.conversationId = run.root.graph.conversationId;
   if (all.length > records.length) s.stepsTruncated = true;
 
