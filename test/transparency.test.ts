@@ -1,6 +1,6 @@
 import type { AIMessage, BaseMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
-import { MemorySaver } from "@langchain/langgraph";
+import { entrypoint, MemorySaver, task } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { createAgent } from "langchain";
 import { describe, expect, it } from "vitest";
@@ -247,5 +247,47 @@ describe("loop detection changes nothing unless asked", () => {
       subject: "poll_job",
     });
     expect(stuck.executions()).toBe(4);
+  });
+});
+
+describe("the functional API", () => {
+  it("an entrypoint and its tasks: a step per task, with the model and tool calls made inside them", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider });
+    const makeWorkflow = () => {
+      const model = new ScriptedChatModel({
+        script: [{ content: "Tides: the moon.", usage: { input: 30, output: 4 } }],
+      });
+      const search = searchTool();
+      const research = task("research", async (topic: string) => String(await search.invoke({ q: topic })));
+      const draft = task("draft", async (notes: string[]) => {
+        const reply = await model.invoke(`Write from: ${notes.join("; ")}`);
+        return String(reply.content);
+      });
+      // A task calling a task nests under it.
+      const review = task("review", async (text: string) => `${await research("review")} | ${text}`);
+      return entrypoint({ name: "writer", checkpointer: new MemorySaver() }, async (topic: string) => {
+        const notes = await Promise.all([research(topic), research(`${topic} moon`)]);
+        return review(await draft(notes));
+      });
+    };
+    const workflow = makeWorkflow();
+    const wrapped = wrapGraph(workflow, { warden });
+    const config = { configurable: { thread_id: "f-1" } };
+    const out = await wrapped.invoke("tides", config);
+    expect(out).toBe("results for review | Tides: the moon.");
+    expect(await makeWorkflow().invoke("tides", config)).toBe(out);
+    expect(tree(spans())).toEqual([
+      n("invoke_workflow writer", [
+        n("writer", [
+          n("research", [n("execute_tool search")]),
+          n("research", [n("execute_tool search")]),
+          n("draft", [n("chat gpt-4o-mini")]),
+          n("review", [n("research", [n("execute_tool search")])]),
+        ]),
+      ]),
+    ]);
+    const taskSpan = spans().find((s) => s.name === "draft");
+    expect(taskSpan?.attributes).toMatchObject({ "gen_ai.node.name": "draft", "langgraph.node": "draft" });
   });
 });

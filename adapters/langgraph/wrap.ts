@@ -75,11 +75,12 @@ const wrappedBy = Symbol.for("agentwarden.wrappedBy");
 const DEFAULT_GRAPH_NAME = "LangGraph";
 
 /**
- * Wraps a compiled LangGraph graph (`StateGraph.compile()`, `createReactAgent()`) or a langchain
- * `createAgent()` agent so that each top-level run is a task in the Warden's ledger: one graph
- * step, a step per node execution, and model and tool call steps inside them. Returns a copy that
- * keeps the input's type and behaviour (`invoke`, `stream` in every mode, `streamEvents`, `batch`,
- * state and checkpoint methods); the graph passed in is left untouched.
+ * Wraps a compiled LangGraph graph (`StateGraph.compile()`, `createReactAgent()`, a functional API
+ * `entrypoint()`) or a langchain `createAgent()` agent so that each top-level run is a task in the
+ * Warden's ledger: one graph step, a step per node execution and per functional API `task()` call,
+ * and model and tool call steps inside them. Returns a copy that keeps the input's type and
+ * behaviour (`invoke`, `stream` in every mode, `streamEvents`, `batch`, state and checkpoint
+ * methods, `withConfig` copies, which stay wrapped); the graph passed in is left untouched.
  */
 export function wrapGraph<G>(graph: G, options: WrapOptions): G {
   const { warden, name, kind, finalEvals = [], corrections = [] } = checkOptions(options);
@@ -104,7 +105,7 @@ export function wrapGraph<G>(graph: G, options: WrapOptions): G {
     return wrapPregel(graph, warden, { name, kind, finalEvals, corrections }) as G;
   }
   throw new TypeError(
-    `agentwarden: wrapGraph() expects a compiled LangGraph graph (StateGraph.compile(), createReactAgent()) or a langchain createAgent() agent, got ${describe(graph)}`,
+    `agentwarden: wrapGraph() expects a compiled LangGraph graph (StateGraph.compile(), createReactAgent(), entrypoint()) or a langchain createAgent() agent, got ${describe(graph)}`,
   );
 }
 
