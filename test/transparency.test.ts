@@ -1,6 +1,16 @@
 import type { AIMessage, BaseMessage } from "@langchain/core/messages";
+import type { RunnableConfig } from "@langchain/core/runnables";
 import { tool } from "@langchain/core/tools";
-import { entrypoint, MemorySaver, task } from "@langchain/langgraph";
+import {
+  Annotation,
+  END,
+  entrypoint,
+  MemorySaver,
+  START,
+  StateGraph,
+  type StateSnapshot,
+  task,
+} from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { createAgent } from "langchain";
 import { describe, expect, it } from "vitest";
@@ -289,5 +299,87 @@ describe("the functional API", () => {
     ]);
     const taskSpan = spans().find((s) => s.name === "draft");
     expect(taskSpan?.attributes).toMatchObject({ "gen_ai.node.name": "draft", "langgraph.node": "draft" });
+  });
+});
+
+/** LangGraph's own tests (`libs/langgraph-core/src/tests/pregel.test.ts`), run on wrapped graphs. */
+describe("LangGraph's pregel tests, wrapped", () => {
+  const State = Annotation.Root({
+    messages: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+  });
+  const gather = async <T>(it: AsyncIterable<T> | Promise<AsyncIterable<T>>): Promise<T[]> => {
+    const out: T[] = [];
+    for await (const x of await it) out.push(x);
+    return out;
+  };
+
+  it("debug retry", async () => {
+    const warden = new Warden({ tracing: false });
+    const checkpointer = new MemorySaver();
+    const graph = wrapGraph(
+      new StateGraph(State)
+        .addNode("one", () => ({ messages: ["one"] }))
+        .addNode("two", () => ({ messages: ["two"] }))
+        .addEdge(START, "one")
+        .addEdge("one", "two")
+        .addEdge("two", END)
+        .compile({ checkpointer }),
+      { warden },
+    );
+    const config = { configurable: { thread_id: "1" } };
+    await graph.invoke({ messages: [] }, config);
+    // re-run step 1
+    const targetConfig = (await gather(checkpointer.list(config))).find((i) => i.metadata?.step === 1)?.parentConfig;
+    expect(targetConfig).not.toBeUndefined();
+    const updateConfig = await graph.updateState(targetConfig as RunnableConfig, null);
+    const events = await gather(graph.stream(null, { ...updateConfig, streamMode: "debug" }));
+    const checkpointEvents = events.filter((item) => item.type === "checkpoint").map((i) => i.payload as StateSnapshot);
+    const history: Record<string, StateSnapshot> = {};
+    for (const item of await gather(graph.getStateHistory(config)))
+      history[item.config.configurable?.checkpoint_id as string] = item;
+    expect(checkpointEvents.length).toBeGreaterThan(0);
+    for (const stream of checkpointEvents) {
+      expect(stream.config?.configurable).not.toEqual(stream.parentConfig?.configurable);
+      const h = history[stream.config.configurable?.checkpoint_id as string] as StateSnapshot;
+      expect(stream.config.configurable).toEqual(h.config.configurable);
+      expect(stream.parentConfig?.configurable).toEqual(h.parentConfig?.configurable);
+    }
+  });
+
+  it("debug nested subgraph", async () => {
+    const warden = new Warden({ tracing: false });
+    const checkpointer = new MemorySaver();
+    const child = new StateGraph(State)
+      .addNode("c_one", () => ({ messages: ["c_one"] }))
+      .addNode("c_two", () => ({ messages: ["c_two"] }))
+      .addEdge(START, "c_one")
+      .addEdge("c_one", "c_two")
+      .addEdge("c_two", END);
+    const graph = wrapGraph(
+      new StateGraph(State)
+        .addNode("p_one", () => ({ messages: ["p_one"] }))
+        .addNode("p_two", child.compile())
+        .addEdge(START, "p_one")
+        .addEdge("p_one", "p_two")
+        .addEdge("p_two", END)
+        .compile({ checkpointer }),
+      { warden },
+    );
+    const config = { configurable: { thread_id: "1" } };
+    const checkpointEvents = (await gather(graph.stream({ messages: [] }, { ...config, streamMode: "debug" })))
+      .filter((i) => i.type === "checkpoint")
+      .map((i) => i.payload as StateSnapshot);
+    const checkpointHistory = (await gather(graph.getStateHistory(config))).reverse();
+    const sanitize = (checkpoints: StateSnapshot[]) =>
+      checkpoints.map((checkpoint) => {
+        const { createdAt: _, ...clone } = checkpoint;
+        return {
+          ...clone,
+          metadata: clone.metadata ? { ...clone.metadata, thread_id: "1" } : clone.metadata,
+          // debug stream events will not have result
+          tasks: clone.tasks.map((task) => ({ ...task, result: undefined })),
+        };
+      });
+    expect(sanitize(checkpointEvents)).toMatchObject(sanitize(checkpointHistory));
   });
 });
