@@ -143,14 +143,17 @@ function wrapPregel(graph: PregelLike, warden: Warden, wanted: Wanted): PregelLi
  * agent it returns, so copies stay wrapped.
  */
 function wrapAgent(agent: AgentLike, warden: Warden, wanted: Wanted): AgentLike {
-  const copyOf = agent.withConfig;
-  const copy = copyOf.call(agent, {});
+  return instrumentAgent(agent.withConfig({}), agent.withConfig, warden, wanted);
+}
+
+/** Instruments a fresh agent (one no caller holds) in place. */
+function instrumentAgent(copy: AgentLike, copyOf: AgentLike["withConfig"], warden: Warden, wanted: Wanted) {
   const graph = copy.graph;
   const resolved = resolve(graph, wanted);
   graph.nodes = wrapNodes(graph.nodes, warden, wanted.corrections);
   Object.setPrototypeOf(graph, wardenClass(graph.constructor as PregelClass, warden, resolved).prototype);
   Object.defineProperty(copy, "withConfig", {
-    value: (config: Record<string, unknown>) => wrapAgent(copyOf.call(copy, config), warden, wanted),
+    value: (config: Record<string, unknown>) => instrumentAgent(copyOf.call(copy, config), copyOf, warden, wanted),
     configurable: true,
     writable: true,
   });
