@@ -302,6 +302,41 @@ describe("the functional API", () => {
   });
 });
 
+describe("node cycles (stateCycles)", () => {
+  /** A node entered 6 times with the same state (its exit condition lives outside the state). */
+  function spinner(warden: Warden) {
+    let entries = 0;
+    const graph = new StateGraph(Annotation.Root({ job: Annotation<string>() }))
+      .addNode("wait", () => {
+        entries++;
+        return {};
+      })
+      .addEdge(START, "wait")
+      .addConditionalEdges("wait", () => (entries < 6 ? "wait" : END))
+      .compile({ name: "spinner" });
+    return { graph: wrapGraph(graph, { warden }), entries: () => entries };
+  }
+
+  it("are reported by default and stop the task only with stop", async () => {
+    const { provider, spans } = memoryTracing();
+    const reporting = spinner(new Warden({ tracerProvider: provider, loops: { stateCycles: true } }));
+    expect(await reporting.graph.invoke({ job: "42" })).toEqual({ job: "42" });
+    expect(reporting.entries()).toBe(6);
+    const waits = spans().filter((s) => s.name === "wait");
+    expect(waits.map((s) => s.events.map((e) => e.name))).toEqual([[], [], [], [], ["agentwarden.loop.suspected"], []]);
+    expect(waits[4]?.events[0]?.attributes).toEqual({ "gen_ai.node.name": "wait", repeats: 5 });
+
+    const stopping = spinner(new Warden({ tracing: false, loops: { stateCycles: true, stop: true } }));
+    const error = await stopping.graph.invoke({ job: "42" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isBreakerTrip(error)).toBe(true);
+    expect((error as BreakerTripError).data).toMatchObject({ kind: "loop", observed: 5, subject: "wait" });
+    expect(stopping.entries()).toBe(4);
+  });
+});
+
 /** LangGraph's own tests (`libs/langgraph-core/src/tests/pregel.test.ts`), run on wrapped graphs. */
 describe("LangGraph's pregel tests, wrapped", () => {
   const State = Annotation.Root({
