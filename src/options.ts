@@ -126,7 +126,12 @@ export interface WardenOptions {
    * function deciding per trip (it may also return `"continue"` to let the task go on).
    */
   onTrip?: TripAction | ((trip: Trip, run: Run) => TripAction | "continue");
-  /** Loop detection. Default on: 5 identical tool calls within the last 50, one corrective hint first. `false` turns it off. */
+  /**
+   * Loop detection. Default on, report only: the 5th identical tool call within the last 50 (the
+   * earlier ones having returned the same result) is reported as a suspected loop, and nothing
+   * else changes. `{ stop: true }` stops looping tasks (a corrective hint first, then a trip).
+   * `false` turns detection off.
+   */
   loops?: LoopOptions | false;
   /** Per-tool circuit breakers across tasks. Default off; `{}` for 5 consecutive failures, 30 s open. */
   toolBreaker?: ToolBreakerOptions | false;
@@ -256,6 +261,7 @@ const schema = z.strictObject({
         repeats: z.number().int().min(2).optional(),
         window: z.number().int().min(2).optional(),
         nearDuplicates: z.boolean().optional(),
+        stop: z.boolean().optional(),
         hint: z.boolean().optional(),
         stateCycles: z.boolean().optional(),
       }),
@@ -352,6 +358,7 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
             repeats: o.loops?.repeats ?? DEFAULT_LOOP_REPEATS,
             window: o.loops?.window ?? DEFAULT_LOOP_WINDOW,
             nearDuplicates: o.loops?.nearDuplicates ?? false,
+            stop: o.loops?.stop ?? false,
             hint: o.loops?.hint ?? true,
             stateCycles: o.loops?.stateCycles ?? false,
           },

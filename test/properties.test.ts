@@ -380,7 +380,9 @@ describe("property: arbitrary tool results", () => {
     .addEdge(START, "call")
     .addEdge("call", END)
     .compile();
-  const wrappedLooper = wrapGraph(looper, { warden: quiet, name: "looper" });
+  // Loop detection stops tasks only when asked (`stop`): the property is about what it counts as the same call.
+  const stopping = new Warden({ tracerProvider: provider, onError, loops: { stop: true } });
+  const wrappedLooper = wrapGraph(looper, { warden: stopping, name: "looper" });
   /** Shapes that differ only by `n`, each in a type JSON cannot carry as it is. */
   const shaped = fc.constantFrom(
     (n: number) => ({ n }),
@@ -402,7 +404,7 @@ describe("property: arbitrary tool results", () => {
           argsList = ns.map((n) => ({ ...shape(n), common }));
           bodyRuns = 0;
           const out = await wrappedLooper.invoke({ n: ns.length, same: [] });
-          // Default loop detection (5 identical calls): distinct calls all run, none is answered with a hint.
+          // Loop detection (5 identical calls): distinct calls all run, none is answered with a hint.
           expect(out.same).toEqual(ns.map(() => true));
           expect(bodyRuns).toBe(ns.length);
         },

@@ -105,7 +105,7 @@ describe("bad input", () => {
     const builder = new StateGraph(Annotation.Root({ x: Annotation<number>() }));
     expect(() => wrapGraph(builder, { warden })).toThrow(TypeError);
     expect(() => wrapGraph(builder, { warden })).toThrow(
-      /expects a compiled LangGraph graph \(StateGraph.compile\(\), createReactAgent\(\)\) or a langchain createAgent\(\) agent, got an instance of StateGraph/,
+      /expects a compiled LangGraph graph \(StateGraph.compile\(\), createReactAgent\(\), entrypoint\(\)\) or a langchain createAgent\(\) agent, got an instance of StateGraph/,
     );
     expect(() => wrapGraph({ invoke() {} }, { warden })).toThrow(/got a plain object/);
     expect(() => wrapGraph(null, { warden })).toThrow(/got null/);

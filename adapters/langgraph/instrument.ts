@@ -6,7 +6,7 @@ import { estimateUsage, messageForCapture, messagesForCapture, requestFacts, res
 import { classify } from "./control.js";
 import { type Proto, parentOf, patch, stopText } from "./funnel.js";
 import { iterateIn } from "./iterate.js";
-import { isConfigObject, registerLangChainScope, withStep } from "./scope.js";
+import { enterStep, registerLangChainScope } from "./scope.js";
 import { instrumentToolClass } from "./tools.js";
 
 /*
@@ -45,14 +45,13 @@ function instrumentChatModelClass(proto: Proto): void {
     "generate",
     (original) =>
       function wardenGenerate(this: unknown, ...args: never[]) {
-        const [messages, options, callbacks] = args as unknown as [unknown, unknown, unknown];
-        const parent = parentOf(options);
+        const [messages, options] = args as unknown as [unknown, unknown];
+        const parent = parentOf();
         if (!parent || parent.kind === "chat") return original.apply(this, args);
         const step = openChat(parent, this, options, messages);
-        // The inner call carries the chat step: nested model calls are not counted twice.
-        const inner = isConfigObject(options) ? withStep(options, step) : options;
         const guard = step.run.guard;
-        return step.run.hub.activate(step, async () => {
+        // The call runs inside the chat step: nested model calls are not counted twice.
+        return enterStep(step, async () => {
           try {
             if (guard) {
               const decision = await guard.beforeModel(
@@ -62,7 +61,7 @@ function instrumentChatModelClass(proto: Proto): void {
               if (decision?.kind === "abort") throw decision.error;
               if (decision?.kind === "finalize") return finalAnswer(step, decision.trip);
             }
-            const result = await original.call(this, ...([messages, inner, callbacks] as never[]));
+            const result = await original.apply(this, args);
             endChat(step, (chat) => {
               responseFacts(chat, result);
               if (!chat.usage) chat.estimatedUsage = estimateUsage(messages, result);
@@ -93,13 +92,12 @@ function instrumentChatModelClass(proto: Proto): void {
     (original) =>
       function wardenStreamIterator(this: unknown, ...args: never[]) {
         const [input, options] = args as unknown as [unknown, unknown];
-        const parent = parentOf(options);
+        const parent = parentOf();
         if (!parent || parent.kind === "chat") return original.apply(this, args);
         const step = openChat(parent, this, options, input);
-        // A model without native streaming falls back from stream() to generate(): the chat step in
-        // the inner config keeps that call from being counted twice.
-        const inner = withStep(isConfigObject(options) ? options : {}, step);
-        const enter = <R>(fn: () => R): R => step.run.hub.activate(step, fn);
+        // A model without native streaming falls back from stream() to generate(): running inside
+        // the chat step keeps that call from being counted twice.
+        const enter = <R>(fn: () => R): R => enterStep(step, fn);
         const guard = step.run.guard;
         const source = (
           guard
@@ -107,9 +105,9 @@ function instrumentChatModelClass(proto: Proto): void {
                 step,
                 guard,
                 guard.wantsEstimate ? callEstimate(this, options, input, guard) : undefined,
-                () => enter(() => original.call(this, ...([input, inner] as never[])) as AsyncIterator<unknown>),
+                () => enter(() => original.apply(this, args) as AsyncIterator<unknown>),
               )
-            : enter(() => original.call(this, ...([input, inner] as never[])))
+            : enter(() => original.apply(this, args))
         ) as AsyncIterator<unknown>;
         const chunks: unknown[] = [];
         return iterateIn(

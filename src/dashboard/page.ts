@@ -148,7 +148,8 @@ function render(data) {
   tile("tile-err", pct(c.err), recovered + " of " + failures + " failures recovered (" + t.injectedRecoveries + " injected, " + t.organicRecoveries + " organic)");
   tile("tile-cpcs", usd(c.cpcs), usd(t.costUsd) + " over " + t.completedSubtasks + " completed subtasks" + (t.costUnknownCalls ? " · " + t.costUnknownCalls + " calls of unknown price" : ""));
   const trips = Object.entries(t.trips).filter(([, n]) => n > 0);
-  tile("tile-trips", String(trips.reduce((a, [, n]) => a + n, 0)), trips.length ? trips.map(([k, n]) => k + " " + n).join(" · ") : "none");
+  const loops = Object.entries(t.suspectedLoops || {}).filter(([, n]) => n > 0);
+  tile("tile-trips", String(trips.reduce((a, [, n]) => a + n, 0)), (trips.length ? trips.map(([k, n]) => k + " " + n).join(" · ") : "none") + (loops.length ? " · suspected loops: " + loops.map(([k, n]) => k + " " + n).join(", ") : ""));
   $("charts").replaceChildren(chart("ASF", data.trend, "asf", pct), chart("ERR", data.trend, "err", pct), chart("CPCS", data.trend, "cpcs", usd));
   table("agents", ["agent", "tasks", "ASF", "ERR", "CPCS", "cost"], Object.entries(data.snapshot.byAgent).map(([name, f]) => [name, f.totals.tasks, pct(f.asf), pct(f.err), usd(f.cpcs), usd(f.totals.costUsd)]));
   table("tools", ["tool", "calls", "failures", "recovered", "ERR", "cost"], Object.entries(data.snapshot.byTool).map(([name, f]) => [name, f.calls, f.failures, f.recovered, pct(f.err), usd(f.costUsd)]));

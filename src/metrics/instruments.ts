@@ -24,6 +24,7 @@ export class Instruments {
   private readonly costUnknown: Counter;
   private readonly tokens: Counter;
   private readonly trips: Counter;
+  private readonly suspectedLoops: Counter;
   private readonly inferenceDuration: Histogram;
   private readonly toolDuration: Histogram;
   private readonly invocationDuration: Histogram;
@@ -55,6 +56,9 @@ export class Instruments {
       description: "Tokens, by type (input, output, cache_read, cache_write)",
     });
     this.trips = m.createCounter(`${p}.breaker.trips`, { description: "Breaker trips, by kind" });
+    this.suspectedLoops = m.createCounter(`${p}.loops.suspected`, {
+      description: "Suspected loops (detected and reported, not stopped), by tool or node",
+    });
     const seconds = {
       unit: "s",
       advice: {
@@ -150,5 +154,7 @@ export class Instruments {
     for (const [tool, f] of Object.entries(s.tools))
       if (f.costUsd > 0) this.cost.add(f.costUsd, { ...agent, tool: this.tools.name(tool) });
     for (const [kind, n] of Object.entries(s.trips)) if (n) this.trips.add(n, { ...agent, kind });
+    for (const [name, n] of Object.entries(s.suspectedLoops ?? {}))
+      if (n) this.suspectedLoops.add(n, { ...agent, name });
   }
 }

@@ -128,6 +128,8 @@ export interface TaskSummary {
   recoveredInjected: KindCounts;
   /** Breaker trips by kind. */
   trips: Record<string, number>;
+  /** Suspected loops (detected, reported, not stopped), by the tool or node that repeated; absent when none. */
+  suspectedLoops?: Record<string, number>;
   /**
    * Retries (ARGUS's N): re-runs of the same call after it failed — each retry agentwarden made of
    * a tool call (`recovery.retry`) and each node attempt after the first under a `RetryPolicy`. A
@@ -190,6 +192,7 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
     steps: records,
   };
   if (run.error) s.error = run.error;
+  if (Object.keys(run.suspectedLoops).length > 0) s.suspectedLoops = nullTable(run.suspectedLoops);
   if (run.root.graph?.conversationId !== undefined) s.conversationId = run.root.graph.conversationId;
   if (all.length > records.length) s.stepsTruncated = true;
 
