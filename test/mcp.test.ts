@@ -160,8 +160,12 @@ describe("@langchain/mcp-adapters over an instrumented client: tracing, recovery
         "gen_ai.tool.type": "extension",
         "mcp.method.name": "tools/call",
         "network.transport": "pipe",
+        // Issue 13.19: the adapter hands tools a Proxy of the Client; the version is still known.
+        "mcp.protocol.version": expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
       });
     }
+    // Issue 13.20: an isError result is `tool_error` whichever way the call was made.
+    expect([failed?.status.code, failed?.attributes["error.type"]]).toEqual([SpanStatusCode.ERROR, "tool_error"]);
     expect(new Set(spans().map((s) => s.spanContext().traceId)).size).toBe(1);
     expect([summary?.failures.tool, summary?.recovered.tool]).toEqual([1, 1]);
   });

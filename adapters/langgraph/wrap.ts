@@ -23,7 +23,8 @@ export interface WrapOptions {
   warden: Warden;
   /**
    * Low-cardinality name of the workflow or agent (`gen_ai.workflow.name` / `gen_ai.agent.name`).
-   * Default: the graph's own name when it was given one, else `"agent"` or `"workflow"`.
+   * Default: the graph's own name when it was given one; else none (the ledger and dashboard say
+   * `"agent"` or `"workflow"`, spans carry no name attribute and are named by their operation alone).
    */
   name?: string;
   /**
@@ -121,11 +122,13 @@ interface Wanted {
 
 function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
   const kind = wanted.kind ?? (hasToolNode(graph) ? "agent" : "workflow");
-  const name = wanted.name ?? (graph.name && graph.name !== DEFAULT_GRAPH_NAME ? graph.name : kind);
+  const given = wanted.name ?? (graph.name && graph.name !== DEFAULT_GRAPH_NAME ? graph.name : undefined);
+  // No name of its own: the ledger calls it by its kind, the telemetry leaves the name unset.
+  const name = given ?? kind;
   graph.nodes = wrapNodes(graph.nodes, warden, wanted.corrections);
   const original = graph._streamIterator;
   graph._streamIterator = function wardenGraphRun(this: PregelLike, input, options) {
-    const info: GraphInfo = { name };
+    const info: GraphInfo = given === undefined ? { name, anonymous: true } : { name };
     const configurable = options?.configurable;
     const threadId = configurable?.thread_id;
     if (typeof threadId === "string" || typeof threadId === "number") info.conversationId = String(threadId);
