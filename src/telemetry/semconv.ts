@@ -85,6 +85,8 @@ export const OPERATION_INVOKE_WORKFLOW = "invoke_workflow";
 export const LANGGRAPH_NODE = "langgraph.node";
 export const LANGGRAPH_STEP = "langgraph.step";
 export const LANGGRAPH_ATTEMPT = "langgraph.attempt";
+/** The thread id on an `invoke_workflow` span (whose convention has no `gen_ai.conversation.id`). */
+export const LANGGRAPH_THREAD_ID = "langgraph.thread_id";
 
 /** agentwarden's own attributes. */
 export const AW_STEP_STATUS = "agentwarden.step.status";

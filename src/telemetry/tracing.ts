@@ -104,7 +104,10 @@ export class TracingSubscriber implements Subscriber {
           a[sc.GEN_AI_OPERATION_NAME] = sc.OPERATION_INVOKE_WORKFLOW;
           if (named) a[sc.GEN_AI_WORKFLOW_NAME] = step.name;
         }
-        if (g?.conversationId !== undefined) a[sc.GEN_AI_CONVERSATION_ID] = g.conversationId;
+        // invoke_workflow has no gen_ai.conversation.id in the conventions: the thread id rides
+        // on the workflow span as an extension, on its model and tool spans as the convention's.
+        if (g?.conversationId !== undefined)
+          a[step.kind === "agent" ? sc.GEN_AI_CONVERSATION_ID : sc.LANGGRAPH_THREAD_ID] = g.conversationId;
         break;
       }
       case "node": {
