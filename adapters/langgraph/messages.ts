@@ -217,7 +217,8 @@ function blockPart(block: unknown): Part | undefined {
     case "output_text":
       return { type: "text", content: str(b.text) ?? "" };
     case "reasoning":
-      return { type: "reasoning", content: str(b.reasoning) ?? summaryText(b.summary) ?? "" };
+      // OpenAI's reasoning items carry their text in `summary` when `reasoning` is empty.
+      return { type: "reasoning", content: str(b.reasoning) || summaryText(b.summary) || "" };
     case "thinking":
       return { type: "reasoning", content: str(b.thinking) ?? "" };
     case "redacted_thinking":
