@@ -830,3 +830,57 @@ describe("conformance with the GenAI and MCP semantic conventions (vendored mode
     expect(readFileSync(readmePath, "utf8").match(re)?.[0]).toBe(generated);
   });
 });
+
+describe("where the conventions are still moving: the alternative is one option away", () => {
+  it('semconv: { nodeSpans: "run_step", invocationDuration: "invocation" } emits the open proposals instead', async () => {
+    const { provider, spans } = memoryTracing();
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const warden = new Warden({
+      tracerProvider: provider,
+      meterProvider,
+      semconv: { nodeSpans: "run_step", invocationDuration: "invocation" },
+    });
+    const S = Annotation.Root({ out: Annotation<string>() });
+    const inner = new StateGraph(S)
+      .addNode("leaf", async () => ({ out: "x" }))
+      .addEdge(START, "leaf")
+      .compile({ name: "inner" });
+    const outer = new StateGraph(S).addNode("step", inner).addEdge(START, "step").compile({ name: "outer" });
+    await wrapGraph(outer, { warden }).invoke({});
+    expect(
+      spans()
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(["invoke_workflow inner", "invoke_workflow outer", "run_step leaf", "run_step step"]);
+    expect(spans().find((s) => s.name === "run_step leaf")?.attributes).toMatchObject({
+      "gen_ai.operation.name": "run_step",
+      "gen_ai.step.name": "leaf",
+      "langgraph.node": "leaf",
+    });
+    await reader.forceFlush();
+    const metrics = exporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics));
+    const names = metrics.map((m) => m.descriptor.name);
+    expect(names).toContain("gen_ai.invocation.duration");
+    expect(names).not.toContain("gen_ai.workflow.duration");
+    const invocation = metrics.find((m) => m.descriptor.name === "gen_ai.invocation.duration");
+    expect(
+      invocation?.dataPoints
+        .map((p) => p.attributes)
+        .sort((a, b) => String(a["gen_ai.workflow.name"]).localeCompare(String(b["gen_ai.workflow.name"]))),
+    ).toEqual([
+      {
+        "gen_ai.operation.name": "invoke_workflow",
+        "gen_ai.workflow.name": "inner",
+        "gen_ai.invocation.is_nested": true,
+      },
+      {
+        "gen_ai.operation.name": "invoke_workflow",
+        "gen_ai.workflow.name": "outer",
+        "gen_ai.invocation.is_nested": false,
+      },
+    ]);
+    await meterProvider.shutdown();
+  });
+});
