@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { AIMessage, ChatMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
+import { requestFacts, responseFacts } from "../adapters/langgraph/chat.js";
 import { inputMessages, outputMessages, toolDefinitions } from "../adapters/langgraph/messages.js";
 
 const schema = (name: string) =>
@@ -161,5 +162,61 @@ describe("LangChain messages as the conventions' messages", () => {
     ]);
     expect(tools(defs)).toBe(true);
     expect(toolDefinitions([])).toBeUndefined();
+  });
+});
+
+describe("response and request facts of a model call", () => {
+  it("gen_ai.response.id from the provider's id, never from an id LangChain made up for its run", () => {
+    const chat = { provider: "openai", requestModel: "gpt-4o" };
+    responseFacts(chat, {
+      generations: [[{ message: { id: "chatcmpl-123", response_metadata: { finish_reason: "stop" } } }]],
+    });
+    expect(chat).toMatchObject({ responseId: "chatcmpl-123", finishReasons: ["stop"] });
+    const other = { provider: "openai", requestModel: "gpt-4o" };
+    responseFacts(other, { generations: [[{ message: { id: "run-7f3a", response_metadata: {} } }]] });
+    expect(other).not.toHaveProperty("responseId");
+    const fromMeta = { provider: "anthropic", requestModel: "claude" };
+    responseFacts(fromMeta, {
+      generations: [[{ message: { id: "lc_run--1", response_metadata: { id: "msg_01", stop_reason: "end_turn" } } }]],
+    });
+    expect(fromMeta).toMatchObject({ responseId: "msg_01", finishReasons: ["end_turn"] });
+  });
+
+  it("gen_ai.request.* from the call options, else the model's settings; reasoning tokens", () => {
+    const model = { model: "gpt-4o", temperature: 0.7, topP: 0.9, getLsParams: () => ({ ls_provider: "openai" }) };
+    expect(requestFacts(model, { maxTokens: 100, stop: ["END"], seed: 7, n: 2, frequencyPenalty: 0.5 })).toEqual({
+      provider: "openai",
+      requestModel: "gpt-4o",
+      params: {
+        maxTokens: 100,
+        temperature: 0.7,
+        topP: 0.9,
+        stopSequences: ["END"],
+        seed: 7,
+        choiceCount: 2,
+        frequencyPenalty: 0.5,
+      },
+    });
+    expect(requestFacts({ getLsParams: () => ({}) }, {})).toEqual({
+      provider: "_OTHER",
+      requestModel: "unknown",
+      params: undefined,
+    });
+    const chat: { provider: string; requestModel: string; reasoningTokens?: number } = {
+      provider: "openai",
+      requestModel: "o3",
+    };
+    responseFacts(chat, {
+      generations: [
+        [
+          {
+            message: {
+              usage_metadata: { input_tokens: 5, output_tokens: 40, output_token_details: { reasoning: 32 } },
+            },
+          },
+        ],
+      ],
+    });
+    expect(chat.reasoningTokens).toBe(32);
   });
 });

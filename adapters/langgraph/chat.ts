@@ -1,4 +1,5 @@
 import type { ChatInfo, ChatRequestParams, TokenUsage } from "../../src/index.js";
+import { UNKNOWN_MODEL } from "../../src/telemetry/semconv.js";
 
 /** LangSmith provider ids (`ls_provider`) mapped to GenAI semconv `gen_ai.provider.name` values. */
 const PROVIDERS: Readonly<Record<string, string>> = {
@@ -64,7 +65,7 @@ export function requestFacts(
     str((options as { model?: unknown })?.model) ??
     str(model.model) ??
     str(model.modelName) ??
-    "unknown";
+    UNKNOWN_MODEL;
   return { provider, requestModel, params: requestParams(model, options, params) };
 }
 

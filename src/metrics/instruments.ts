@@ -137,9 +137,10 @@ export class Instruments {
         const a: Attributes = {
           [sc.GEN_AI_OPERATION_NAME]: sc.OPERATION_CHAT,
           [sc.GEN_AI_PROVIDER_NAME]: c?.provider ?? sc.ERROR_TYPE_OTHER,
-          [sc.GEN_AI_REQUEST_MODEL]: c?.requestModel ?? step.name,
           ...error,
         };
+        const model = c?.requestModel ?? step.name;
+        if (model !== sc.UNKNOWN_MODEL) a[sc.GEN_AI_REQUEST_MODEL] = model;
         if (c?.responseModel !== undefined) a[sc.GEN_AI_RESPONSE_MODEL] = c.responseModel;
         this.inferenceDuration.record(seconds, a);
         // Every call is counted, failed ones and those without reported usage too (0, as the
@@ -189,7 +190,7 @@ export class Instruments {
           const chat = firstChat(step);
           if (chat) {
             a[sc.GEN_AI_PROVIDER_NAME] = chat.provider;
-            a[sc.GEN_AI_REQUEST_MODEL] = chat.requestModel;
+            if (chat.requestModel !== sc.UNKNOWN_MODEL) a[sc.GEN_AI_REQUEST_MODEL] = chat.requestModel;
           }
           this.agentDuration.record(seconds, a);
         } else {

@@ -77,6 +77,8 @@ export const ERROR_TYPE = "error.type";
 export const ERROR_TYPE_OTHER = "_OTHER";
 
 export const OPERATION_CHAT = "chat";
+/** What the ledger calls a model it could not name; never emitted as `gen_ai.request.model` (no meaningless values). */
+export const UNKNOWN_MODEL = "unknown";
 export const OPERATION_EXECUTE_TOOL = "execute_tool";
 export const OPERATION_INVOKE_AGENT = "invoke_agent";
 export const OPERATION_INVOKE_WORKFLOW = "invoke_workflow";

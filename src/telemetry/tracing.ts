@@ -126,7 +126,7 @@ export class TracingSubscriber implements Subscriber {
         a[sc.GEN_AI_OPERATION_NAME] = sc.OPERATION_CHAT;
         if (c) {
           a[sc.GEN_AI_PROVIDER_NAME] = c.provider;
-          a[sc.GEN_AI_REQUEST_MODEL] = c.requestModel;
+          if (c.requestModel !== sc.UNKNOWN_MODEL) a[sc.GEN_AI_REQUEST_MODEL] = c.requestModel;
           if (c.stream) a[sc.GEN_AI_REQUEST_STREAM] = true;
           if (c.request) requestAttributes(c.request, a);
           if (c.input !== undefined) a[sc.GEN_AI_INPUT_MESSAGES] = c.input;
@@ -222,7 +222,7 @@ export class TracingSubscriber implements Subscriber {
         const chat = firstChat(step);
         if (chat) {
           a[sc.GEN_AI_PROVIDER_NAME] = chat.provider;
-          a[sc.GEN_AI_REQUEST_MODEL] = chat.requestModel;
+          if (chat.requestModel !== sc.UNKNOWN_MODEL) a[sc.GEN_AI_REQUEST_MODEL] = chat.requestModel;
         }
         const usage = step.parent === undefined ? step.run.usage : undefined;
         if (usage) {
@@ -247,7 +247,10 @@ function spanName(step: Step, options: ResolvedOptions): string {
     case "node":
       return options.semconv.nodeSpans === "run_step" ? `${sc.OPERATION_RUN_STEP} ${step.name}` : step.name;
     case "chat":
-      return `${sc.OPERATION_CHAT} ${step.chat?.requestModel ?? step.name}`;
+      // `{operation} {model}`, or the operation alone when the model is not known.
+      return step.chat?.requestModel === sc.UNKNOWN_MODEL
+        ? sc.OPERATION_CHAT
+        : `${sc.OPERATION_CHAT} ${step.chat?.requestModel ?? step.name}`;
     case "tool":
       // A standalone MCP tool call is named as the MCP conventions say: `tools/call {tool}`.
       if (step.tool?.mcp?.ownSpan) return `${step.tool.mcp.method} ${step.tool.name}`;
