@@ -220,3 +220,11 @@ describe("response and request facts of a model call", () => {
     expect(chat.reasoningTokens).toBe(32);
   });
 });
+
+describe("untrusted names", () => {
+  it("a message type or finish reason named like an Object.prototype member is kept as it is", () => {
+    const odd = { role: "constructor", content: "hi" };
+    expect(inputMessages([odd]).input).toEqual([{ role: "constructor", parts: [{ type: "text", content: "hi" }] }]);
+    expect(outputMessages([new AIMessage("x")], ["toString"])[0]?.finish_reason).toBe("toString");
+  });
+});

@@ -31,42 +31,42 @@ interface MessageLike {
   _getType?(): string;
 }
 
-/** LangChain message types to the conventions' roles. */
-const ROLES: Readonly<Record<string, string>> = {
-  human: "user",
-  user: "user",
-  ai: "assistant",
-  assistant: "assistant",
-  system: "system",
-  developer: "system",
-  tool: "tool",
-  function: "tool",
-};
+/** LangChain message types to the conventions' roles (a Map: the type comes from the message). */
+const ROLES: ReadonlyMap<string, string> = new Map([
+  ["human", "user"],
+  ["user", "user"],
+  ["ai", "assistant"],
+  ["assistant", "assistant"],
+  ["system", "system"],
+  ["developer", "system"],
+  ["tool", "tool"],
+  ["function", "tool"],
+]);
 
 /** Provider finish reasons to the conventions' `FinishReason` values; others are kept as they are. */
-const FINISH_REASONS: Readonly<Record<string, string>> = {
-  stop: "stop",
-  end_turn: "stop",
-  stop_sequence: "stop",
-  STOP: "stop",
-  FINISH_REASON_STOP: "stop",
-  length: "length",
-  max_tokens: "length",
-  MAX_TOKENS: "length",
-  model_length: "length",
-  content_filter: "content_filter",
-  SAFETY: "content_filter",
-  RECITATION: "content_filter",
-  refusal: "content_filter",
-  tool_calls: "tool_call",
-  tool_call: "tool_call",
-  tool_use: "tool_call",
-  function_call: "tool_call",
-  error: "error",
-};
+const FINISH_REASONS: ReadonlyMap<string, string> = new Map([
+  ["stop", "stop"],
+  ["end_turn", "stop"],
+  ["stop_sequence", "stop"],
+  ["STOP", "stop"],
+  ["FINISH_REASON_STOP", "stop"],
+  ["length", "length"],
+  ["max_tokens", "length"],
+  ["MAX_TOKENS", "length"],
+  ["model_length", "length"],
+  ["content_filter", "content_filter"],
+  ["SAFETY", "content_filter"],
+  ["RECITATION", "content_filter"],
+  ["refusal", "content_filter"],
+  ["tool_calls", "tool_call"],
+  ["tool_call", "tool_call"],
+  ["tool_use", "tool_call"],
+  ["function_call", "tool_call"],
+  ["error", "error"],
+]);
 
 export function finishReason(reason: string): string {
-  return FINISH_REASONS[reason] ?? reason;
+  return FINISH_REASONS.get(reason) ?? reason;
 }
 
 /**
@@ -155,7 +155,7 @@ function roleOf(m: unknown): string | undefined {
   // A generic ChatMessage carries its own role; a plain `{ role, content }` object too.
   if ((type === undefined || type === "generic") && typeof msg.role === "string") type = msg.role;
   if (type === undefined) return undefined;
-  return ROLES[type] ?? type;
+  return ROLES.get(type) ?? type;
 }
 
 function toolCallPart(c: unknown): Part {
