@@ -183,7 +183,7 @@ function typeProblem(key: string, value: unknown): string | undefined {
     if (typeof t === "object" && t !== null && "members" in t) {
       if (typeof value !== "string") return false;
       // The enums agentwarden fills from a fixed set must use the defined members.
-      if (["gen_ai.operation.name", "mcp.method.name", "gen_ai.token.modality"].includes(key))
+      if (["gen_ai.operation.name", "mcp.method.name", "gen_ai.token.modality", "gen_ai.output.type"].includes(key))
         return (t as { members: Array<{ value: string }> }).members.some((m) => m.value === value);
       return true;
     }
@@ -339,6 +339,8 @@ async function runWorkload(): Promise<Seen> {
           stop: ["END"],
         } as never,
       );
+      // Structured output: the request includes an output format.
+      await contentModel.invoke("Answer in JSON.", { response_format: { type: "json_object" } } as never);
       return { out: String(reply.text) };
     })
     .addNode("stream", async () => {
@@ -488,6 +490,8 @@ function conditionHolds(key: string, s: ReadableSpan, seen: Seen): boolean | und
       return seen.streamed.has(s.name);
     case "gen_ai.request.model":
       return true; // every model call here knows its model
+    case "gen_ai.output.type":
+      return s.name === "chat gpt-4o" && String(a["gen_ai.input.messages"]).includes("Answer in JSON.");
     case "gen_ai.conversation.id":
       return conversationOf(s, seen) !== undefined;
     case "gen_ai.agent.name":

@@ -197,6 +197,10 @@ describe("response and request facts of a model call", () => {
         frequencyPenalty: 0.5,
       },
     });
+    // Structured output: the request includes an output format (gen_ai.output.type).
+    expect(
+      requestFacts(model, { ls_structured_output_format: { kwargs: { method: "jsonSchema" }, schema: {} } }).params,
+    ).toEqual({ temperature: 0.7, topP: 0.9, outputType: "json" });
     expect(requestFacts({ getLsParams: () => ({}) }, {})).toEqual({
       provider: "_OTHER",
       requestModel: "unknown",

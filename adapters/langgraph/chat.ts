@@ -102,6 +102,12 @@ function requestParams(model: unknown, options: unknown, ls: LsParams | undefine
   const stop = o.stop ?? o.stopSequences ?? ls?.ls_stop ?? m.stop ?? m.stopSequences;
   if (Array.isArray(stop) && stop.length > 0 && stop.every((x) => typeof x === "string")) p.stopSequences = stop;
   else if (typeof stop === "string" && stop.length > 0) p.stopSequences = [stop];
+  // Structured output (withStructuredOutput, a response_format): the request includes an output format.
+  const format = o.response_format ?? o.ls_structured_output_format ?? o.responseFormat;
+  if (format !== undefined && format !== null) {
+    const type = (format as { type?: unknown }).type;
+    p.outputType = type === "text" ? "text" : "json";
+  }
   return Object.keys(p).length > 0 ? p : undefined;
 }
 

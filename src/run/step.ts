@@ -65,6 +65,8 @@ export interface ChatRequestParams {
   presencePenalty?: number;
   seed?: number;
   choiceCount?: number;
+  /** `gen_ai.output.type`: `json` when the call asked for structured output. */
+  outputType?: "json" | "text";
 }
 
 /** Facts of an MCP request (semconv `mcp.*`). */

@@ -32,6 +32,7 @@ export const GEN_AI_REQUEST_FREQUENCY_PENALTY = "gen_ai.request.frequency_penalt
 export const GEN_AI_REQUEST_PRESENCE_PENALTY = "gen_ai.request.presence_penalty";
 export const GEN_AI_REQUEST_SEED = "gen_ai.request.seed";
 export const GEN_AI_REQUEST_CHOICE_COUNT = "gen_ai.request.choice.count";
+export const GEN_AI_OUTPUT_TYPE = "gen_ai.output.type";
 export const GEN_AI_RESPONSE_ID = "gen_ai.response.id";
 export const GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk";
 export const GEN_AI_SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions";

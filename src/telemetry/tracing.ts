@@ -299,6 +299,7 @@ function requestAttributes(p: ChatRequestParams, a: Attributes): void {
   if (p.presencePenalty !== undefined) a[sc.GEN_AI_REQUEST_PRESENCE_PENALTY] = p.presencePenalty;
   if (p.seed !== undefined) a[sc.GEN_AI_REQUEST_SEED] = p.seed;
   if (p.choiceCount !== undefined) a[sc.GEN_AI_REQUEST_CHOICE_COUNT] = p.choiceCount;
+  if (p.outputType !== undefined) a[sc.GEN_AI_OUTPUT_TYPE] = p.outputType;
 }
 
 /** The conversation a step belongs to: the nearest graph run's real thread id. */
