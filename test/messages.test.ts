@@ -5,10 +5,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AIMessage, ChatMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
+import { Annotation, START, StateGraph } from "@langchain/langgraph";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { requestFacts, responseFacts } from "../adapters/langgraph/chat.js";
+import { wrapGraph } from "../adapters/langgraph/index.js";
 import { inputMessages, outputMessages, toolDefinitions } from "../adapters/langgraph/messages.js";
+import { ScriptedChatModel } from "../adapters/testing/index.js";
+import { Warden } from "../src/index.js";
 
 const schema = (name: string) =>
   new Ajv({ strict: false }).compile(
@@ -230,5 +234,26 @@ describe("untrusted names", () => {
     const odd = { role: "constructor", content: "hi" };
     expect(inputMessages([odd]).input).toEqual([{ role: "constructor", parts: [{ type: "text", content: "hi" }] }]);
     expect(outputMessages([new AIMessage("x")], ["toString"])[0]?.finish_reason).toBe("toString");
+  });
+});
+
+describe("reading the request never breaks the call", () => {
+  it("a message that throws when read is reported (langgraph:chat) and the model call goes on", async () => {
+    const reported: string[] = [];
+    const warden = new Warden({ tracing: false, captureContent: true, onError: (_e, source) => reported.push(source) });
+    const model = new ScriptedChatModel({ script: [{ content: "fine" }] });
+    const odd = new HumanMessage("hello");
+    Object.defineProperty(odd, "tool_calls", {
+      get() {
+        throw new Error("boom");
+      },
+    });
+    const S = Annotation.Root({ out: Annotation<string>() });
+    const graph = new StateGraph(S)
+      .addNode("ask", async () => ({ out: String((await model.invoke([odd])).content) }))
+      .addEdge(START, "ask")
+      .compile({ name: "asker" });
+    expect((await wrapGraph(graph, { warden }).invoke({})).out).toBe("fine");
+    expect(reported).toEqual(["langgraph:chat"]);
   });
 });

@@ -178,20 +178,29 @@ function openChat(parent: Step, model: unknown, options: unknown, messages: unkn
     if (stream) step.chat.stream = true;
     if (params) step.chat.request = params;
     // Content in the conventions' shapes, converted only when it is captured.
-    if (!run.warden.options.captureContent) return;
+    if (run.warden.options.captureContent) captureRequest(step, step.chat, messages, options);
+  });
+}
+
+/** The request's messages, system instructions and tool definitions; reading them never throws into the agent. */
+function captureRequest(step: Step, chat: NonNullable<Step["chat"]>, messages: unknown, options: unknown): void {
+  const warden = step.run.warden;
+  try {
     const { system, input } = inputMessages(messages);
-    const captured = run.warden.capture("gen_ai.input.messages", input);
-    if (captured !== undefined) step.chat.input = captured;
+    const captured = warden.capture("gen_ai.input.messages", input);
+    if (captured !== undefined) chat.input = captured;
     if (system) {
-      const s = run.warden.capture("gen_ai.system_instructions", system);
-      if (s !== undefined) step.chat.systemInstructions = s;
+      const s = warden.capture("gen_ai.system_instructions", system);
+      if (s !== undefined) chat.systemInstructions = s;
     }
     const tools = toolDefinitions((options as { tools?: unknown } | undefined)?.tools);
     if (tools) {
-      const t = run.warden.capture("gen_ai.tool.definitions", tools);
-      if (t !== undefined) step.chat.toolDefinitions = t;
+      const t = warden.capture("gen_ai.tool.definitions", tools);
+      if (t !== undefined) chat.toolDefinitions = t;
     }
-  });
+  } catch (error) {
+    warden.reportError(error, "langgraph:chat");
+  }
 }
 
 /** A stream's chunks as one message (AIMessageChunk.concat), or the last chunk when they do not concat. */
