@@ -78,6 +78,25 @@ export interface RecoveryOptions {
 /** Extra attribute vocabularies a span can carry beside `gen_ai.*`, for backends keyed on them. */
 export type Vocabulary = "openinference" | "traceloop";
 
+/**
+ * Where the GenAI conventions are still moving, the choice agentwarden makes by default and the
+ * alternative, one option away.
+ */
+export interface SemconvOptions {
+  /**
+   * Graph node spans. `"langgraph"` (default): named after the node, with `langgraph.node`,
+   * `langgraph.step`, `langgraph.attempt` only (no convention exists yet). `"run_step"`: the open
+   * upstream proposal, `run_step {node}` with `gen_ai.operation.name=run_step` and `gen_ai.step.name`.
+   */
+  nodeSpans?: "langgraph" | "run_step";
+  /**
+   * Agent and workflow durations. `"split"` (default, the conventions' model files):
+   * `gen_ai.invoke_agent.duration` and `gen_ai.workflow.duration`. `"invocation"`: the open pull
+   * request's single `gen_ai.invocation.duration` with `gen_ai.invocation.is_nested`.
+   */
+  invocationDuration?: "split" | "invocation";
+}
+
 export interface WardenOptions {
   /** Emit OpenTelemetry spans for every step. Default `true` (`DEFAULT_TRACING`). */
   tracing?: boolean;
@@ -97,6 +116,8 @@ export interface WardenOptions {
   maxContentLength?: number;
   /** Also emit OpenInference and/or Traceloop attributes on each span. Default none. */
   vocabularies?: Vocabulary[];
+  /** Choices where the GenAI conventions are still moving (node spans, invocation duration). */
+  semconv?: SemconvOptions;
   /**
    * Agent metrics (ASF, ERR, CPCS and their companions) aggregated in process and exported as
    * OpenTelemetry counters. Default on; `false` turns the aggregation and the instruments off.
@@ -163,6 +184,7 @@ export interface ResolvedOptions {
   redact: Redactor;
   maxContentLength: number;
   vocabularies: ReadonlySet<Vocabulary>;
+  semconv: Required<SemconvOptions>;
   onError: ErrorHook | undefined;
   metrics: Required<MetricsOptions> | false;
   meterProvider: MeterProvider | undefined;
@@ -201,6 +223,12 @@ const schema = z.strictObject({
   redact: fn("a function (text, field) => string").optional(),
   maxContentLength: z.number().int().min(1).optional(),
   vocabularies: z.array(z.enum(["openinference", "traceloop"])).optional(),
+  semconv: z
+    .strictObject({
+      nodeSpans: z.enum(["langgraph", "run_step"]).optional(),
+      invocationDuration: z.enum(["split", "invocation"]).optional(),
+    })
+    .optional(),
   onError: fn("a function (error, source) => void").optional(),
   metrics: z
     .union([
@@ -318,6 +346,10 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
     redact: (o.redact as Redactor | undefined) ?? redactSecrets,
     maxContentLength: o.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH,
     vocabularies: new Set(o.vocabularies ?? []),
+    semconv: {
+      nodeSpans: o.semconv?.nodeSpans ?? "langgraph",
+      invocationDuration: o.semconv?.invocationDuration ?? "split",
+    },
     onError: o.onError as ErrorHook | undefined,
     metrics:
       o.metrics === false

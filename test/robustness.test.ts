@@ -279,7 +279,10 @@ describe("content capture", () => {
     );
     const [firstChat] = spans().filter((s) => s.name === "chat gpt-4o-mini");
     expect(JSON.parse(String(firstChat?.attributes["gen_ai.input.messages"]))).toEqual([
-      [{ role: "human", content: "mail [REDACTED_EMAIL] the [CLASSIFIED], key [REDACTED_KEY]" }],
+      {
+        role: "user",
+        parts: [{ type: "text", content: "mail [REDACTED_EMAIL] the [CLASSIFIED], key [REDACTED_KEY]" }],
+      },
     ]);
     expect(new Set(fields)).toEqual(
       new Set([

@@ -298,7 +298,8 @@ describe("the functional API", () => {
       ]),
     ]);
     const taskSpan = spans().find((s) => s.name === "draft");
-    expect(taskSpan?.attributes).toMatchObject({ "gen_ai.node.name": "draft", "langgraph.node": "draft" });
+    expect(taskSpan?.attributes).toMatchObject({ "langgraph.node": "draft" });
+    expect(taskSpan?.attributes).not.toHaveProperty("gen_ai.node.name");
   });
 });
 

@@ -22,6 +22,7 @@ interface ToolConfig {
 
 interface ToolLike {
   name?: unknown;
+  description?: unknown;
   schema?: unknown;
   invoke(input: unknown, config?: unknown): Promise<unknown>;
 }
@@ -104,6 +105,8 @@ function openStep(c: Call, parent: Step, recovers?: string, injected = false): S
   return run.start("tool", c.name, parent, (s) => {
     s.tool = { name: c.name, type: "function" };
     if (c.callId !== undefined) s.tool.callId = c.callId;
+    const description = c.tool.description;
+    if (typeof description === "string" && description.length > 0) s.tool.description = description;
     if (recovers !== undefined) {
       s.tool.recovers = recovers;
       s.injected = true;
@@ -140,6 +143,9 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
     output = await enterStep(step, () => (breakers ? breakers.execute(c.name, exec) : exec()));
   } catch (error) {
     const outcome = classify(error, c.config?.signal);
+    // An MCP result with isError, turned into a thrown exception by the adapter (ToolException):
+    // one failure, one error.type, however the call was made.
+    if (outcome.error && step.tool?.mcp?.toolError) outcome.error = { ...outcome.error, type: "tool_error" };
     run.guard?.afterTool(step, { error: outcome.error ?? outcome.status });
     run.end(step, outcome.status, outcome.error);
     const cls = outcome.status === "error" ? failureClass(error) : "control";

@@ -23,7 +23,8 @@ export interface WrapOptions {
   warden: Warden;
   /**
    * Low-cardinality name of the workflow or agent (`gen_ai.workflow.name` / `gen_ai.agent.name`).
-   * Default: the graph's own name when it was given one, else `"agent"` or `"workflow"`.
+   * Default: the graph's own name when it was given one; else none (the ledger and dashboard say
+   * `"agent"` or `"workflow"`, spans carry no name attribute and are named by their operation alone).
    */
   name?: string;
   /**
@@ -163,19 +164,22 @@ function instrumentAgent(copy: AgentLike, copyOf: AgentLike["withConfig"], warde
 interface Resolved extends Wanted {
   name: string;
   kind: "agent" | "workflow";
+  /** No name of its own: the ledger calls it by its kind, the telemetry leaves the name unset. */
+  anonymous: boolean;
 }
 
 function resolve(graph: PregelLike, wanted: Wanted): Resolved {
   const kind = wanted.kind ?? (hasToolNode(graph) ? "agent" : "workflow");
-  const name = wanted.name ?? (graph.name && graph.name !== DEFAULT_GRAPH_NAME ? graph.name : kind);
-  return { ...wanted, kind, name };
+  const given = wanted.name ?? (graph.name && graph.name !== DEFAULT_GRAPH_NAME ? graph.name : undefined);
+  // No name of its own: the ledger calls it by its kind, the telemetry leaves the name unset.
+  return { ...wanted, kind, name: given ?? kind, anonymous: given === undefined };
 }
 
 function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): PregelClass {
-  const { kind, name } = wanted;
+  const { kind, name, anonymous } = wanted;
   const original = (Base.prototype as PregelLike)._streamIterator;
   function wardenGraphRun(this: PregelLike, input: unknown, options?: StreamOptions) {
-    const info: GraphInfo = { name };
+    const info: GraphInfo = anonymous ? { name, anonymous: true } : { name };
     const configurable = options?.configurable;
     const threadId = configurable?.thread_id;
     if (typeof threadId === "string" || typeof threadId === "number") info.conversationId = String(threadId);
