@@ -5,11 +5,15 @@ import type { ErrorHook } from "./hub.js";
 import type { SubtaskRule } from "./metrics/summary.js";
 import type { TripAction } from "./policies/BreakersConfig.js";
 import type { BudgetStore, SharedBudget } from "./policies/budgetStore.js";
-import type { FailureClass } from "./policies/failureClass.js";
 import { type Limits, limitsSchema, MAX_TIMER_MS } from "./policies/limits.js";
 import { DEFAULT_LOOP_REPEATS, DEFAULT_LOOP_WINDOW, type LoopOptions } from "./policies/loops.js";
+import type { RecoveryConfig } from "./policies/recovery/RecoveryConfig.js";
+import type { ToolErrorHandler } from "./policies/recovery/ToolFailure.js";
 import type { ToolBreakerOptions } from "./policies/ToolBreakers.js";
 import type { Trip } from "./policies/trip.js";
+
+export type { ToolErrorContext } from "./policies/recovery/ToolFailure.js";
+
 import type { ModelPrice } from "./pricing/PriceTable.js";
 import { type Redactor, redactSecrets } from "./redact.js";
 import type { Run } from "./run/run.js";
@@ -49,16 +53,6 @@ export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
 /** Default of `recovery.retry`: attempts in all (the first included), and the backoff's bounds. */
 export const DEFAULT_RETRY = { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 10_000 } as const;
 
-/** What a tool-error handler is told. */
-export interface ToolErrorContext {
-  tool: string;
-  args: unknown;
-  error: { type: string; message: string };
-  failureClass: FailureClass;
-  /** Attempts made so far (retries included). */
-  attempts: number;
-}
-
 export interface RecoveryOptions {
   /**
    * Retry transient tool failures (timeouts, 429, 5xx, resets) with exponential backoff and jitter
@@ -73,7 +67,7 @@ export interface RecoveryOptions {
    */
   correctiveMessages?: boolean;
   /** Your own handler, tried before the corrective message: return the text the model should read, or undefined. */
-  onToolError?: (context: ToolErrorContext) => string | undefined | Promise<string | undefined>;
+  onToolError?: ToolErrorHandler;
 }
 
 /** Extra attribute vocabularies a span can carry beside `gen_ai.*`, for backends keyed on them. */
@@ -191,14 +185,7 @@ export interface ResolvedOptions {
   meterProvider: MeterProvider | undefined;
   prices: Record<string, ModelPrice>;
   store: string | undefined;
-  recovery:
-    | {
-        retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number } | false;
-        fallbacks: Record<string, unknown>;
-        correctiveMessages: boolean;
-        onToolError: RecoveryOptions["onToolError"];
-      }
-    | false;
+  recovery: RecoveryConfig | false;
   toolCosts: Record<string, number>;
   limits: Limits;
   onTrip: TripAction | ((trip: Trip, run: Run) => TripAction | "continue");
