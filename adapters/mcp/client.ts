@@ -1,6 +1,19 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { context, propagation } from "@opentelemetry/api";
-import { currentStep, type McpInfo, type Step } from "../../src/index.js";
+import {
+  currentStep,
+  type FailureClass,
+  failureClass,
+  type McpInfo,
+  type RecoveryAction,
+  runInStep,
+  type Step,
+  type StepError,
+} from "../../src/index.js";
+import { correctiveText } from "../../src/policies/recovery/correctiveText.js";
+import { handlerText, planRecovery } from "../../src/policies/recovery/planRecovery.js";
+import type { RecoveryConfig } from "../../src/policies/recovery/RecoveryConfig.js";
+import { retryTransient } from "../../src/policies/recovery/retryTransient.js";
 
 /** The parts of an MCP SDK `Client` (any copy, any transport) the instrumentation touches. */
 interface ClientLike {
@@ -115,55 +128,229 @@ async function standalone(
   resultSchema: unknown,
   options: RequestOptions | undefined,
 ): Promise<unknown> {
-  const run = parent.run;
-  const step =
-    toolName !== undefined
-      ? run.start("tool", toolName, parent, (s) => {
-          s.tool = { name: toolName, type: "extension", mcp: info };
-          const cost = run.warden.options.toolCosts[toolName];
-          if (cost !== undefined) s.tool.costUsd = cost;
-          const args = run.warden.capture("gen_ai.tool.call.arguments", request.params?.arguments);
-          if (args !== undefined) s.tool.arguments = args;
-        })
-      : run.start("mcp", info.method, parent, (s) => {
-          s.mcp = info;
-        });
-  if (toolName !== undefined) {
-    const decision = run.guard?.beforeTool(step, toolName, request.params?.arguments);
-    if (decision?.kind === "abort") {
-      run.end(step, "error", { type: decision.error.code, message: decision.error.message });
-      throw decision.error;
-    }
-    if (decision) {
-      run.end(step, "cancelled");
-      const text =
-        decision.kind === "hint" ? decision.message : `agentwarden stopped this task: ${decision.trip.reason}`;
-      return { content: [{ type: "text", text }], isError: true };
-    }
-  }
-  const breakers = toolName !== undefined ? run.warden.toolBreakers : undefined;
   const send = () => original.call(client, withContext(request), resultSchema, options);
-  try {
-    const result = await run.hub.activate(step, () =>
-      breakers && toolName ? breakers.execute(toolName, send) : send(),
-    );
-    const isError = (result as { isError?: unknown } | null)?.isError === true;
-    if (toolName !== undefined && step.tool) {
-      const captured = run.warden.capture("gen_ai.tool.call.result", (result as { content?: unknown } | null)?.content);
-      if (captured !== undefined) step.tool.result = captured;
-    }
-    if (isError) run.end(step, "error", { type: "tool_error", message: textOf(result) });
-    else run.end(step, "ok");
-    return result;
-  } catch (error) {
-    const code = rpcCode(error);
-    if (code !== undefined) info.statusCode = code;
-    run.end(step, "error", {
-      type: mcpErrorType(error),
-      message: error instanceof Error ? error.message : String(error),
+  if (toolName === undefined) {
+    const run = parent.run;
+    const step = run.start("mcp", info.method, parent, (s) => {
+      s.mcp = info;
     });
-    throw error;
+    try {
+      const result = await run.hub.activate(step, send);
+      run.end(step, "ok");
+      return result;
+    } catch (error) {
+      fail(step, info, error);
+      throw error;
+    }
   }
+  const call: ToolCall = { name: toolName, args: request.params?.arguments, info, send, signal: options?.signal };
+  // A fallback's own MCP call runs inside the recovery step that called it: it stands in for that tool.
+  const r = parent.kind === "recovery" ? parent.recovery : undefined;
+  const recovers = r?.action === "fallback" ? r.target : undefined;
+  const outcome = await attempt(call, parent, recovers);
+  if (outcome.kind !== "failed") return outcome.result;
+  const recovery = parent.run.warden.options.recovery;
+  if (!recovery || outcome.cls === "control" || recovers !== undefined) return settle(outcome);
+  return recover(call, parent, outcome, recovery);
+}
+
+/** One `tools/call` made from agent code. */
+interface ToolCall {
+  name: string;
+  args: unknown;
+  info: McpInfo;
+  send: () => Promise<unknown>;
+  signal: AbortSignal | undefined;
+}
+
+type Outcome =
+  | { kind: "ok"; result: unknown }
+  | { kind: "failed"; step: Step; error: StepError; cls: FailureClass; result?: unknown; thrown?: unknown };
+type Failed = Extract<Outcome, { kind: "failed" }>;
+
+/** Sends the call once as a `tool` step: the task's breakers first, then the tool's circuit breaker. */
+async function attempt(call: ToolCall, parent: Step, recovers?: string, injected = false): Promise<Outcome> {
+  const run = parent.run;
+  // Each attempt is its own request: a retry's step carries its own MCP facts.
+  const info: McpInfo = attemptInfo(call.info, injected);
+  const step = run.start("tool", call.name, parent, (s) => {
+    s.tool = { name: call.name, type: "extension", mcp: info };
+    if (recovers !== undefined) s.tool.recovers = recovers;
+    if (recovers !== undefined || injected) s.injected = true;
+    const cost = run.warden.options.toolCosts[call.name];
+    if (cost !== undefined) s.tool.costUsd = cost;
+    const args = run.warden.capture("gen_ai.tool.call.arguments", call.args);
+    if (args !== undefined) s.tool.arguments = args;
+  });
+  const decision = run.guard?.beforeTool(step, call.name, call.args);
+  if (decision?.kind === "abort") {
+    run.end(step, "error", { type: decision.error.code, message: decision.error.message });
+    throw decision.error;
+  }
+  if (decision) {
+    run.end(step, "cancelled");
+    const text = decision.kind === "hint" ? decision.message : `agentwarden stopped this task: ${decision.trip.reason}`;
+    return { kind: "ok", result: errorResult(text) };
+  }
+  const breakers = run.warden.toolBreakers;
+  let result: unknown;
+  try {
+    result = await run.hub.activate(step, () => (breakers ? breakers.execute(call.name, call.send) : call.send()));
+  } catch (error) {
+    const failed = fail(step, info, error);
+    return { kind: "failed", step, error: failed, cls: failureClass(error), thrown: error };
+  }
+  const isError = (result as { isError?: unknown } | null)?.isError === true;
+  if (step.tool) {
+    const captured = run.warden.capture("gen_ai.tool.call.result", (result as { content?: unknown } | null)?.content);
+    if (captured !== undefined) step.tool.result = captured;
+  }
+  if (!isError) {
+    run.end(step, "ok");
+    return { kind: "ok", result };
+  }
+  const error: StepError = { type: "tool_error", message: textOf(result) };
+  run.end(step, "error", error);
+  return { kind: "failed", step, error, cls: failureClass(error.message), result };
+}
+
+function attemptInfo(info: McpInfo, injected: boolean): McpInfo {
+  if (!injected) return info;
+  const { requestId: _, ...rest } = info;
+  return { ...rest };
+}
+
+/** Ends a step whose request threw: `error.type` and `rpc.response.status_code` from the JSON-RPC error. */
+function fail(step: Step, info: McpInfo, error: unknown): StepError {
+  const code = rpcCode(error);
+  if (code !== undefined) info.statusCode = code;
+  const failed = { type: mcpErrorType(error), message: error instanceof Error ? error.message : String(error) };
+  step.run.end(step, "error", failed);
+  return failed;
+}
+
+/** A failure nobody recovered: thrown again, or its isError result returned, as the server answered. */
+function settle(failure: Failed): unknown {
+  if (failure.thrown !== undefined) throw failure.thrown;
+  return failure.result;
+}
+
+/**
+ * Carries out the core's recovery plan for a failed call, as the LangGraph tool funnel does:
+ * retries of a transient failure, the tool's fallback (called with the same arguments), the user's
+ * handler and a corrective message. Text answers only an `isError` result (a thrown request stays
+ * thrown), as an `isError` result carrying that text.
+ */
+async function recover(call: ToolCall, parent: Step, failure: Failed, recovery: RecoveryConfig): Promise<unknown> {
+  const run = parent.run;
+  let last = failure;
+  let attempts = 1;
+  const open = (action: RecoveryAction) => {
+    last.step.recoveredBy = action;
+    return run.start("recovery", call.name, parent, (s) => {
+      s.recovery = { trigger: "tool_error", cause: last.cls, action, target: call.name };
+    });
+  };
+  const answers = failure.thrown === undefined;
+  for (const decision of planRecovery({ tool: call.name, failureClass: last.cls }, recovery, answers)) {
+    switch (decision.action) {
+      case "retry": {
+        const step = open("retry");
+        let outcome: Outcome;
+        try {
+          outcome = await retryTransient(
+            decision.retry,
+            () => {
+              attempts++;
+              return run.hub.activate(step, () => attempt(call, step, undefined, true));
+            },
+            (o) => o.kind === "failed" && o.cls === "transient",
+            call.signal,
+          );
+        } catch (error) {
+          finish(step, "error", error);
+          throw run.guard?.tripError ?? error;
+        }
+        if (outcome.kind !== "failed") {
+          finish(step, "ok");
+          return outcome.result;
+        }
+        last = outcome;
+        finish(step, "error");
+        if (last.cls === "control") return settle(last);
+        break;
+      }
+      case "fallback": {
+        const fallback = decision.tool as { invoke?: (input: unknown) => Promise<unknown> };
+        if (typeof fallback.invoke !== "function") break;
+        const invoke = fallback.invoke.bind(fallback);
+        const step = open("fallback");
+        try {
+          const output = await runInStep(step, () => invoke(call.args));
+          const result = asResult(output);
+          if (!result.isError) {
+            finish(step, "ok");
+            return result;
+          }
+          finish(step, "error");
+        } catch (error) {
+          finish(step, "error", error);
+          if (run.guard?.tripError) throw run.guard.tripError;
+        }
+        break;
+      }
+      case "handler": {
+        if (!answers) break;
+        const context = { tool: call.name, args: call.args, error: last.error, failureClass: last.cls, attempts };
+        const text = await handlerText(decision.handler, context, (e) => run.warden.reportError(e, "onToolError"));
+        if (text !== undefined) {
+          finish(open("handler"), "ok", undefined, text);
+          return errorResult(text);
+        }
+        break;
+      }
+      case "corrective_message": {
+        const text = correctiveText(
+          { tool: call.name, error: last.error, failureClass: last.cls, attempts },
+          undefined,
+          (t) => run.warden.redactText("error.message", t),
+        );
+        finish(open("corrective_message"), "ok", undefined, text);
+        return errorResult(text);
+      }
+    }
+  }
+  return settle(last);
+
+  function finish(step: Step, status: "ok" | "error", error?: unknown, message?: string): void {
+    if (step.recovery) {
+      step.recovery.attempts = attempts;
+      const captured = message !== undefined ? run.warden.capture("gen_ai.output.messages", message) : undefined;
+      if (captured !== undefined) step.recovery.message = captured;
+    }
+    run.end(
+      step,
+      status,
+      status === "error"
+        ? { type: "recovery_failed", message: error instanceof Error ? error.message : last.error.message }
+        : undefined,
+    );
+  }
+}
+
+/** A `tools/call` result for text agentwarden answers a failed call with. */
+function errorResult(text: string): { content: Array<{ type: "text"; text: string }>; isError: true } {
+  return { content: [{ type: "text", text }], isError: true };
+}
+
+/** A fallback's output as a `tools/call` result: a result as it is, a ToolMessage or text as text content. */
+function asResult(output: unknown): { content: unknown; isError?: boolean } {
+  const o = output as { content?: unknown; isError?: unknown; status?: unknown } | null;
+  if (o !== null && typeof o === "object" && Array.isArray(o.content))
+    return { ...(o as object), content: o.content, isError: o.isError === true || o.status === "error" };
+  const content = o !== null && typeof o === "object" && "content" in o ? o.content : output;
+  const text = typeof content === "string" ? content : JSON.stringify(content);
+  return { content: [{ type: "text", text }], isError: o !== null && typeof o === "object" && o.status === "error" };
 }
 
 /** The request with the active trace context in `params._meta` (MCP SEP-414: unprefixed keys). */
