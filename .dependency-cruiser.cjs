@@ -6,13 +6,14 @@
  *   warden.ts, options.ts  compose policies and subscribers (cli/, dashboard/ sit on top)
  *   subscribers            hub.ts, subscriber.ts, telemetry/, metrics/, store/: know step events
  *   policies               policies/, evals/, pricing/: know the ledger, no framework
- *   ledger                 run/: Run, Step, usage, scope
+ *   ledger, state          run/: Run, Step, usage, scope; state/: the StateStore policies keep state in
  *   base                   errors, tables, redaction, content capture, config errors, http checks
  *
  * Type-only imports count: `tsPreCompilationDeps` keeps them in the graph.
  */
 const BASE = "^src/(errors|tables|redact|content|configError)\\.ts$|^src/http/";
 const LEDGER = "^src/run/";
+const STATE = "^src/state/";
 const POLICIES = "^src/(policies|evals|pricing)/";
 const SUBSCRIBERS = "^src/(hub|subscriber)\\.ts$|^src/(telemetry|metrics|store)/";
 const COMPOSITION = "^src/(warden|options|index)\\.ts$|^src/(cli|dashboard)/";
@@ -54,6 +55,13 @@ module.exports = {
       severity: "error",
       from: { path: LEDGER },
       to: { path: "^src/", pathNot: `${LEDGER}|${BASE}` },
+    },
+    {
+      name: "state-imports-nothing-above",
+      comment: "The StateStore and its implementations import only the base: a shared store is one file.",
+      severity: "error",
+      from: { path: STATE },
+      to: { path: "^src/", pathNot: `${STATE}|${BASE}` },
     },
     {
       name: "policies-know-the-ledger-only",

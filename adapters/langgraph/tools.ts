@@ -1,10 +1,17 @@
 import { ToolMessage } from "@langchain/core/messages";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
-import { type FailureClass, failureClass, type RecoveryAction, type Step, type StepError } from "../../src/index.js";
-import { correctiveText } from "../../src/policies/recovery/correctiveText.js";
-import { handlerText, planRecovery } from "../../src/policies/recovery/planRecovery.js";
-import type { RecoveryConfig } from "../../src/policies/recovery/RecoveryConfig.js";
-import { retryTransient } from "../../src/policies/recovery/retryTransient.js";
+import {
+  correctiveText,
+  type FailureClass,
+  failureClass,
+  handlerText,
+  planRecovery,
+  type RecoveryAction,
+  type RecoveryConfig,
+  retryTransient,
+  type Step,
+  type StepError,
+} from "../../src/index.js";
 import { classify } from "./control.js";
 import { type AnyFn, type Proto, parentOf, patch, stopText } from "./funnel.js";
 import { enterStep } from "./scope.js";

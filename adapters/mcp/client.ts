@@ -1,19 +1,20 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { context, propagation } from "@opentelemetry/api";
 import {
+  correctiveText,
   currentStep,
   type FailureClass,
   failureClass,
+  handlerText,
   type McpInfo,
+  planRecovery,
   type RecoveryAction,
+  type RecoveryConfig,
+  retryTransient,
   runInStep,
   type Step,
   type StepError,
 } from "../../src/index.js";
-import { correctiveText } from "../../src/policies/recovery/correctiveText.js";
-import { handlerText, planRecovery } from "../../src/policies/recovery/planRecovery.js";
-import type { RecoveryConfig } from "../../src/policies/recovery/RecoveryConfig.js";
-import { retryTransient } from "../../src/policies/recovery/retryTransient.js";
 
 /** The parts of an MCP SDK `Client` (any copy, any transport) the instrumentation touches. */
 interface ClientLike {
