@@ -1,6 +1,7 @@
 import { mkdtempSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tool } from "@langchain/core/tools";
 import { Annotation, START, StateGraph } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { MultiServerMCPClient } from "@langchain/mcp-adapters";
@@ -557,16 +558,28 @@ describe("recovery of calls made directly from agent code (the client funnel)", 
     await server.close();
   });
 
-  it("answers a permanent isError result with the core's corrective text", async () => {
-    const warden = new Warden({ tracing: false, recovery: { retry: false } });
+  it("calls the tool's fallback for a permanent failure, and leaves the result as it was without one", async () => {
+    const { provider, spans } = memoryTracing();
+    const backup = tool(async ({ id }: { id: string }) => `order ${id}: shipped`, {
+      name: "lookup_archive",
+      description: "Finds archived orders.",
+      schema: z.object({ id: z.string() }),
+    });
+    const warden = new Warden({ tracerProvider: provider, recovery: { fallbacks: { lookup: backup } } });
+    const bare = new Warden({ tracing: false, recovery: {} });
     const { client, server } = await pair();
-    const out = await workflow(warden, async () =>
-      text(await client.callTool({ name: "lookup", arguments: { id: "A-17" } })),
-    ).invoke({});
-    expect(out.out).toBe(
-      'Tool "lookup" failed (a permanent error): no such order\n' +
-        "Change the arguments to match what the tool expects and call lookup again; repeating the same call will fail the same way.",
-    );
+    const call = async () => text(await client.callTool({ name: "lookup", arguments: { id: "A-17" } }));
+    expect((await workflow(warden, call).invoke({})).out).toBe("order A-17: shipped");
+    expect(tree(spans())).toEqual([
+      n("invoke_workflow mcp_work", [
+        n("work", [n("tools/call lookup", [], "ERROR"), n("recover lookup", [n("execute_tool lookup_archive")])]),
+      ]),
+    ]);
+    expect(one(spans(), "recover lookup").attributes).toMatchObject({
+      "agentwarden.recovery.cause": "permanent",
+      "agentwarden.recovery.action": "fallback",
+    });
+    expect((await workflow(bare, call).invoke({})).out).toBe("no such order");
     await client.close();
     await server.close();
   });

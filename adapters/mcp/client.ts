@@ -1,11 +1,9 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { context, propagation } from "@opentelemetry/api";
 import {
-  correctiveText,
   currentStep,
   type FailureClass,
   failureClass,
-  handlerText,
   type McpInfo,
   planRecovery,
   type RecoveryAction,
@@ -238,9 +236,9 @@ function settle(failure: Failed): unknown {
 
 /**
  * Carries out the core's recovery plan for a failed call, as the LangGraph tool funnel does:
- * retries of a transient failure, the tool's fallback (called with the same arguments), the user's
- * handler and a corrective message. Text answers only an `isError` result (a thrown request stays
- * thrown), as an `isError` result carrying that text.
+ * retries of a transient failure, then the tool's fallback (called with the same arguments). A
+ * direct call's result goes to agent code, not to a model, so it is never answered with text (the
+ * handler, the corrective message), as the tool funnel answers only a model's tool call.
  */
 async function recover(call: ToolCall, parent: Step, failure: Failed, recovery: RecoveryConfig): Promise<unknown> {
   const run = parent.run;
@@ -252,8 +250,7 @@ async function recover(call: ToolCall, parent: Step, failure: Failed, recovery: 
       s.recovery = { trigger: "tool_error", cause: last.cls, action, target: call.name };
     });
   };
-  const answers = failure.thrown === undefined;
-  for (const decision of planRecovery({ tool: call.name, failureClass: last.cls }, recovery, answers)) {
+  for (const decision of planRecovery({ tool: call.name, failureClass: last.cls }, recovery, false)) {
     switch (decision.action) {
       case "retry": {
         const step = open("retry");
@@ -300,35 +297,15 @@ async function recover(call: ToolCall, parent: Step, failure: Failed, recovery: 
         }
         break;
       }
-      case "handler": {
-        if (!answers) break;
-        const context = { tool: call.name, args: call.args, error: last.error, failureClass: last.cls, attempts };
-        const text = await handlerText(decision.handler, context, (e) => run.warden.reportError(e, "onToolError"));
-        if (text !== undefined) {
-          finish(open("handler"), "ok", undefined, text);
-          return errorResult(text);
-        }
-        break;
-      }
-      case "corrective_message": {
-        const text = correctiveText(
-          { tool: call.name, error: last.error, failureClass: last.cls, attempts },
-          undefined,
-          (t) => run.warden.redactText("error.message", t),
-        );
-        finish(open("corrective_message"), "ok", undefined, text);
-        return errorResult(text);
-      }
+      case "handler":
+      case "corrective_message":
+        break; // text is for a model's tool call (see above)
     }
   }
   return settle(last);
 
-  function finish(step: Step, status: "ok" | "error", error?: unknown, message?: string): void {
-    if (step.recovery) {
-      step.recovery.attempts = attempts;
-      const captured = message !== undefined ? run.warden.capture("gen_ai.output.messages", message) : undefined;
-      if (captured !== undefined) step.recovery.message = captured;
-    }
+  function finish(step: Step, status: "ok" | "error", error?: unknown): void {
+    if (step.recovery) step.recovery.attempts = attempts;
     run.end(
       step,
       status,
@@ -339,7 +316,7 @@ async function recover(call: ToolCall, parent: Step, failure: Failed, recovery: 
   }
 }
 
-/** A `tools/call` result for text agentwarden answers a failed call with. */
+/** A `tools/call` result for text agentwarden answers a call with (a trip's reason, a loop hint). */
 function errorResult(text: string): { content: Array<{ type: "text"; text: string }>; isError: true } {
   return { content: [{ type: "text", text }], isError: true };
 }
