@@ -1,18 +1,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { context, propagation } from "@opentelemetry/api";
-import {
-  currentStep,
-  type FailureClass,
-  failureClass,
-  type McpInfo,
-  planRecovery,
-  type RecoveryAction,
-  type RecoveryConfig,
-  retryTransient,
-  runInStep,
-  type Step,
-  type StepError,
-} from "../../src/index.js";
+import { currentStep, type McpInfo, type Step } from "../../src/index.js";
+import { recover } from "./recover.js";
+import { attempt, fail, rpcCode, settle, type ToolCall } from "./toolCall.js";
 
 /** The parts of an MCP SDK `Client` (any copy, any transport) the instrumentation touches. */
 interface ClientLike {
@@ -153,184 +143,6 @@ async function standalone(
   return recover(call, parent, outcome, recovery);
 }
 
-/** One `tools/call` made from agent code. */
-interface ToolCall {
-  name: string;
-  args: unknown;
-  info: McpInfo;
-  send: () => Promise<unknown>;
-  signal: AbortSignal | undefined;
-}
-
-type Outcome =
-  | { kind: "ok"; result: unknown }
-  | { kind: "failed"; step: Step; error: StepError; cls: FailureClass; result?: unknown; thrown?: unknown };
-type Failed = Extract<Outcome, { kind: "failed" }>;
-
-/** Sends the call once as a `tool` step: the task's breakers first, then the tool's circuit breaker. */
-async function attempt(call: ToolCall, parent: Step, recovers?: string, injected = false): Promise<Outcome> {
-  const run = parent.run;
-  // Each attempt is its own request: a retry's step carries its own MCP facts.
-  const info: McpInfo = attemptInfo(call.info, injected);
-  const step = run.start("tool", call.name, parent, (s) => {
-    s.tool = { name: call.name, type: "extension", mcp: info };
-    if (recovers !== undefined) s.tool.recovers = recovers;
-    if (recovers !== undefined || injected) s.injected = true;
-    const cost = run.warden.options.toolCosts[call.name];
-    if (cost !== undefined) s.tool.costUsd = cost;
-    const args = run.warden.capture("gen_ai.tool.call.arguments", call.args);
-    if (args !== undefined) s.tool.arguments = args;
-  });
-  const decision = run.guard?.beforeTool(step, call.name, call.args);
-  if (decision?.kind === "abort") {
-    run.end(step, "error", { type: decision.error.code, message: decision.error.message });
-    throw decision.error;
-  }
-  if (decision) {
-    run.end(step, "cancelled");
-    const text = decision.kind === "hint" ? decision.message : `agentwarden stopped this task: ${decision.trip.reason}`;
-    return { kind: "ok", result: errorResult(text) };
-  }
-  const breakers = run.warden.toolBreakers;
-  let result: unknown;
-  try {
-    result = await run.hub.activate(step, () => (breakers ? breakers.execute(call.name, call.send) : call.send()));
-  } catch (error) {
-    const failed = fail(step, info, error);
-    return { kind: "failed", step, error: failed, cls: failureClass(error), thrown: error };
-  }
-  const isError = (result as { isError?: unknown } | null)?.isError === true;
-  if (step.tool) {
-    const captured = run.warden.capture("gen_ai.tool.call.result", (result as { content?: unknown } | null)?.content);
-    if (captured !== undefined) step.tool.result = captured;
-  }
-  if (!isError) {
-    run.end(step, "ok");
-    return { kind: "ok", result };
-  }
-  const error: StepError = { type: "tool_error", message: textOf(result) };
-  run.end(step, "error", error);
-  return { kind: "failed", step, error, cls: failureClass(error.message), result };
-}
-
-function attemptInfo(info: McpInfo, injected: boolean): McpInfo {
-  if (!injected) return info;
-  const { requestId: _, ...rest } = info;
-  return { ...rest };
-}
-
-/** Ends a step whose request threw: `error.type` and `rpc.response.status_code` from the JSON-RPC error. */
-function fail(step: Step, info: McpInfo, error: unknown): StepError {
-  const code = rpcCode(error);
-  if (code !== undefined) info.statusCode = code;
-  const failed = { type: mcpErrorType(error), message: error instanceof Error ? error.message : String(error) };
-  step.run.end(step, "error", failed);
-  return failed;
-}
-
-/** A failure nobody recovered: thrown again, or its isError result returned, as the server answered. */
-function settle(failure: Failed): unknown {
-  if (failure.thrown !== undefined) throw failure.thrown;
-  return failure.result;
-}
-
-/**
- * Carries out the core's recovery plan for a failed call, as the LangGraph tool funnel does:
- * retries of a transient failure, then the tool's fallback (called with the same arguments). A
- * direct call's result goes to agent code, not to a model, so it is never answered with text (the
- * handler, the corrective message), as the tool funnel answers only a model's tool call.
- */
-async function recover(call: ToolCall, parent: Step, failure: Failed, recovery: RecoveryConfig): Promise<unknown> {
-  const run = parent.run;
-  let last = failure;
-  let attempts = 1;
-  const open = (action: RecoveryAction) => {
-    last.step.recoveredBy = action;
-    return run.start("recovery", call.name, parent, (s) => {
-      s.recovery = { trigger: "tool_error", cause: last.cls, action, target: call.name };
-    });
-  };
-  for (const decision of planRecovery({ tool: call.name, failureClass: last.cls }, recovery, false)) {
-    switch (decision.action) {
-      case "retry": {
-        const step = open("retry");
-        let outcome: Outcome;
-        try {
-          outcome = await retryTransient(
-            decision.retry,
-            () => {
-              attempts++;
-              return run.hub.activate(step, () => attempt(call, step, undefined, true));
-            },
-            (o) => o.kind === "failed" && o.cls === "transient",
-            call.signal,
-          );
-        } catch (error) {
-          finish(step, "error", error);
-          throw run.guard?.tripError ?? error;
-        }
-        if (outcome.kind !== "failed") {
-          finish(step, "ok");
-          return outcome.result;
-        }
-        last = outcome;
-        finish(step, "error");
-        if (last.cls === "control") return settle(last);
-        break;
-      }
-      case "fallback": {
-        const fallback = decision.tool as { invoke?: (input: unknown) => Promise<unknown> };
-        if (typeof fallback.invoke !== "function") break;
-        const invoke = fallback.invoke.bind(fallback);
-        const step = open("fallback");
-        try {
-          const output = await runInStep(step, () => invoke(call.args));
-          const result = asResult(output);
-          if (!result.isError) {
-            finish(step, "ok");
-            return result;
-          }
-          finish(step, "error");
-        } catch (error) {
-          finish(step, "error", error);
-          if (run.guard?.tripError) throw run.guard.tripError;
-        }
-        break;
-      }
-      case "handler":
-      case "corrective_message":
-        break; // text is for a model's tool call (see above)
-    }
-  }
-  return settle(last);
-
-  function finish(step: Step, status: "ok" | "error", error?: unknown): void {
-    if (step.recovery) step.recovery.attempts = attempts;
-    run.end(
-      step,
-      status,
-      status === "error"
-        ? { type: "recovery_failed", message: error instanceof Error ? error.message : last.error.message }
-        : undefined,
-    );
-  }
-}
-
-/** A `tools/call` result for text agentwarden answers a call with (a trip's reason, a loop hint). */
-function errorResult(text: string): { content: Array<{ type: "text"; text: string }>; isError: true } {
-  return { content: [{ type: "text", text }], isError: true };
-}
-
-/** A fallback's output as a `tools/call` result: a result as it is, a ToolMessage or text as text content. */
-function asResult(output: unknown): { content: unknown; isError?: boolean } {
-  const o = output as { content?: unknown; isError?: unknown; status?: unknown } | null;
-  if (o !== null && typeof o === "object" && Array.isArray(o.content))
-    return { ...(o as object), content: o.content, isError: o.isError === true || o.status === "error" };
-  const content = o !== null && typeof o === "object" && "content" in o ? o.content : output;
-  const text = typeof content === "string" ? content : JSON.stringify(content);
-  return { content: [{ type: "text", text }], isError: o !== null && typeof o === "object" && o.status === "error" };
-}
-
 /** The request with the active trace context in `params._meta` (MCP SEP-414: unprefixed keys). */
 function withContext(request: McpRequest): McpRequest {
   const carrier: Record<string, string> = {};
@@ -360,31 +172,9 @@ function protocolVersionOf(client: ClientLike, request: McpRequest): string | un
   return versions.get(client.transport ?? client) ?? versions.get(client);
 }
 
-/** The JSON-RPC error code of a failed request (an McpError), as `rpc.response.status_code` wants it. */
-function rpcCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "number" && Number.isInteger(code) ? String(code) : undefined;
-}
-
 function transportOf(client: ClientLike): string | undefined {
   const name = client.transport?.constructor?.name ?? "";
   if (/stdio/i.test(name)) return "pipe";
   if (/http|sse|websocket/i.test(name)) return "tcp";
   return undefined;
-}
-
-/** `error.type` of a failed request: the JSON-RPC error code of an McpError, else the error class. */
-function mcpErrorType(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "number") return String(code);
-  return error instanceof Error && error.name ? error.name : "_OTHER";
-}
-
-function textOf(result: unknown): string {
-  const content = (result as { content?: unknown } | null)?.content;
-  if (!Array.isArray(content)) return "tool returned an error";
-  return (
-    content.map((c) => ((c as { text?: unknown })?.text as string | undefined) ?? "").join("\n") ||
-    "tool returned an error"
-  );
 }
