@@ -1,5 +1,5 @@
 import { AgentWardenError } from "./errors.js";
-import type { Run } from "./run/run.js";
+import type { Run, RunEvents } from "./run/run.js";
 import type { Step } from "./run/step.js";
 import type { Subscriber } from "./subscriber.js";
 
@@ -10,7 +10,7 @@ export type ErrorHook = (error: unknown, source: string) => void;
  * Fans step events out to the subscribers, each call guarded so that a failing subscriber is
  * reported and skipped, never thrown into the agent. With no subscribers every call is a no-op.
  */
-export class Hub {
+export class Hub implements RunEvents {
   private subscribers: Subscriber[] = [];
   private activators: Subscriber[] = [];
 

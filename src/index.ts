@@ -66,7 +66,7 @@ export {
 } from "./options.js";
 export type { TripAction } from "./policies/BreakersConfig.js";
 export type { BudgetContext, BudgetStore, SharedBudget } from "./policies/budgetStore.js";
-export { MemoryBudgetStore } from "./policies/budgetStore.js";
+export { MemoryBudgetStore, StateBudgetStore } from "./policies/budgetStore.js";
 export { type FailureClass, failureClass } from "./policies/failureClass.js";
 export { type Limits, MAX_TIMER_MS, mergeLimits, parseLimits } from "./policies/limits.js";
 export {
@@ -76,6 +76,11 @@ export {
   type LoopOptions,
   normalizeText,
 } from "./policies/loops.js";
+export { correctiveText } from "./policies/recovery/correctiveText.js";
+export { handlerText, planRecovery, type RecoveryDecision } from "./policies/recovery/planRecovery.js";
+export type { RecoveryConfig, RetryConfig } from "./policies/recovery/RecoveryConfig.js";
+export { retryTransient } from "./policies/recovery/retryTransient.js";
+export type { ToolErrorHandler } from "./policies/recovery/ToolFailure.js";
 export { type Decision, type ModelCallEstimate, TaskGuard } from "./policies/TaskGuard.js";
 export {
   DEFAULT_HALF_OPEN_AFTER_MS,
@@ -116,6 +121,8 @@ export {
   type ToolInfo,
 } from "./run/step.js";
 export type { TokenUsage } from "./run/usage.js";
+export { MemoryStateStore } from "./state/MemoryStateStore.js";
+export type { MaybePromise, StateStore } from "./state/StateStore.js";
 export { FileStore } from "./store/FileStore.js";
 export { readStore, type StoreLineError, type StoreRead, type StoreVisitor } from "./store/readStore.js";
 export { type ScanOptions, scanStore } from "./store/scanStore.js";

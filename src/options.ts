@@ -1,14 +1,19 @@
 import type { MeterProvider, TracerProvider } from "@opentelemetry/api";
 import { z } from "zod";
+import { configError, describe } from "./configError.js";
 import type { ErrorHook } from "./hub.js";
 import type { SubtaskRule } from "./metrics/summary.js";
 import type { TripAction } from "./policies/BreakersConfig.js";
 import type { BudgetStore, SharedBudget } from "./policies/budgetStore.js";
-import type { FailureClass } from "./policies/failureClass.js";
 import { type Limits, limitsSchema, MAX_TIMER_MS } from "./policies/limits.js";
 import { DEFAULT_LOOP_REPEATS, DEFAULT_LOOP_WINDOW, type LoopOptions } from "./policies/loops.js";
+import type { RecoveryConfig } from "./policies/recovery/RecoveryConfig.js";
+import type { ToolErrorHandler } from "./policies/recovery/ToolFailure.js";
 import type { ToolBreakerOptions } from "./policies/ToolBreakers.js";
 import type { Trip } from "./policies/trip.js";
+
+export type { ToolErrorContext } from "./policies/recovery/ToolFailure.js";
+
 import type { ModelPrice } from "./pricing/PriceTable.js";
 import { type Redactor, redactSecrets } from "./redact.js";
 import type { Run } from "./run/run.js";
@@ -48,16 +53,6 @@ export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
 /** Default of `recovery.retry`: attempts in all (the first included), and the backoff's bounds. */
 export const DEFAULT_RETRY = { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 10_000 } as const;
 
-/** What a tool-error handler is told. */
-export interface ToolErrorContext {
-  tool: string;
-  args: unknown;
-  error: { type: string; message: string };
-  failureClass: FailureClass;
-  /** Attempts made so far (retries included). */
-  attempts: number;
-}
-
 export interface RecoveryOptions {
   /**
    * Retry transient tool failures (timeouts, 429, 5xx, resets) with exponential backoff and jitter
@@ -72,7 +67,7 @@ export interface RecoveryOptions {
    */
   correctiveMessages?: boolean;
   /** Your own handler, tried before the corrective message: return the text the model should read, or undefined. */
-  onToolError?: (context: ToolErrorContext) => string | undefined | Promise<string | undefined>;
+  onToolError?: ToolErrorHandler;
 }
 
 /** Extra attribute vocabularies a span can carry beside `gen_ai.*`, for backends keyed on them. */
@@ -190,14 +185,7 @@ export interface ResolvedOptions {
   meterProvider: MeterProvider | undefined;
   prices: Record<string, ModelPrice>;
   store: string | undefined;
-  recovery:
-    | {
-        retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number } | false;
-        fallbacks: Record<string, unknown>;
-        correctiveMessages: boolean;
-        onToolError: RecoveryOptions["onToolError"];
-      }
-    | false;
+  recovery: RecoveryConfig | false;
   toolCosts: Record<string, number>;
   limits: Limits;
   onTrip: TripAction | ((trip: Trip, run: Run) => TripAction | "continue");
@@ -400,45 +388,4 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
     defaultMaxOutputTokens: o.defaultMaxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
     flushTimeoutMs: o.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS,
   };
-}
-
-/**
- * Turns the first zod issue into a TypeError or RangeError naming the field and its value. `root`
- * is the path of `input` itself (e.g. `configurable.agentwarden.limits`), empty for the options.
- */
-export function configError(error: z.ZodError, input: unknown, root?: string): TypeError | RangeError {
-  const issue = deepest(error.issues[0] as z.core.$ZodIssue);
-  const base = root ? [root] : [];
-  if (issue.code === "unrecognized_keys") {
-    const keys = issue.keys.map((k) => [...base, ...issue.path, k].join(".")).join(", ");
-    return new TypeError(`agentwarden: unknown option ${keys}`);
-  }
-  const field = [...base, ...issue.path].join(".") || "(options)";
-  const value = issue.path.reduce<unknown>(
-    (v, k) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined),
-    input,
-  );
-  const message = `agentwarden: option ${field} is invalid: ${issue.message} (got ${describe(value)})`;
-  return issue.code === "too_small" || issue.code === "too_big" ? new RangeError(message) : new TypeError(message);
-}
-
-/** In a union (`false` or an options object), the issue of the branch that got furthest. */
-function deepest(issue: z.core.$ZodIssue): z.core.$ZodIssue {
-  if (issue.code !== "invalid_union" || !Array.isArray(issue.errors) || issue.errors.length === 0) return issue;
-  let best: z.core.$ZodIssue | undefined;
-  for (const branch of issue.errors) {
-    const first = branch[0];
-    if (first && (!best || first.path.length > best.path.length)) best = first;
-  }
-  if (!best || best.path.length === 0) return issue;
-  return deepest({ ...best, path: [...issue.path, ...best.path] } as z.core.$ZodIssue);
-}
-
-/** @internal A value in an error message: strings quoted, objects by kind, never throwing. */
-export function describe(value: unknown): string {
-  if (typeof value === "function") return "a function";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value === null || typeof value !== "object") return String(value);
-  if (Array.isArray(value)) return "an array";
-  return "an object";
 }

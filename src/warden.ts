@@ -3,6 +3,7 @@ import { captureText } from "./content.js";
 import { AgentWardenError } from "./errors.js";
 import { type ErrorHook, Hub } from "./hub.js";
 import { MetricsSubscriber } from "./metrics/MetricsSubscriber.js";
+import { summarize, type TaskSummary } from "./metrics/summary.js";
 import { type ResolvedOptions, resolveOptions, type WardenOptions } from "./options.js";
 import type { BreakersConfig } from "./policies/BreakersConfig.js";
 import type { BudgetContext } from "./policies/budgetStore.js";
@@ -12,12 +13,19 @@ import { TaskGuard } from "./policies/TaskGuard.js";
 import { type ToolBreakerState, ToolBreakers } from "./policies/ToolBreakers.js";
 import { PriceTable } from "./pricing/PriceTable.js";
 import type { ContentField } from "./redact.js";
-import { Run } from "./run/run.js";
+import { Run, type RunHost } from "./run/run.js";
 import type { GraphInfo, Step } from "./run/step.js";
 import { FileStore } from "./store/FileStore.js";
 import type { Subscriber } from "./subscriber.js";
 import { nullTable, own } from "./tables.js";
 import { TracingSubscriber } from "./telemetry/tracing.js";
+
+declare module "./run/types.js" {
+  /** `run.warden` is the Warden that created the run. */
+  interface RunTypes {
+    warden: Warden;
+  }
+}
 
 /** Counters of a Warden's activity since construction. */
 export interface WardenStats {
@@ -34,7 +42,7 @@ export interface WardenStats {
  * step events to its subscribers (tracing first), and routes every telemetry failure to one error
  * hook. Adapters (`agentwarden/langgraph`) connect frameworks to it.
  */
-export class Warden {
+export class Warden implements RunHost {
   /** @internal */ readonly options: ResolvedOptions;
   /** @internal */ readonly hub: Hub;
   /** The price table tasks are costed with. */
@@ -138,6 +146,12 @@ export class Warden {
    * @internal Text to keep for an opt-in content field, or undefined when capture is off. The value
    * is serialised, redacted and cut to `maxContentLength`.
    */
+  /** @internal A run's figures, priced with this Warden's table and its subtask rule. */
+  summarize(run: Run): TaskSummary {
+    const o = this.options;
+    return summarize(run, this.prices, o.metrics ? o.metrics.subtask : "tool");
+  }
+
   capture(field: ContentField, value: unknown): string | undefined {
     return this.options.captureContent ? this.redactText(field, value) : undefined;
   }

@@ -6,7 +6,16 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { type Script, ScriptedChatModel } from "../adapters/testing/index.js";
-import { type BreakerTripError, isBreakerTrip, type TaskSummary, type ToolBreakerState, Warden } from "../src/index.js";
+import {
+  type BreakerTripError,
+  isBreakerTrip,
+  MemoryStateStore,
+  StateBudgetStore,
+  type StateStore,
+  type TaskSummary,
+  type ToolBreakerState,
+  Warden,
+} from "../src/index.js";
 import { TEST_PRICES, user } from "./support/agents.js";
 import { memoryTracing, one } from "./support/otel.js";
 
@@ -330,6 +339,41 @@ describe("budgets shared across tasks", () => {
     const other = run("globex");
     await other.result;
     expect(other.llm.calls).toBe(1);
+  });
+});
+
+describe("budgets shared across processes through one StateStore", () => {
+  it("two Wardens on one asynchronous store (a stand-in for Redis) share a tenant's budget", async () => {
+    const memory = new MemoryStateStore();
+    // Every answer a promise, as a store across processes gives it.
+    const shared: StateStore = {
+      addToWindow: async (...a) => memory.addToWindow(...a),
+      windowSum: async (...a) => memory.windowSum(...a),
+      get: async (...a) => memory.get(...a),
+      set: async (...a) => memory.set(...a),
+      acquire: async (...a) => memory.acquire(...a),
+      release: async (...a) => memory.release(...a),
+    };
+    const worker = () =>
+      new Warden({
+        tracing: false,
+        prices: TEST_PRICES,
+        defaultMaxOutputTokens: 500,
+        sharedBudgets: [{ name: "tenant-hourly", key: "tenant", maxCostUsd: 0.005, windowMs: 3_600_000 }],
+        budgetStore: new StateBudgetStore(shared),
+      });
+    const [a, b] = [worker(), worker()];
+    const run = (warden: Warden) => {
+      const { agent, llm } = reactAgent(warden, [{ content: "ok", usage: { input: 1000, output: 500 } }], []);
+      return { llm, result: agent.invoke(user("x"), { configurable: { agentwarden: { tenant: "acme" } } }) };
+    };
+    await run(a).result; // $0.002
+    await run(b).result; // $0.002: $0.004 spent by the tenant in all
+    expect(memory.windowSum("tenant-hourly\u0000acme", 3_600_000, Date.now())).toBeCloseTo(0.004, 10);
+    const third = run(a);
+    const trip = await tripOf(third.result); // 0.004 + the call's worst case 0.002 > 0.005
+    expect(trip.data).toMatchObject({ kind: "shared_budget", subject: "tenant-hourly", limit: 0.005 });
+    expect(third.llm.calls).toBe(0);
   });
 });
 

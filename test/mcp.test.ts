@@ -1,6 +1,7 @@
 import { mkdtempSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tool } from "@langchain/core/tools";
 import { Annotation, START, StateGraph } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { MultiServerMCPClient } from "@langchain/mcp-adapters";
@@ -501,6 +502,84 @@ describe("MCP spans as the conventions want them (issue 14)", () => {
     const serverSpan = spans().find((s) => s.kind === SpanKind.SERVER && s.name === "resources/read");
     expect(clientSpan?.attributes["mcp.protocol.version"]).toBe("2026-07-28");
     expect(serverSpan?.attributes["mcp.protocol.version"]).toBe("2026-07-28");
+    await client.close();
+    await server.close();
+  });
+});
+
+describe("recovery of calls made directly from agent code (the client funnel)", () => {
+  /** A client connected in memory to a server with `flaky` (503 on its first call) and `lookup` (no such order). */
+  async function pair() {
+    const server = new McpServer({ name: "recovering", version: "1.0.0" });
+    let calls = 0;
+    server.registerTool("flaky", { description: "Fails once." }, async () => {
+      calls++;
+      return calls === 1
+        ? { content: [{ type: "text", text: "upstream said 503 Service Unavailable" }], isError: true }
+        : { content: [{ type: "text", text: `ok on call ${calls}` }] };
+    });
+    server.registerTool("lookup", { description: "Finds orders.", inputSchema: { id: z.string() } }, async () => ({
+      content: [{ type: "text", text: "no such order" }],
+      isError: true,
+    }));
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: "c", version: "1" });
+    await client.connect(clientSide);
+    return { client, server, calls: () => calls };
+  }
+  const fast = { retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1 } };
+
+  it("retries a transient isError result as the LangGraph tool funnel does: one retry step, ERR 1", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider, recovery: fast });
+    let summary: TaskSummary | undefined;
+    warden.onTaskEnd((run) => {
+      summary = run.summary();
+    });
+    const { client, server, calls } = await pair();
+    const out = await workflow(warden, async () =>
+      text(await client.callTool({ name: "flaky", arguments: {} })),
+    ).invoke({});
+    expect(out.out).toBe("ok on call 2");
+    expect(calls()).toBe(2);
+    expect(tree(spans())).toEqual([
+      n("invoke_workflow mcp_work", [
+        n("work", [n("tools/call flaky", [], "ERROR"), n("recover flaky", [n("tools/call flaky")])]),
+      ]),
+    ]);
+    expect(one(spans(), "recover flaky").attributes).toMatchObject({
+      "agentwarden.recovery.cause": "transient",
+      "agentwarden.recovery.action": "retry",
+      "agentwarden.recovery.attempts": 2,
+    });
+    expect([summary?.failures.tool, summary?.recovered.tool, summary?.retries]).toEqual([1, 1, 1]);
+    await client.close();
+    await server.close();
+  });
+
+  it("calls the tool's fallback for a permanent failure, and leaves the result as it was without one", async () => {
+    const { provider, spans } = memoryTracing();
+    const backup = tool(async ({ id }: { id: string }) => `order ${id}: shipped`, {
+      name: "lookup_archive",
+      description: "Finds archived orders.",
+      schema: z.object({ id: z.string() }),
+    });
+    const warden = new Warden({ tracerProvider: provider, recovery: { fallbacks: { lookup: backup } } });
+    const bare = new Warden({ tracing: false, recovery: {} });
+    const { client, server } = await pair();
+    const call = async () => text(await client.callTool({ name: "lookup", arguments: { id: "A-17" } }));
+    expect((await workflow(warden, call).invoke({})).out).toBe("order A-17: shipped");
+    expect(tree(spans())).toEqual([
+      n("invoke_workflow mcp_work", [
+        n("work", [n("tools/call lookup", [], "ERROR"), n("recover lookup", [n("execute_tool lookup_archive")])]),
+      ]),
+    ]);
+    expect(one(spans(), "recover lookup").attributes).toMatchObject({
+      "agentwarden.recovery.cause": "permanent",
+      "agentwarden.recovery.action": "fallback",
+    });
+    expect((await workflow(bare, call).invoke({})).out).toBe("no such order");
     await client.close();
     await server.close();
   });

@@ -7,9 +7,12 @@ import { type Correction, wrapGraph } from "../adapters/langgraph/index.js";
 import { type Script, ScriptedChatModel } from "../adapters/testing/index.js";
 import {
   argusCounts,
+  correctiveText,
   failureClass,
   isBreakerTrip,
   judgeCheck,
+  planRecovery,
+  type RecoveryConfig,
   type RecoveryOptions,
   schemaCheck,
   type TaskSummary,
@@ -388,6 +391,63 @@ describe("eval-driven correction", () => {
     );
     expect(() => new Warden({ recovery: { fallbacks: { a: {} } } })).toThrow(
       /option recovery\.fallbacks\.a is invalid: expected a tool/,
+    );
+  });
+});
+
+describe("the recovery plan, decided once in the core for every funnel", () => {
+  const retry = { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 };
+  const handler = () => undefined;
+  const backup = { name: "backup" };
+  const all: RecoveryConfig = { retry, fallbacks: { t: backup }, correctiveMessages: true, onToolError: handler };
+  const actions = (plan: Array<{ action: string }>) => plan.map((d) => d.action);
+
+  it("is cheapest first, by failure class; control failures are never recovered", () => {
+    expect(actions(planRecovery({ tool: "t", failureClass: "transient" }, all, true))).toEqual([
+      "retry",
+      "fallback",
+      "handler",
+      "corrective_message",
+    ]);
+    expect(actions(planRecovery({ tool: "t", failureClass: "permanent" }, all, true))).toEqual([
+      "fallback",
+      "handler",
+      "corrective_message",
+    ]);
+    expect(planRecovery({ tool: "t", failureClass: "control" }, all, true)).toEqual([]);
+  });
+
+  it("follows the options: a fallback per tool, one attempt is no retry, text only where the call can be answered", () => {
+    expect(actions(planRecovery({ tool: "other", failureClass: "transient" }, all, false))).toEqual([
+      "retry",
+      "handler",
+    ]);
+    const oneAttempt = { ...all, retry: { ...retry, maxAttempts: 1 }, onToolError: undefined };
+    expect(actions(planRecovery({ tool: "t", failureClass: "transient" }, oneAttempt, true))).toEqual([
+      "fallback",
+      "corrective_message",
+    ]);
+    expect(planRecovery({ tool: "t", failureClass: "transient" }, all, true)[1]).toEqual({
+      action: "fallback",
+      tool: backup,
+    });
+  });
+
+  it("gives the same corrective text to every funnel: class, first lines, schema, what to do", () => {
+    const text = correctiveText(
+      {
+        tool: "lookup_order",
+        error: { type: "ToolInputParsingException", message: "bad input\n    at parse (x.js:1:1)\nexpected number" },
+        failureClass: "permanent",
+        attempts: 1,
+      },
+      '{"type":"object"}',
+      (t) => t.replace("number", "[N]"),
+    );
+    expect(text).toBe(
+      'Tool "lookup_order" failed (invalid arguments): bad input; expected [N]\n' +
+        'Expected arguments (JSON Schema): {"type":"object"}\n' +
+        "Change the arguments to match what the tool expects and call lookup_order again; repeating the same call will fail the same way.",
     );
   });
 });

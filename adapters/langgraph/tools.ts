@@ -1,15 +1,17 @@
 import { ToolMessage } from "@langchain/core/messages";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
-import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import {
+  correctiveText,
   type FailureClass,
   failureClass,
+  handlerText,
+  planRecovery,
   type RecoveryAction,
+  type RecoveryConfig,
+  retryTransient,
   type Step,
   type StepError,
-  type Warden,
 } from "../../src/index.js";
-import type { ResolvedOptions } from "../../src/options.js";
 import { classify } from "./control.js";
 import { type AnyFn, type Proto, parentOf, patch, stopText } from "./funnel.js";
 import { enterStep } from "./scope.js";
@@ -45,19 +47,12 @@ type Attempt =
   | { kind: "refused"; output: unknown }
   | { kind: "failed"; step: Step; error: StepError; cls: FailureClass; thrown?: unknown; output?: unknown };
 
-/** Thrown inside the retry policy to ask for another attempt. */
-class Retryable extends Error {
-  constructor(readonly attempt: Extract<Attempt, { kind: "failed" }>) {
-    super(attempt.error.message);
-  }
-}
-
 /**
  * The tool funnel: every LangChain tool call (`StructuredTool.prototype.call`) inside a task is a
  * `tool` step, checked by the task's breakers and run through the tool's circuit breaker. With
- * `recovery` on, a failed call gets recovery steps, cheapest first: retries of a transient failure
- * (cockatiel, exponential backoff with jitter), a fallback tool, the user's handler, and a
- * corrective message the model can act on. Every retry counts against the breakers.
+ * `recovery` on, a failed call gets the recovery steps the core plans (`planRecovery`), cheapest
+ * first: retries of a transient failure, a fallback tool, the user's handler, and a corrective
+ * message the model can act on; this funnel carries them out. Every retry counts against the breakers.
  */
 export function instrumentToolClass(proto: Proto): void {
   patch(
@@ -178,14 +173,14 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
 }
 
 /** A failure nobody recovered: thrown again, or its error result returned, as the tool did. */
-function settle(failure: Extract<Attempt, { kind: "failed" }>): unknown {
+function settle(failure: Failed): unknown {
   if ("thrown" in failure && failure.thrown !== undefined) throw failure.thrown;
   return failure.output;
 }
 
-type Recovery = Exclude<ResolvedOptions["recovery"], false>;
+type Failed = Extract<Attempt, { kind: "failed" }>;
 
-async function recover(c: Call, failure: Extract<Attempt, { kind: "failed" }>, recovery: Recovery): Promise<unknown> {
+async function recover(c: Call, failure: Failed, recovery: RecoveryConfig): Promise<unknown> {
   const run = c.parent.run;
   let last = failure;
   let attempts = 1;
@@ -196,86 +191,69 @@ async function recover(c: Call, failure: Extract<Attempt, { kind: "failed" }>, r
     });
   };
 
-  if (last.cls === "transient" && recovery.retry && recovery.retry.maxAttempts > 1) {
-    const r = recovery.retry;
-    const step = open("retry");
-    const policy = retry(
-      handleWhen((e) => e instanceof Retryable),
-      {
-        // cockatiel counts retries after the policy's first run, which is itself the 2nd attempt.
-        maxAttempts: r.maxAttempts - 2,
-        backoff: new ExponentialBackoff({ initialDelay: r.initialDelayMs, maxDelay: r.maxDelayMs }),
-      },
-    );
-    let outcome: Attempt | undefined;
-    try {
-      outcome = await policy.execute(async () => {
-        attempts++;
-        const o = await enterStep(step, () => attempt(c, openStep(c, step, undefined, true)));
-        if (o.kind === "failed" && o.cls === "transient") throw new Retryable(o);
-        return o;
-      }, c.config?.signal);
-    } catch (error) {
-      if (error instanceof Retryable) last = error.attempt;
-      else {
-        finish(step, attempts, "error", error);
-        throw run.guard?.tripError ?? error;
+  for (const decision of planRecovery({ tool: c.name, failureClass: last.cls }, recovery, c.callId !== undefined)) {
+    switch (decision.action) {
+      case "retry": {
+        const step = open("retry");
+        let outcome: Attempt;
+        try {
+          outcome = await retryTransient(
+            decision.retry,
+            () => {
+              attempts++;
+              return enterStep(step, () => attempt(c, openStep(c, step, undefined, true)));
+            },
+            (o) => o.kind === "failed" && o.cls === "transient",
+            c.config?.signal,
+          );
+        } catch (error) {
+          finish(step, attempts, "error", error);
+          throw run.guard?.tripError ?? error;
+        }
+        if (outcome.kind !== "failed") {
+          finish(step, attempts, "ok");
+          return outcome.output;
+        }
+        last = outcome;
+        finish(step, attempts, "error");
+        if (last.cls === "control") return settle(last);
+        break;
+      }
+      case "fallback": {
+        const fallback = decision.tool as ToolLike;
+        const step = open("fallback");
+        const name = typeof fallback.name === "string" ? fallback.name : "fallback";
+        const input = c.callId !== undefined ? { type: "tool_call", id: c.callId, name, args: c.args } : c.args;
+        try {
+          const output = await enterStep(step, () => fallback.invoke(input, c.config));
+          if (!toolErrorOf(output)) {
+            finish(step, attempts, "ok");
+            return output;
+          }
+          finish(step, attempts, "error");
+        } catch (error) {
+          finish(step, attempts, "error", error);
+          if (run.guard?.tripError) throw run.guard.tripError;
+        }
+        break;
+      }
+      case "handler": {
+        const context = { tool: c.name, args: c.args, error: last.error, failureClass: last.cls, attempts };
+        const text = await handlerText(decision.handler, context, (e) => run.warden.reportError(e, "onToolError"));
+        if (text !== undefined) {
+          const step = open("handler");
+          finish(step, attempts, "ok", undefined, text);
+          return reply(c, text);
+        }
+        break;
+      }
+      case "corrective_message": {
+        const text = correctiveMessage(c, last, attempts);
+        const step = open("corrective_message");
+        finish(step, attempts, "ok", undefined, text);
+        return reply(c, text);
       }
     }
-    if (outcome) {
-      if (outcome.kind !== "failed") {
-        finish(step, attempts, "ok");
-        return outcome.output;
-      }
-      last = outcome;
-    }
-    finish(step, attempts, "error");
-    if (last.cls === "control") return settle(last);
-  }
-
-  const fallback = recovery.fallbacks[c.name] as ToolLike | undefined;
-  if (fallback) {
-    const step = open("fallback");
-    const name = typeof fallback.name === "string" ? fallback.name : "fallback";
-    const input = c.callId !== undefined ? { type: "tool_call", id: c.callId, name, args: c.args } : c.args;
-    try {
-      const output = await enterStep(step, () => fallback.invoke(input, c.config));
-      if (!toolErrorOf(output)) {
-        finish(step, attempts, "ok");
-        return output;
-      }
-      finish(step, attempts, "error");
-    } catch (error) {
-      finish(step, attempts, "error", error);
-      if (run.guard?.tripError) throw run.guard.tripError;
-    }
-  }
-
-  if (recovery.onToolError) {
-    let text: string | undefined;
-    try {
-      text = await recovery.onToolError({
-        tool: c.name,
-        args: c.args,
-        error: last.error,
-        failureClass: last.cls,
-        attempts,
-      });
-    } catch (error) {
-      run.warden.reportError(error, "onToolError");
-    }
-    if (typeof text === "string") {
-      const step = open("handler");
-      finish(step, attempts, "ok", undefined, text);
-      return reply(c, text);
-    }
-  }
-
-  if (recovery.correctiveMessages && c.callId !== undefined) {
-    const text = correctiveMessage(c, last, attempts);
-    const step = open("corrective_message");
-    finish(step, attempts, "ok", undefined, text);
-    return reply(c, text);
   }
   return settle(last);
 
@@ -295,43 +273,14 @@ async function recover(c: Call, failure: Extract<Attempt, { kind: "failed" }>, r
   }
 }
 
-/**
- * What the model reads after a failed call it can fix: the tool, the error's class and its first
- * lines (stack traces dropped, secrets redacted), the expected arguments, and what to do.
- */
-export function correctiveMessage(c: Call, failure: Extract<Attempt, { kind: "failed" }>, attempts: number): string {
-  const detail = sanitize(failure.error.message, c.parent.run.warden);
-  const lines = [`Tool "${c.name}" failed (${describeClass(failure)}): ${detail}`];
-  if (failure.cls === "transient") {
-    lines.push(
-      `It failed ${attempts} time${attempts === 1 ? "" : "s"}; the service is unavailable for now. Continue without it, or try a different approach.`,
-    );
-  } else {
-    const schema = schemaText(c.tool.schema);
-    if (schema) lines.push(`Expected arguments (JSON Schema): ${schema}`);
-    lines.push(
-      `Change the arguments to match what the tool expects and call ${c.name} again; repeating the same call will fail the same way.`,
-    );
-  }
-  return lines.join("\n");
-}
-
-function describeClass(failure: Extract<Attempt, { kind: "failed" }>): string {
-  if (failure.cls === "transient") return "a transient error";
-  const t = failure.error.type;
-  if (/ToolInputParsing|ZodError|schema/i.test(t) || /did not match expected schema/i.test(failure.error.message))
-    return "invalid arguments";
-  return "a permanent error";
-}
-
-/** An error message's first lines for the model: stack frames dropped, redacted, cut to 400 characters. */
-function sanitize(message: string, warden: Warden): string {
-  const lines = message
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0 && !/^at\s/.test(l) && !/^\s*Troubleshooting URL/i.test(l));
-  const text = warden.redactText("error.message", lines.join("; "));
-  return text.length > 400 ? `${text.slice(0, 400)}…` : text;
+/** The core's corrective text for a failed call, with the tool's argument schema as JSON Schema. */
+export function correctiveMessage(c: Call, failure: Failed, attempts: number): string {
+  const warden = c.parent.run.warden;
+  return correctiveText(
+    { tool: c.name, error: failure.error, failureClass: failure.cls, attempts },
+    schemaText(c.tool.schema),
+    (text) => warden.redactText("error.message", text),
+  );
 }
 
 function schemaText(schema: unknown): string | undefined {

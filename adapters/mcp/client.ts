@@ -1,6 +1,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { context, propagation } from "@opentelemetry/api";
 import { currentStep, type McpInfo, type Step } from "../../src/index.js";
+import { recover } from "./recover.js";
+import { attempt, fail, rpcCode, settle, type ToolCall } from "./toolCall.js";
 
 /** The parts of an MCP SDK `Client` (any copy, any transport) the instrumentation touches. */
 interface ClientLike {
@@ -115,55 +117,30 @@ async function standalone(
   resultSchema: unknown,
   options: RequestOptions | undefined,
 ): Promise<unknown> {
-  const run = parent.run;
-  const step =
-    toolName !== undefined
-      ? run.start("tool", toolName, parent, (s) => {
-          s.tool = { name: toolName, type: "extension", mcp: info };
-          const cost = run.warden.options.toolCosts[toolName];
-          if (cost !== undefined) s.tool.costUsd = cost;
-          const args = run.warden.capture("gen_ai.tool.call.arguments", request.params?.arguments);
-          if (args !== undefined) s.tool.arguments = args;
-        })
-      : run.start("mcp", info.method, parent, (s) => {
-          s.mcp = info;
-        });
-  if (toolName !== undefined) {
-    const decision = run.guard?.beforeTool(step, toolName, request.params?.arguments);
-    if (decision?.kind === "abort") {
-      run.end(step, "error", { type: decision.error.code, message: decision.error.message });
-      throw decision.error;
-    }
-    if (decision) {
-      run.end(step, "cancelled");
-      const text =
-        decision.kind === "hint" ? decision.message : `agentwarden stopped this task: ${decision.trip.reason}`;
-      return { content: [{ type: "text", text }], isError: true };
-    }
-  }
-  const breakers = toolName !== undefined ? run.warden.toolBreakers : undefined;
   const send = () => original.call(client, withContext(request), resultSchema, options);
-  try {
-    const result = await run.hub.activate(step, () =>
-      breakers && toolName ? breakers.execute(toolName, send) : send(),
-    );
-    const isError = (result as { isError?: unknown } | null)?.isError === true;
-    if (toolName !== undefined && step.tool) {
-      const captured = run.warden.capture("gen_ai.tool.call.result", (result as { content?: unknown } | null)?.content);
-      if (captured !== undefined) step.tool.result = captured;
-    }
-    if (isError) run.end(step, "error", { type: "tool_error", message: textOf(result) });
-    else run.end(step, "ok");
-    return result;
-  } catch (error) {
-    const code = rpcCode(error);
-    if (code !== undefined) info.statusCode = code;
-    run.end(step, "error", {
-      type: mcpErrorType(error),
-      message: error instanceof Error ? error.message : String(error),
+  if (toolName === undefined) {
+    const run = parent.run;
+    const step = run.start("mcp", info.method, parent, (s) => {
+      s.mcp = info;
     });
-    throw error;
+    try {
+      const result = await run.hub.activate(step, send);
+      run.end(step, "ok");
+      return result;
+    } catch (error) {
+      fail(step, info, error);
+      throw error;
+    }
   }
+  const call: ToolCall = { name: toolName, args: request.params?.arguments, info, send, signal: options?.signal };
+  // A fallback's own MCP call runs inside the recovery step that called it: it stands in for that tool.
+  const r = parent.kind === "recovery" ? parent.recovery : undefined;
+  const recovers = r?.action === "fallback" ? r.target : undefined;
+  const outcome = await attempt(call, parent, recovers);
+  if (outcome.kind !== "failed") return outcome.result;
+  const recovery = parent.run.warden.options.recovery;
+  if (!recovery || outcome.cls === "control" || recovers !== undefined) return settle(outcome);
+  return recover(call, parent, outcome, recovery);
 }
 
 /** The request with the active trace context in `params._meta` (MCP SEP-414: unprefixed keys). */
@@ -195,31 +172,9 @@ function protocolVersionOf(client: ClientLike, request: McpRequest): string | un
   return versions.get(client.transport ?? client) ?? versions.get(client);
 }
 
-/** The JSON-RPC error code of a failed request (an McpError), as `rpc.response.status_code` wants it. */
-function rpcCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "number" && Number.isInteger(code) ? String(code) : undefined;
-}
-
 function transportOf(client: ClientLike): string | undefined {
   const name = client.transport?.constructor?.name ?? "";
   if (/stdio/i.test(name)) return "pipe";
   if (/http|sse|websocket/i.test(name)) return "tcp";
   return undefined;
-}
-
-/** `error.type` of a failed request: the JSON-RPC error code of an McpError, else the error class. */
-function mcpErrorType(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "number") return String(code);
-  return error instanceof Error && error.name ? error.name : "_OTHER";
-}
-
-function textOf(result: unknown): string {
-  const content = (result as { content?: unknown } | null)?.content;
-  if (!Array.isArray(content)) return "tool returned an error";
-  return (
-    content.map((c) => ((c as { text?: unknown })?.text as string | undefined) ?? "").join("\n") ||
-    "tool returned an error"
-  );
 }

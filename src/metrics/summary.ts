@@ -5,6 +5,13 @@ import type { Step, StepError, StepKind, StepStatus } from "../run/step.js";
 import type { TokenUsage } from "../run/usage.js";
 import { nullTable, own } from "../tables.js";
 
+declare module "../run/types.js" {
+  /** `run.summary()` returns the TaskSummary. */
+  interface RunTypes {
+    summary: TaskSummary;
+  }
+}
+
 /** What counts as a subtask: each tool call (default) or each graph node execution. */
 export type SubtaskRule = "tool" | "node";
 

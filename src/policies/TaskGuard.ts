@@ -8,6 +8,13 @@ import type { Limits } from "./limits.js";
 import { canonical, RepeatCounter } from "./loops.js";
 import { BreakerTripError, type Trip, type TripKind } from "./trip.js";
 
+declare module "../run/types.js" {
+  /** `run.guard` is the task's TaskGuard. */
+  interface RunTypes {
+    guard: TaskGuard;
+  }
+}
+
 /** What a decision point tells the adapter to do. */
 export type Decision =
   | undefined

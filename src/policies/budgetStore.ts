@@ -1,3 +1,6 @@
+import { MemoryStateStore } from "../state/MemoryStateStore.js";
+import type { MaybePromise, StateStore } from "../state/StateStore.js";
+
 /**
  * Where budgets shared across tasks keep what was spent. The in-memory default serves one process;
  * a store shared by many workers (Redis, a database) implements the same two methods.
@@ -28,33 +31,34 @@ export interface BudgetContext {
   tenant?: string;
 }
 
-const BUCKETS = 60;
+/**
+ * A BudgetStore over any StateStore: spending is a rolling-window counter per key. A store shared
+ * by many processes is a StateStore (`new StateBudgetStore(sharedState)`).
+ */
+export class StateBudgetStore implements BudgetStore {
+  constructor(readonly state: StateStore) {}
 
-/** In-memory store: per key, 60 time buckets per window; memory bounded by keys × buckets. */
-export class MemoryBudgetStore implements BudgetStore {
-  private readonly keys = new Map<string, Array<{ start: number; usd: number }>>();
-
-  spent(key: string, windowMs: number, now: number): number {
-    const buckets = this.keys.get(key);
-    if (!buckets) return 0;
-    const oldest = now - windowMs;
-    let sum = 0;
-    for (const b of buckets) if (b.start + windowMs / BUCKETS > oldest) sum += b.usd;
-    return sum;
+  spent(key: string, windowMs: number, now: number): MaybePromise<number> {
+    return this.state.windowSum(key, windowMs, now);
   }
 
-  add(key: string, usd: number, now: number, windowMs: number): void {
-    const width = windowMs / BUCKETS;
-    const start = Math.floor(now / width) * width;
-    let buckets = this.keys.get(key);
-    if (!buckets) {
-      buckets = [];
-      this.keys.set(key, buckets);
-    }
-    const last = buckets[buckets.length - 1];
-    if (last && last.start === start) last.usd += usd;
-    else buckets.push({ start, usd });
-    while (buckets.length > 0 && (buckets[0] as { start: number }).start < now - windowMs - width) buckets.shift();
+  add(key: string, usd: number, now: number, windowMs: number): MaybePromise<void> {
+    return this.state.addToWindow(key, usd, now, windowMs);
+  }
+}
+
+/** In-memory store (the default): per key, 60 time buckets per window; memory bounded by keys × buckets. */
+export class MemoryBudgetStore extends StateBudgetStore {
+  constructor() {
+    super(new MemoryStateStore());
+  }
+
+  override spent(key: string, windowMs: number, now: number): number {
+    return super.spent(key, windowMs, now) as number;
+  }
+
+  override add(key: string, usd: number, now: number, windowMs: number): void {
+    super.add(key, usd, now, windowMs);
   }
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { configError } from "../options.js";
+import { configError } from "../configError.js";
 
 /** Per-task limits. Every field optional: no limit when omitted. */
 export interface Limits {

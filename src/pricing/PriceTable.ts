@@ -1,14 +1,9 @@
-import { describe } from "../options.js";
+import { describe } from "../configError.js";
 import type { TokenUsage } from "../run/usage.js";
 import { DEFAULT_PRICES } from "./defaultPrices.js";
+import type { ModelPrice } from "./ModelPrice.js";
 
-/** USD per million tokens. `cacheRead`/`cacheWrite` default to `input` when omitted. */
-export interface ModelPrice {
-  input: number;
-  output: number;
-  cacheRead?: number;
-  cacheWrite?: number;
-}
+export type { ModelPrice } from "./ModelPrice.js";
 
 const PER_TOKEN = 1 / 1_000_000;
 

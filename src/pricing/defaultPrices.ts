@@ -1,4 +1,4 @@
-import type { ModelPrice } from "./PriceTable.js";
+import type { ModelPrice } from "./ModelPrice.js";
 
 /**
  * Default prices in USD per million tokens, by model id (a dated snapshot prefix matches: the entry

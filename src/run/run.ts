@@ -1,11 +1,44 @@
 import { randomUUID } from "node:crypto";
-import type { Hub } from "../hub.js";
-import { summarize, type TaskSummary } from "../metrics/summary.js";
-import type { TaskGuard } from "../policies/TaskGuard.js";
+import type { ContentField } from "../redact.js";
 import { nullTable } from "../tables.js";
-import type { Warden } from "../warden.js";
 import { now, Step, type StepError, type StepKind, type StepStatus } from "./step.js";
+import type { RunGuardOf, RunOwnerOf, RunSummaryOf } from "./types.js";
 import { addUsage, type TokenUsage } from "./usage.js";
+
+declare module "./types.js" {
+  /** `step.run` is the Run it belongs to. */
+  interface RunTypes {
+    run: Run;
+  }
+}
+
+/**
+ * What the ledger needs from the layer that owns it, as interfaces it defines itself: a Run imports
+ * nothing of the Warden, the policies or the metrics. The Warden implements `RunHost`.
+ */
+export interface RunHost {
+  /** Fed every step event, in order (the Warden's subscriber hub). */
+  readonly hub: RunEvents;
+  /** Redacts agent text that the ledger always records (error messages, eval reasons). */
+  redactText(field: ContentField, value: unknown): string;
+  /** A run's figures, computed by the layer that knows prices and the metrics rules. */
+  summarize(run: Run): RunSummaryOf;
+}
+
+/** The step events a run emits; the Warden's hub fans them out to subscribers. */
+export interface RunEvents {
+  stepStart(step: Step): void;
+  stepEnd(step: Step): void;
+  taskEnd(run: Run): void;
+  /** Runs a step's work inside the subscribers' contexts (the active span), exactly once. */
+  activate<T>(step: Step, fn: () => T): T;
+}
+
+/** The part of a task's breakers the ledger sees: asked whether it tripped, and disposed, at the end. */
+export interface RunGuard {
+  readonly tripped: { readonly kind: string; readonly reason: string } | undefined;
+  dispose(): void;
+}
 
 /**
  * How a task ended. `interrupted`: paused by `interrupt()` (human in the loop), to be resumed by a
@@ -58,18 +91,18 @@ export class Run {
   /** Why the task failed though it returned normally (a final check still failing), if it did. */
   failure: StepError | undefined;
   /** The task's breakers, when any limit applies. */
-  guard: TaskGuard | undefined;
+  guard: (RunGuardOf & RunGuard) | undefined;
   /** Breaker trips in this task, by kind. */
   readonly trips: Record<string, number> = nullTable();
   /** Suspected loops in this task (reported, not stopped), by the tool or node that repeated. */
   readonly suspectedLoops: Record<string, number> = nullTable();
   private openSteps = 0;
 
-  /** @internal */ readonly hub: Hub;
+  /** @internal */ readonly hub: RunEvents;
 
   constructor(
     /** The Warden this task belongs to. */
-    readonly warden: Warden,
+    readonly warden: RunOwnerOf & RunHost,
     kind: "workflow" | "agent",
     name: string,
     private readonly onEnd: (run: Run) => void,
@@ -138,15 +171,12 @@ export class Run {
    * The task's figures (outcome, cost, tokens, subtasks, failures, recoveries, per tool, model and
    * node, compact step records), computed once when first asked for after the task ended.
    */
-  summary(): TaskSummary {
-    if (!this.summaryCache) {
-      const o = this.warden.options;
-      this.summaryCache = summarize(this, this.warden.prices, o.metrics ? o.metrics.subtask : "tool");
-    }
+  summary(): RunSummaryOf {
+    if (this.summaryCache === undefined) this.summaryCache = this.warden.summarize(this);
     return this.summaryCache;
   }
 
-  private summaryCache: TaskSummary | undefined;
+  private summaryCache: RunSummaryOf | undefined;
 
   /** Steps still open: 0 once the task has ended cleanly. */
   get open(): number {

@@ -1,4 +1,4 @@
-import type { Run } from "./run.js";
+import type { RunOf } from "./types.js";
 import type { TokenUsage } from "./usage.js";
 
 /**
@@ -198,7 +198,7 @@ export class Step {
   readonly slots: unknown[] = [];
 
   constructor(
-    readonly run: Run,
+    readonly run: RunOf,
     readonly kind: StepKind,
     readonly name: string,
     readonly parent: Step | undefined,
