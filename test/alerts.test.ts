@@ -79,7 +79,18 @@ describe("the metrics the alert rules and Grafana panels read", () => {
       prices: TEST_PRICES,
       meterProvider: endpoint.meterProvider,
       toolBreaker: {},
-      online: { evaluators: [{ name: "judge", evaluate: () => ({ pass: true, score: 1 }) }], sampleRate: 1 },
+      online: {
+        evaluators: [
+          {
+            name: "judge",
+            evaluate: (_task, { charge }) => {
+              charge("test-model", { input: 100, output: 0 });
+              return { pass: true, score: 1 };
+            },
+          },
+        ],
+        sampleRate: 1,
+      },
     });
     await runBatch(warden);
     await warden.flush();
@@ -89,15 +100,17 @@ describe("the metrics the alert rules and Grafana panels read", () => {
     const dashboard = readFileSync("examples/grafana/agentwarden-dashboard.json", "utf8");
     const used = new Set(
       [
-        ...`${rules.map((r) => r.expr).join("\n")}\n${dashboard}`.matchAll(/\b((?:agentwarden|gen_ai)_[a-z0-9_]+)/g),
+        ...`${rules.map((r) => r.expr).join("\n")}\n${dashboard}`.matchAll(/\b((?:agentwarden|gen_ai)_[a-z0-9_]+)(?=[{[])/g),
       ].map((m) => m[1] as string),
     );
-    // Breaker trips and TTFT need a trip and a streamed call: they are exported under these names
+    // Breaker trips, evaluation drops and TTFT need a trip, a full queue and a streamed call: they are exported under these names
     // once one happens (the batch has neither).
     const needsEvent = new Set([
       "agentwarden_breaker_trips_total",
+      "agentwarden_eval_dropped_total",
       "gen_ai_client_inference_time_to_first_chunk_bucket",
     ]);
+    expect(used.has("agentwarden_task_cost_usd_bucket") && used.has("agentwarden_eval_score_sum")).toBe(true);
     const missing = [...used].filter((name) => !exported.has(name) && !needsEvent.has(name));
     expect(missing).toEqual([]);
     expect(scrape).toMatch(/agentwarden_model_finish_reasons_total\{[^}]*finish_reason="stop"/);
