@@ -284,6 +284,20 @@ describe("online evaluation", () => {
     expect(warden.online?.stats().errors).toBe(2);
   });
 
+  it("validates its options once, naming the field", () => {
+    expect(() => new Warden({ online: { evaluators: [] } })).toThrow(
+      new RangeError(
+        "agentwarden: option online.evaluators is invalid: Too small: expected array to have >=1 items (got an array)",
+      ),
+    );
+    expect(() => new Warden({ online: { evaluators: [{ name: "x", evaluate: () => true }], sampleRate: 2 } })).toThrow(
+      /option online\.sampleRate is invalid/,
+    );
+    expect(() => new Warden({ online: { evaluators: [{ name: "x" } as never] } })).toThrow(
+      /option online\.evaluators\.0 is invalid: expected an evaluator/,
+    );
+  });
+
   it("keeps nothing of a task that is not sampled", async () => {
     const warden = new Warden({
       tracing: false,
@@ -374,10 +388,15 @@ describe("user feedback", () => {
     await warden.shutdown();
     appendFileSync(store, `${JSON.stringify({ v: 1, type: "annotation", run: "x", note: "from a later version" })}\n`);
     appendFileSync(store, `${JSON.stringify({ v: 1, type: "eval", run: "x", time: 1 })}\n`);
+    const first = JSON.parse(readFileSync(store, "utf8").split("\n")[0] as string) as TaskSummary;
+    appendFileSync(store, `${JSON.stringify({ ...first, version: 3 })}\n`);
     const read = readStore(store);
     expect(read.summaries).toHaveLength(1);
     expect(read.records).toEqual([]);
-    expect(read.errors).toEqual([{ line: 3, message: "record field name missing or not a string" }]);
-    expect(readFileSync(store, "utf8").split("\n")).toHaveLength(4);
+    expect(read.errors).toEqual([
+      { line: 3, message: "record field name missing or not a string" },
+      { line: 4, message: "field version not a string" },
+    ]);
+    expect(readFileSync(store, "utf8").split("\n")).toHaveLength(5);
   });
 });

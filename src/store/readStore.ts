@@ -229,5 +229,8 @@ function parse(text: string): TaskSummary | RecordLine | string | typeof SKIP {
   if (s.suspectedLoops !== undefined && (typeof s.suspectedLoops !== "object" || s.suspectedLoops === null))
     return "field suspectedLoops not an object";
   if (!Array.isArray(s.steps)) return "field steps missing or not an array";
+  if (s.version !== undefined && typeof s.version !== "string") return "field version not a string";
+  if (s.finishReasons !== undefined && (typeof s.finishReasons !== "object" || s.finishReasons === null))
+    return "field finishReasons not an object";
   return s as TaskSummary;
 }
