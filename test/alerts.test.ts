@@ -100,7 +100,9 @@ describe("the metrics the alert rules and Grafana panels read", () => {
     const dashboard = readFileSync("examples/grafana/agentwarden-dashboard.json", "utf8");
     const used = new Set(
       [
-        ...`${rules.map((r) => r.expr).join("\n")}\n${dashboard}`.matchAll(/\b((?:agentwarden|gen_ai)_[a-z0-9_]+)(?=[{[])/g),
+        ...`${rules.map((r) => r.expr).join("\n")}\n${dashboard}`.matchAll(
+          /\b((?:agentwarden|gen_ai)_[a-z0-9_]+)(?=[{[])/g,
+        ),
       ].map((m) => m[1] as string),
     );
     // Breaker trips, evaluation drops and TTFT need a trip, a full queue and a streamed call: they are exported under these names
