@@ -1,3 +1,4 @@
+export { type CompareStoresOptions, compareStores, formatComparison } from "./cli/compare.js";
 export { aggregate, formatReport, reportStore, type StoreReport } from "./cli/report.js";
 export { formatSteps } from "./cli/tree.js";
 export {
