@@ -284,6 +284,44 @@ describe("online evaluation", () => {
     expect(warden.online?.stats().errors).toBe(2);
   });
 
+  it("runs a judge's own model call outside the task: it joins no task's ledger or trace", async () => {
+    const { provider, spans } = memoryTracing();
+    const judgeModel = new ScriptedChatModel({
+      script: [{ content: "0.9", usage: { input: 50, output: 1 } }],
+      model: "judge-model",
+    });
+    const warden = new Warden({
+      tracerProvider: provider,
+      online: {
+        sampleRate: 1,
+        evaluators: [
+          {
+            name: "judged",
+            async evaluate(_task, { charge }) {
+              const reply = await judgeModel.invoke("rate it");
+              charge("judge-model", { input: 50, output: 1 });
+              return { pass: true, score: Number(reply.content) };
+            },
+          },
+        ],
+      },
+    });
+    const ledgers: Array<() => string[]> = [];
+    warden.onTaskEnd((run) => {
+      const names = (step: typeof run.root): string[] => [`${step.kind}:${step.name}`, ...step.children.flatMap(names)];
+      ledgers.push(() => names(run.root));
+    });
+    await answering(warden, [{ content: "hi", usage: { input: 1, output: 1 } }]).invoke(user("q"));
+    const before = spans().length;
+    const tree = ledgers[0]?.() ?? [];
+    await warden.flush();
+    expect(warden.metrics?.snapshot().evals.judged?.meanScore).toBe(0.9);
+    expect(ledgers[0]?.()).toEqual(tree); // nothing added to the ended task's steps
+    expect(tree.filter((n) => n.startsWith("chat:"))).toHaveLength(1);
+    expect(spans().length).toBe(before); // and no span under its trace
+    expect(warden.stats().openTasks).toBe(0);
+  });
+
   it("validates its options once, naming the field", () => {
     expect(() => new Warden({ online: { evaluators: [] } })).toThrow(
       new RangeError(
