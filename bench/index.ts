@@ -2,6 +2,7 @@ import { breakersBench } from "./breakers.js";
 import { concurrencyBench } from "./concurrency.js";
 import { mcpBench } from "./mcp.js";
 import { metricsBench } from "./metrics.js";
+import { onlineBench } from "./online.js";
 import { peersBench } from "./peers.js";
 import { soakBench } from "./soak.js";
 
@@ -9,7 +10,7 @@ import { soakBench } from "./soak.js";
  * `npm run bench` prints every figure, readable; `npm run bench -- --json` prints one JSON object
  * (the last line of output; `npm run -s bench -- --json` prints nothing else). `--quick` runs fewer
  * rounds (a smoke check, not figures); `--only peers,metrics` runs some of the benchmarks
- * (peers, metrics, breakers, mcp, concurrency, soak; soak, 100,000 tasks, takes the longest).
+ * (peers, metrics, breakers, mcp, online, concurrency, soak; soak, 100,000 tasks, takes the longest).
  */
 const args = process.argv.slice(2);
 const json = args.includes("--json");
@@ -27,6 +28,8 @@ if (wanted("metrics")) figures.metrics = await metricsBench(quick ? 10_000 : 100
 if (wanted("breakers")) figures.breakers = await breakersBench(quick ? 50 : 1000);
 if (wanted("mcp")) figures.mcp = await mcpBench(quick ? { rounds: 10, perRound: 20 } : { rounds: 200, perRound: 50 });
 
+if (wanted("online"))
+  figures.online = await onlineBench(quick ? { tasks: 1_000, rounds: 5 } : { tasks: 10_000, rounds: 100 });
 if (wanted("concurrency"))
   figures.concurrency = await concurrencyBench(quick ? { tasks: 200, rounds: 2 } : { tasks: 5_000, rounds: 5 });
 if (wanted("soak")) figures.soak = await soakBench(quick ? 2_000 : 100_000);

@@ -3,7 +3,7 @@
 # when this user can: root with apt-get. Otherwise those tests are skipped, and say so.
 set -u
 missing=()
-command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

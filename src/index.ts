@@ -1,3 +1,4 @@
+export { type CompareStoresOptions, compareStores, formatComparison } from "./cli/compare.js";
 export { aggregate, formatReport, reportStore, type StoreReport } from "./cli/report.js";
 export { formatSteps } from "./cli/tree.js";
 export {
@@ -19,6 +20,7 @@ export {
   schemaCheck,
 } from "./evals/checks.js";
 export { type EvalResult, type Evaluator, toEvalResult } from "./evals/Evaluator.js";
+export { DEFAULT_FEEDBACK_NAME, type FeedbackInput, feedbackRecord, recordFeedback } from "./feedback.js";
 export type { ErrorHook } from "./hub.js";
 export {
   ARGUS_DEFAULT_BUDGET_PER_STEP,
@@ -101,6 +103,21 @@ export {
 } from "./policies/trip.js";
 export { DEFAULT_PRICES, DEFAULT_PRICES_DATE } from "./pricing/defaultPrices.js";
 export { type ModelPrice, PriceTable } from "./pricing/PriceTable.js";
+export { type CompareOptions, type Comparison, compareVersions, type MetricComparison } from "./quality/compare.js";
+export { type OnlineEvalStats, OnlineEvaluation, sampled } from "./quality/online.js";
+export {
+  DEFAULT_ONLINE_CONCURRENCY,
+  DEFAULT_ONLINE_OUTCOMES,
+  DEFAULT_ONLINE_QUEUE_SIZE,
+  DEFAULT_ONLINE_SAMPLE_RATE,
+  DEFAULT_ONLINE_TIMEOUT_MS,
+  type JudgeContext,
+  type OnlineEvalOptions,
+  type OnlineEvaluator,
+  type OnlineTask,
+} from "./quality/onlineOptions.js";
+export { addScore, type ScoreFigures, type ScoreStats, scoreFigures } from "./quality/scores.js";
+export { NO_VERSION, type VersionFigures, VersionTable } from "./quality/versions.js";
 export { type ContentField, type Redactor, redactSecrets, redactWith, SECRET_KINDS } from "./redact.js";
 export { Run, type StepCounts, type TaskOutcome } from "./run/run.js";
 export { currentRun, currentStep, registerScopeResolver, runInStep } from "./run/scope.js";
@@ -125,6 +142,7 @@ export { MemoryStateStore } from "./state/MemoryStateStore.js";
 export type { MaybePromise, StateStore } from "./state/StateStore.js";
 export { FileStore } from "./store/FileStore.js";
 export { readStore, type StoreLineError, type StoreRead, type StoreVisitor } from "./store/readStore.js";
+export type { EvalRecord } from "./store/records.js";
 export { type ScanOptions, scanStore } from "./store/scanStore.js";
 export type { Subscriber } from "./subscriber.js";
 export { type ExporterLike, guardExporter } from "./telemetry/guardExporter.js";

@@ -15,6 +15,7 @@ import type { Trip } from "./policies/trip.js";
 export type { ToolErrorContext } from "./policies/recovery/ToolFailure.js";
 
 import type { ModelPrice } from "./pricing/PriceTable.js";
+import { type OnlineEvalOptions, onlineSchema, type ResolvedOnline, resolveOnline } from "./quality/onlineOptions.js";
 import { type Redactor, redactSecrets } from "./redact.js";
 import type { Run } from "./run/run.js";
 import { nullTable } from "./tables.js";
@@ -169,6 +170,12 @@ export interface WardenOptions {
    * (`DEFAULT_FLUSH_TIMEOUT_MS`); at most `MAX_TIMER_MS`.
    */
   flushTimeoutMs?: number;
+  /**
+   * Online evaluation: evaluators run after a task ends, off the agent's path, on a sample of
+   * tasks, from a bounded queue, under a cost budget; results go to the store and the metrics.
+   * Default off.
+   */
+  online?: OnlineEvalOptions;
 }
 
 /** @internal The options with every default applied. */
@@ -195,12 +202,14 @@ export interface ResolvedOptions {
   budgetStore: BudgetStore | undefined;
   defaultMaxOutputTokens: number;
   flushTimeoutMs: number;
+  online: ResolvedOnline | undefined;
 }
 
 const fn = (what: string) =>
   z.custom<(...args: never[]) => unknown>((v) => typeof v === "function", { message: `expected ${what}` });
 
 const schema = z.strictObject({
+  online: onlineSchema.optional(),
   tracing: z.boolean().optional(),
   tracerProvider: z
     .custom<TracerProvider>((v) => typeof (v as TracerProvider | null)?.getTracer === "function", {
@@ -387,5 +396,6 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
     budgetStore: o.budgetStore,
     defaultMaxOutputTokens: o.defaultMaxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
     flushTimeoutMs: o.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS,
+    online: o.online ? resolveOnline(o.online) : undefined,
   };
 }

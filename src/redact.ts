@@ -22,7 +22,9 @@ export type ContentField =
   | "gen_ai.tool.call.arguments"
   | "gen_ai.tool.call.result"
   | "error.message"
-  | "gen_ai.evaluation.explanation";
+  | "gen_ai.evaluation.explanation"
+  | "agentwarden.feedback.comment"
+  | "agentwarden.feedback.correction";
 
 /**
  * Runs on every recorded text from the agent (see `ContentField`) before it is stored on a step or

@@ -1,6 +1,7 @@
 import { metrics } from "@opentelemetry/api";
 import { captureText } from "./content.js";
 import { AgentWardenError } from "./errors.js";
+import { type FeedbackInput, feedbackRecord } from "./feedback.js";
 import { type ErrorHook, Hub } from "./hub.js";
 import { MetricsSubscriber } from "./metrics/MetricsSubscriber.js";
 import { summarize, type TaskSummary } from "./metrics/summary.js";
@@ -12,10 +13,13 @@ import { type Limits, mergeLimits } from "./policies/limits.js";
 import { TaskGuard } from "./policies/TaskGuard.js";
 import { type ToolBreakerState, ToolBreakers } from "./policies/ToolBreakers.js";
 import { PriceTable } from "./pricing/PriceTable.js";
+import { OnlineEvaluation } from "./quality/online.js";
+import { RecentRuns } from "./quality/recent.js";
 import type { ContentField } from "./redact.js";
 import { Run, type RunHost } from "./run/run.js";
 import type { GraphInfo, Step } from "./run/step.js";
 import { FileStore } from "./store/FileStore.js";
+import type { EvalRecord } from "./store/records.js";
 import type { Subscriber } from "./subscriber.js";
 import { nullTable, own } from "./tables.js";
 import { TracingSubscriber } from "./telemetry/tracing.js";
@@ -51,6 +55,11 @@ export class Warden implements RunHost {
   readonly metrics: MetricsSubscriber | undefined;
   /** Per-tool circuit breakers across tasks; undefined unless `toolBreaker` is set. */
   readonly toolBreakers: ToolBreakers | undefined;
+  /** Online evaluation (sampled, after the task, off its path); undefined unless `online` is set. */
+  readonly online: OnlineEvaluation | undefined;
+  /** @internal The run store, when `store` is set. */
+  readonly store: FileStore | undefined;
+  private readonly recent: RecentRuns | undefined;
   private readonly breakers: BreakersConfig;
   private readonly guarding: boolean;
   private readonly breakerListeners: Array<(tool: string, state: ToolBreakerState) => void> = [];
@@ -74,7 +83,13 @@ export class Warden implements RunHost {
         })
       : undefined;
     if (this.metrics) this.hub.add(this.metrics);
-    if (this.options.store) this.hub.add(openStore(this.options.store));
+    this.store = this.options.store ? openStore(this.options.store) : undefined;
+    if (this.store) this.hub.add(this.store);
+    // After the store: a task's evaluation records follow its own line.
+    this.online = this.options.online ? new OnlineEvaluation(this, this.options.online) : undefined;
+    if (this.online) this.hub.add(this.online);
+    this.recent = this.metrics || this.store ? new RecentRuns() : undefined;
+    if (this.recent) this.hub.add(this.recent);
     const o = this.options;
     this.breakers = {
       action: typeof o.onTrip === "string" ? o.onTrip : "abort",
@@ -117,9 +132,38 @@ export class Warden implements RunHost {
    */
   startTask(kind: "workflow" | "agent", info: GraphInfo): Run {
     this.started++;
-    return new Run(this, kind, info.name, this.taskEnded, (step) => {
+    const run = new Run(this, kind, info.name, this.taskEnded, (step) => {
       step.graph = info;
     });
+    if (this.online) run.keepOutput = this.online.wants(run);
+    return run;
+  }
+
+  /**
+   * Attaches a user's judgement to a finished task, by run id or thread id (its latest run):
+   * thumbs up or down, a score, a correction, a comment. It is an evaluation result like any
+   * other: written to the store (a `feedback` record), counted in the metrics under the run's
+   * version. Returns the record. From another process, use `recordFeedback(storePath, input)`.
+   */
+  feedback(input: FeedbackInput): EvalRecord {
+    const run =
+      input?.runId !== undefined
+        ? this.recent?.byRun(input.runId)
+        : input?.threadId !== undefined
+          ? this.recent?.latestOf(input.threadId)
+          : undefined;
+    const record = feedbackRecord(input, run, (text, field) => this.redactText(field, text));
+    try {
+      this.store?.append(record);
+    } catch (error) {
+      this.reportError(error, "subscriber:store");
+    }
+    try {
+      this.metrics?.addEval(record);
+    } catch (error) {
+      this.reportError(error, "subscriber:metrics");
+    }
+    return record;
   }
 
   /**
@@ -197,6 +241,7 @@ export class Warden implements RunHost {
    * Resolves within `flushTimeoutMs`: a subscriber still flushing then is reported and counted.
    */
   async flush(): Promise<void> {
+    if (this.online) await this.waitForEvaluations();
     await this.hub.forceFlush(this.options.flushTimeoutMs);
   }
 
@@ -204,7 +249,36 @@ export class Warden implements RunHost {
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.online) {
+      this.online.close();
+      await this.waitForEvaluations();
+      this.online.abort();
+    }
     await this.hub.shutdown(this.options.flushTimeoutMs);
+  }
+
+  /** Online evaluations queued or running, given `flushTimeoutMs` to finish (then reported). */
+  private async waitForEvaluations(): Promise<void> {
+    const online = this.online as OnlineEvaluation;
+    const timeoutMs = this.options.flushTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    try {
+      if ((await Promise.race([online.idle().then(() => "idle" as const), timeout])) === "timeout") {
+        this.reportError(
+          new AgentWardenError(
+            "FLUSH_TIMEOUT",
+            `agentwarden: online evaluations did not finish within ${timeoutMs} ms (flushTimeoutMs); given up`,
+            { subscriber: online.name, timeoutMs },
+          ),
+          `flush:${online.name}`,
+        );
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private readonly taskEnded = (_run: Run): void => {

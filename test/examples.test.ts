@@ -45,6 +45,18 @@ describe("the README's examples run", () => {
     expect(out).toMatch(/the collector received 7 spans: .*invoke_agent otlp_example/);
   });
 
+  it("quality after shipping: versions, online evaluation, feedback, the comparison", () => {
+    const out = run("quality.ts");
+    expect(out).toContain(
+      "v1: 20 tasks, ASF 1, correct 1 (20 evaluated), feedback none\nv2: 20 tasks, ASF 1, correct 0.5 (20 evaluated), feedback 1 down\n",
+    );
+    // v2 scores ten 1s and ten 0s: variance (10 − 100/20)/19 = 5/19, v1 none; −0.5 ± 1.96·√((5/19)/20) = [−0.725, −0.275]
+    expect(out).toMatch(
+      /eval:correct\s+1\.000 \(20\)\s+0\.500 \(20\)\s+-0\.500\s+drop ≤ 0\.05\s+FAIL \(95% interval \[-0\.725, -0\.275\]\)/,
+    );
+    expect(out).toContain("regression: eval:correct beyond threshold");
+  });
+
   it("the quick-start ReAct example prints its span tree", () => {
     const out = run("react-agent.ts");
     expect(out).toContain("task success: 5 node runs, 3 model calls, 3 tool calls (1 failed)");

@@ -64,7 +64,7 @@ describe("streaming a store", () => {
       );
       const whole = readStore(store, { final: false });
       expect(summaries.map((s) => s.agent)).toEqual(["ägent·日本", "b"]);
-      expect({ summaries, errors, ...end }).toEqual(whole);
+      expect({ summaries, errors, records: [], ...end }).toEqual(whole);
       expect(errors).toEqual([{ line: 3, message: expect.stringMatching(/^not JSON/) }]);
     }
     // Continuing from where a live read stopped, once the writer finished its line.

@@ -303,13 +303,13 @@ describe("OpenTelemetry metrics", () => {
     expect(sum("agentwarden.cost.usd")).toBeCloseTo(0.0044, 12);
     expect(sum("agentwarden.tokens", { type: "cache_read" })).toBe(1000);
     expect(sum("gen_ai.client.inference.usage.input_tokens")).toBe(4800);
-    // Attributes stay low-cardinality: agent, outcome, kind, tool, model, type — never ids or text.
+    // Attributes stay low-cardinality: agent, outcome, kind, tool, model, type, finish reason — never ids or text.
     const keys = new Set(
       metrics
         .filter((m) => m.descriptor.name.startsWith("agentwarden"))
         .flatMap((m) => m.dataPoints.flatMap((p) => Object.keys(p.attributes))),
     );
-    expect([...keys].sort()).toEqual(["agent", "how", "kind", "model", "outcome", "tool", "type"]);
+    expect([...keys].sort()).toEqual(["agent", "finish_reason", "how", "kind", "model", "outcome", "tool", "type"]);
     const inference = metrics.find((m) => m.descriptor.name === "gen_ai.client.inference.duration");
     expect(inference?.descriptor.unit).toBe("s");
     await meterProvider.shutdown();

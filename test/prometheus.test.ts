@@ -112,7 +112,11 @@ describe.skipIf(!prometheusBinary)("a real Prometheus scraping the helper's endp
       panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
     };
     const expand = (expr: string) =>
-      expr.replaceAll("$agent", ".*").replaceAll("$__range", "1h").replaceAll("$__rate_interval", "1m");
+      expr
+        .replaceAll("$agent", ".*")
+        .replaceAll("$version", ".*")
+        .replaceAll("$__range", "1h")
+        .replaceAll("$__rate_interval", "1m");
     for (const panel of dashboard.panels) {
       for (const t of panel.targets) await query(base, expand(t.expr));
     }

@@ -43,6 +43,13 @@ export interface WrapOptions {
    * run again with a corrective message naming the failed check. Default none.
    */
   corrections?: Correction[];
+  /**
+   * The prompt or agent version every task of this graph runs with (`gen_ai.agent.version` on the
+   * agent span, `agentwarden.version` on each span of the task, `version` in its summary and on its
+   * metrics), so that versions can be compared. An invoke may give its own in
+   * `configurable.agentwarden.version`. Default none.
+   */
+  version?: string;
 }
 
 /** The parts of a compiled LangGraph graph (Pregel) the wrapper touches. */
@@ -84,7 +91,7 @@ const DEFAULT_GRAPH_NAME = "LangGraph";
  * methods, `withConfig` copies, which stay wrapped); the graph passed in is left untouched.
  */
 export function wrapGraph<G>(graph: G, options: WrapOptions): G {
-  const { warden, name, kind, finalEvals = [], corrections = [] } = checkOptions(options);
+  const { warden, name, kind, finalEvals = [], corrections = [], version } = checkOptions(options);
   instrumentLangChain();
   if (isAgent(graph)) {
     const owner = graph.graph[wrappedBy];
@@ -96,6 +103,7 @@ export function wrapGraph<G>(graph: G, options: WrapOptions): G {
       kind: kind ?? "agent",
       finalEvals,
       corrections,
+      version,
     }) as G;
   }
   if (isPregel(graph)) {
@@ -103,7 +111,7 @@ export function wrapGraph<G>(graph: G, options: WrapOptions): G {
     if (owner === warden) return graph;
     if (owner)
       throw new TypeError("agentwarden: this graph is already wrapped by another Warden; wrap the original graph");
-    return wrapPregel(graph, warden, { name, kind, finalEvals, corrections }) as G;
+    return wrapPregel(graph, warden, { name, kind, finalEvals, corrections, version }) as G;
   }
   throw new TypeError(
     `agentwarden: wrapGraph() expects a compiled LangGraph graph (StateGraph.compile(), createReactAgent(), entrypoint()) or a langchain createAgent() agent, got ${describe(graph)}`,
@@ -115,6 +123,7 @@ interface Wanted {
   kind: "agent" | "workflow" | undefined;
   finalEvals: Evaluator[];
   corrections: Correction[];
+  version: string | undefined;
 }
 
 type PregelClass = abstract new (...args: never[]) => PregelLike;
@@ -198,15 +207,21 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
         throw decision.error;
       }
     } else {
-      const own = (configurable?.agentwarden ?? undefined) as { limits?: unknown; tenant?: unknown } | undefined;
+      const own = (configurable?.agentwarden ?? undefined) as
+        | { limits?: unknown; tenant?: unknown; version?: unknown }
+        | undefined;
       if (own !== undefined && (typeof own !== "object" || Array.isArray(own))) {
         throw new TypeError(
-          `agentwarden: configurable.agentwarden must be an object { limits?, tenant? }, got ${describe(own)}`,
+          `agentwarden: configurable.agentwarden must be an object { limits?, tenant?, version? }, got ${describe(own)}`,
         );
       }
+      const version =
+        own?.version === undefined ? wanted.version : checkVersion(own.version, "configurable.agentwarden.version");
+      if (version !== undefined) info.version = version;
       const limits = own?.limits === undefined ? undefined : parseLimits(own.limits, "configurable.agentwarden.limits");
       const run = warden.startTask(kind, info);
       step = run.root;
+      if (run.keepOutput) run.input = input;
       guard = warden.guard(run, limits, {
         agent: name,
         ...(info.conversationId !== undefined ? { threadId: info.conversationId } : {}),
@@ -222,6 +237,8 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
     }
     const mode = options?.streamMode ?? "values";
     let lastValues: { value: unknown } | undefined;
+    // The final state is kept for an online evaluator only when it may sample this task.
+    const keep = !parent && step.run.keepOutput;
     if (guard && !parent) {
       const outputChannels = (this as { outputChannels?: unknown }).outputChannels;
       guard.partialState = () => latestState(step, outputChannels) ?? lastValues?.value;
@@ -251,14 +268,16 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
         } else if (how === "closed") {
           run.end(step, "cancelled");
         } else if (evalFailure) {
+          if (keep) run.output = lastValues?.value;
           run.end(step, "error", evalFailure);
         } else {
+          if (keep) run.output = lastValues?.value;
           run.end(step, interrupted || childInterrupted(step) ? "interrupted" : "ok");
         }
       },
       (value) => {
         if (!interrupted && carriesInterrupt(value)) interrupted = true;
-        if (guard && !parent) lastValues = valuesOf(value, mode) ?? lastValues;
+        if ((guard && !parent) || keep) lastValues = valuesOf(value, mode) ?? lastValues;
       },
       // After an abort trip LangGraph rejects with a bare "Abort": the caller gets the trip error.
       guard && !parent ? (error: unknown) => tripErrorFor(guard, error) : undefined,
@@ -296,7 +315,13 @@ function wrapNodes(
     let inner = bound as Runnable;
     if (isPregel(bound)) {
       // A compiled subgraph used as a node: wrap it too, so its nodes nest under this node's step.
-      const sub = wrapPregel(bound, warden, { name: undefined, kind: undefined, finalEvals: [], corrections: [] });
+      const sub = wrapPregel(bound, warden, {
+        name: undefined,
+        kind: undefined,
+        finalEvals: [],
+        corrections: [],
+        version: undefined,
+      });
       inner = sub as unknown as Runnable;
       copy.subgraphs = [sub];
     }
@@ -392,10 +417,23 @@ function checkOptions(options: WrapOptions): WrapOptions {
       "agentwarden: option corrections must be an array of { node?, evaluators: [{ name, evaluate }] (at least one), maxAttempts?: integer >= 1 }",
     );
   }
+  if (options.version !== undefined) checkVersion(options.version, "version");
   if (options.kind !== undefined && options.kind !== "agent" && options.kind !== "workflow") {
     throw new TypeError(`agentwarden: option kind must be "agent" or "workflow", got ${describe(options.kind)}`);
   }
   return options;
+}
+
+/** Longest version string accepted: a version is a label (`v12`, a date, a git sha), not content. */
+const MAX_VERSION_LENGTH = 128;
+
+function checkVersion(version: unknown, field: string): string {
+  if (typeof version !== "string" || version.length === 0 || version.length > MAX_VERSION_LENGTH) {
+    throw new TypeError(
+      `agentwarden: option ${field} must be a non-empty string of at most ${MAX_VERSION_LENGTH} characters, got ${describe(version)}`,
+    );
+  }
+  return version;
 }
 
 function describe(value: unknown): string {

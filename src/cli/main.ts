@@ -2,6 +2,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_DASHBOARD_PORT, serveDashboard } from "../dashboard/server.js";
+import { compareStores, formatComparison, thresholdsFrom } from "./compare.js";
 import { formatReport, reportStore, type StoreReport } from "./report.js";
 
 const USAGE = `usage: agentwarden <command> [options]
@@ -10,6 +11,10 @@ commands:
   report <store.jsonl> [--json]          ASF, ERR, CPCS and the per-agent, per-tool and per-model tables of a run store
   dashboard <store.jsonl> [--port N] [--host H]
                                          serve the local dashboard for a run store (default 127.0.0.1:${DEFAULT_DASHBOARD_PORT})
+  compare <baseline.jsonl> <candidate.jsonl> [--max-drop asf=0.02,err=0.05] [--max-rise cpcs=10%]
+          [--baseline-version V] [--candidate-version V] [--json]
+                                         the figures side by side; exits 1 when one regresses beyond its
+                                         threshold by more than the noise of the sample sizes
 
 options:
   -h, --help                             print this help
@@ -45,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    if (command === "compare") return await compare(args, values, out, err);
     if (command !== "report" && command !== "dashboard") {
       throw new CliError(
         command === undefined ? "missing command (report or dashboard)" : `unknown command "${command}"`,
@@ -52,6 +58,9 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     if (args.length !== 1) throw new CliError(`${command} takes one store path, got ${args.length}`, 2);
+    for (const flag of ["max-drop", "max-rise", "baseline-version", "candidate-version"] as const) {
+      if (values[flag] !== undefined) throw new CliError(`--${flag} belongs to the compare command`, 2);
+    }
     if (command === "report" && (values.port !== undefined || values.host !== undefined)) {
       throw new CliError("--port and --host belong to the dashboard command", 2);
     }
@@ -108,12 +117,54 @@ function parse(argv: string[]) {
         json: { type: "boolean" },
         port: { type: "string" },
         host: { type: "string" },
+        "max-drop": { type: "string" },
+        "max-rise": { type: "string" },
+        "baseline-version": { type: "string" },
+        "candidate-version": { type: "string" },
       },
     });
   } catch (error) {
     // parseArgs names the flag ("Unknown option '--x'"); keep its words, drop its advice about "--".
     throw new CliError((error as Error).message.split(". ")[0] as string, 2);
   }
+}
+
+/** `agentwarden compare`: 0 when nothing regressed beyond its threshold, 1 when something did. */
+async function compare(
+  args: string[],
+  values: ReturnType<typeof parse>["values"],
+  out: (text: string) => void,
+  err: (text: string) => void,
+): Promise<number> {
+  if (args.length !== 2)
+    throw new CliError(`compare takes a baseline and a candidate store, got ${args.length} path(s)`, 2);
+  if (values.port !== undefined || values.host !== undefined)
+    throw new CliError("--port and --host belong to the dashboard command", 2);
+  let thresholds: ReturnType<typeof thresholdsFrom>;
+  try {
+    thresholds = thresholdsFrom(values["max-drop"], values["max-rise"]);
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
+  }
+  const [baseline, candidate] = args.map((a) => checkStore(a)) as [string, string];
+  let comparison: Awaited<ReturnType<typeof compareStores>>;
+  try {
+    comparison = await compareStores(
+      baseline,
+      candidate,
+      {
+        ...thresholds,
+        ...(values["baseline-version"] !== undefined ? { baselineVersion: values["baseline-version"] } : {}),
+        ...(values["candidate-version"] !== undefined ? { candidateVersion: values["candidate-version"] } : {}),
+      },
+      (path, line, message) => err(`agentwarden: ${path}:${line}: ${message}`),
+    );
+  } catch (error) {
+    if (error instanceof RangeError) throw new CliError(error.message);
+    throw error;
+  }
+  out(values.json ? JSON.stringify(comparison) : formatComparison(comparison));
+  return comparison.regressed ? 1 : 0;
 }
 
 /** The store must be a readable file: say so in one line instead of an empty page or a raw ENOENT. */

@@ -2,6 +2,8 @@ import { argusCounts, argusScores } from "../metrics/argus.js";
 import { type MetricsSnapshot, MetricsSubscriber } from "../metrics/MetricsSubscriber.js";
 import type { TaskSummary } from "../metrics/summary.js";
 import type { Figures } from "../metrics/totals.js";
+import { RecordJoin } from "../quality/join.js";
+import { formatQuality } from "../quality/versionReport.js";
 import type { StoreLineError } from "../store/readStore.js";
 import { scanStore } from "../store/scanStore.js";
 
@@ -30,8 +32,14 @@ export async function reportStore(path: string, onSkip?: (error: StoreLineError)
   const m = newMetrics();
   const skipped: StoreLineError[] = [];
   let skippedCount = 0;
+  const join = new RecordJoin();
   await scanStore(path, {
-    summary: (s) => m.add(s),
+    summary: (s) => {
+      m.add(s);
+      join.addSummary(s);
+    },
+    // Evaluation records (online evals, feedback): counted under their run's version.
+    record: (r) => m.addEval(r, join.versionOf(r)),
     error: (e) => {
       skippedCount++;
       if (skipped.length < MAX_REPORTED_SKIPS) skipped.push(e);
@@ -96,6 +104,7 @@ export function formatReport(
       ]),
     );
   }
+  out.push(...formatQuality(snapshot));
   const a = argusScores(argusCounts(t));
   out.push("");
   out.push(`ARGUS scoring (argus-llm formulas, for comparison): ASF ${a.asf}  ERR ${a.err}  CPCS ${a.cpcs}`);

@@ -1,6 +1,9 @@
 import type { MeterProvider } from "@opentelemetry/api";
+import { addScore, emptyScoreStats, type ScoreFigures, type ScoreStats, scoreFigures } from "../quality/scores.js";
+import { type VersionFigures, VersionTable } from "../quality/versions.js";
 import type { Run } from "../run/run.js";
 import type { Step } from "../run/step.js";
+import type { EvalRecord } from "../store/records.js";
 import type { Subscriber } from "../subscriber.js";
 import { Instruments } from "./instruments.js";
 import { OTHER_KEY } from "./NameCap.js";
@@ -47,6 +50,12 @@ export interface MetricsSnapshot {
   byTool: Record<string, ToolSnapshot>;
   byModel: Record<string, ModelSnapshot>;
   byNode: Record<string, NodeFigures>;
+  /** Per prompt or agent version (`(none)` for tasks without one): the metrics and evaluation results. */
+  byVersion: Record<string, VersionFigures>;
+  /** Evaluation results (online evaluators, user feedback) by evaluator name, over every version. */
+  evals: Record<string, ScoreFigures>;
+  /** Judge cost of online evaluations in USD: beside the agents' own cost, not in it. */
+  evalCostUsd: number;
 }
 
 export { OTHER_KEY } from "./NameCap.js";
@@ -65,6 +74,8 @@ export class MetricsSubscriber implements Subscriber {
   private readonly tools = new Map<string, ToolFigures>();
   private readonly models = new Map<string, ModelFigures>();
   private readonly nodes = new Map<string, NodeFigures>();
+  private readonly versions: VersionTable;
+  private readonly evals = new Map<string, ScoreStats>();
   private readonly instruments: Instruments | undefined;
 
   constructor(
@@ -73,6 +84,7 @@ export class MetricsSubscriber implements Subscriber {
   ) {
     this.lastTasks = new TaskWindow(config.windowTasks);
     this.lastSeconds = new TimeWindow(config.windowSeconds, 60, clock);
+    this.versions = new VersionTable(config.maxKeys);
     // With no MeterProvider registered the API's is a no-op: skip building attributes for nothing.
     const provider = config.meterProvider;
     const noop = provider?.constructor?.name === "NoopMeterProvider";
@@ -103,7 +115,29 @@ export class MetricsSubscriber implements Subscriber {
       n.failures += f.failures;
       n.durationMs += f.durationMs;
     }
+    this.versions.addTask(s);
     this.instruments?.recordTask(s);
+  }
+
+  /**
+   * Adds one evaluation result (an online evaluator's, or user feedback), under `version` (the
+   * record's own when not given).
+   */
+  addEval(r: EvalRecord, version = r.version): void {
+    let stats = this.evals.get(r.name);
+    if (!stats) {
+      const name = this.evals.size >= this.config.maxKeys ? OTHER_KEY : r.name;
+      stats = this.evals.get(name) ?? emptyScoreStats();
+      this.evals.set(name, stats);
+    }
+    addScore(stats, r);
+    this.versions.addEval(r, version);
+    this.instruments?.recordEval(r, version);
+  }
+
+  /** Counts a sampled task that online evaluation dropped (`queue_full`, `budget`). */
+  evalDropped(reason: string): void {
+    this.instruments?.recordEvalDropped(reason);
   }
 
   snapshot(): MetricsSnapshot {
@@ -123,6 +157,9 @@ export class MetricsSubscriber implements Subscriber {
         [...this.models].map(([k, m]) => [k, { ...structuredClone(m), err: ratio(m.recovered, m.failures) }]),
       ),
       byNode: Object.fromEntries([...this.nodes].map(([k, n]) => [k, { ...n }])),
+      byVersion: this.versions.snapshot(),
+      evals: Object.fromEntries([...this.evals].map(([k, e]) => [k, scoreFigures({ ...e })])),
+      evalCostUsd: [...this.evals.values()].reduce((sum, e) => sum + e.costUsd, 0),
     };
   }
 

@@ -1,5 +1,8 @@
 import type { Attributes, Counter, Histogram, MeterProvider } from "@opentelemetry/api";
+import { scoreOf } from "../quality/scores.js";
+import { NO_VERSION } from "../quality/versions.js";
 import type { McpInfo, Step } from "../run/step.js";
+import type { EvalRecord } from "../store/records.js";
 import * as sc from "../telemetry/semconv.js";
 import { NameCap } from "./NameCap.js";
 import type { TaskSummary } from "./summary.js";
@@ -37,12 +40,21 @@ export class Instruments {
   private readonly outputTokensPerCall: Histogram;
   private readonly timeToFirstChunk: Histogram;
   private readonly suspectedLoops: Counter;
+  private readonly taskCost: Histogram;
+  private readonly finishReasons: Counter;
+  private readonly evalResults: Counter;
+  private readonly evalScore: Histogram;
+  private readonly evalCost: Counter;
+  private readonly evalDropped: Counter;
   // Agent, tool and model names (and error types, which a tool or an MCP server chooses) are capped
   // at `maxKeys` distinct values each, later ones `_other`, as the in-process tables are.
   private readonly agents: NameCap;
   private readonly tools: NameCap;
   private readonly models: NameCap;
   private readonly errorTypes: NameCap;
+  private readonly versions: NameCap;
+  private readonly evalNames: NameCap;
+  private readonly reasons: NameCap;
 
   constructor(
     provider: MeterProvider,
@@ -54,6 +66,9 @@ export class Instruments {
     this.tools = new NameCap(maxKeys);
     this.models = new NameCap(maxKeys);
     this.errorTypes = new NameCap(maxKeys);
+    this.versions = new NameCap(maxKeys);
+    this.evalNames = new NameCap(maxKeys);
+    this.reasons = new NameCap(maxKeys);
     const m = provider.getMeter("agentwarden", "0.1.0");
     const p = METRIC_PREFIX;
     this.suspectedLoops = m.createCounter(`${p}.loops.suspected`, {
@@ -72,6 +87,29 @@ export class Instruments {
       description: "Tokens, by type (input, output, cache_read, cache_write)",
     });
     this.trips = m.createCounter(`${p}.breaker.trips`, { description: "Breaker trips, by kind" });
+    this.taskCost = m.createHistogram(`${p}.task.cost.usd`, {
+      description: "Priced cost of each task in USD (its p95 is the cost-per-request alert's figure)",
+      unit: "USD",
+      advice: {
+        explicitBucketBoundaries: [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30],
+      },
+    });
+    this.finishReasons = m.createCounter(`${p}.model.finish_reasons`, {
+      description: "Model call finish reasons (stop, length, tool_calls, content_filter, ...)",
+    });
+    this.evalResults = m.createCounter(`${p}.eval.results`, {
+      description: "Evaluation results (online evaluators, user feedback), by name, source and result",
+    });
+    this.evalScore = m.createHistogram(`${p}.eval.score`, {
+      description: "Evaluation scores (online evaluators, user feedback), by name and source",
+      advice: { explicitBucketBoundaries: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1] },
+    });
+    this.evalCost = m.createCounter(`${p}.eval.cost.usd`, {
+      description: "Judge cost of online evaluations in USD (beside the agents' own cost)",
+    });
+    this.evalDropped = m.createCounter(`${p}.eval.dropped`, {
+      description: "Sampled tasks not evaluated: queue full, or the evaluation budget spent",
+    });
     const seconds = {
       unit: "s",
       advice: {
@@ -236,8 +274,12 @@ export class Instruments {
   }
 
   recordTask(s: TaskSummary): void {
-    const agent = { agent: this.agents.name(s.agent) };
+    const agent: Attributes = { agent: this.agents.name(s.agent) };
+    if (s.version !== undefined) agent.version = this.versions.name(s.version);
     this.tasks.add(1, { ...agent, outcome: s.outcome });
+    if (s.outcome === "success" || s.outcome === "failure") this.taskCost.record(s.costUsd, agent);
+    for (const [reason, n] of Object.entries(s.finishReasons ?? {}))
+      if (n) this.finishReasons.add(n, { ...agent, finish_reason: this.reasons.name(reason) });
     for (const [tool, f] of Object.entries(s.tools)) {
       const a = { ...agent, tool: this.tools.name(tool) };
       if (f.calls) this.subtasks.add(f.calls, a);
@@ -271,6 +313,26 @@ export class Instruments {
     for (const [name, n] of Object.entries(s.suspectedLoops ?? {}))
       if (n) this.suspectedLoops.add(n, { ...agent, name: this.tools.name(name) });
     for (const [kind, n] of Object.entries(s.trips)) if (n) this.trips.add(n, { ...agent, kind });
+  }
+
+  /** One evaluation record's counters (`version`: the run's, resolved by the caller). */
+  recordEval(r: EvalRecord, version: string | undefined): void {
+    const a: Attributes = {
+      name: this.evalNames.name(r.name),
+      source: r.type === "feedback" ? "feedback" : "online",
+      version: version === undefined ? NO_VERSION : this.versions.name(version),
+    };
+    if (r.agent !== undefined) a.agent = this.agents.name(r.agent);
+    const pass = r.pass ?? (r.thumbs === undefined ? undefined : r.thumbs === "up");
+    this.evalResults.add(1, { ...a, result: pass === undefined ? "none" : pass ? "pass" : "fail" });
+    const score = scoreOf(r);
+    if (score !== undefined) this.evalScore.record(score, a);
+    if (r.costUsd) this.evalCost.add(r.costUsd, a);
+  }
+
+  /** A sampled task not evaluated (`queue_full`, `budget`). */
+  recordEvalDropped(reason: string): void {
+    this.evalDropped.add(1, { reason });
   }
 }
 

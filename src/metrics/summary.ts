@@ -120,6 +120,10 @@ export interface TaskSummary {
   start: number;
   durationMs: number;
   conversationId?: string;
+  /** The prompt or agent version the task ran with (`WrapOptions.version` or the invoke's); absent when none. */
+  version?: string;
+  /** Model calls by finish reason (`stop`, `length`, `tool_calls`, ...); absent when no call reported one. */
+  finishReasons?: Record<string, number>;
   /** Priced cost in USD of every model call and paid tool call; a lower bound when `costUnknownCalls` > 0. */
   costUsd: number;
   /** Model calls whose model has no price: their cost is unknown, not 0. */
@@ -201,6 +205,7 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
   if (run.error) s.error = run.error;
   if (Object.keys(run.suspectedLoops).length > 0) s.suspectedLoops = nullTable(run.suspectedLoops);
   if (run.root.graph?.conversationId !== undefined) s.conversationId = run.root.graph.conversationId;
+  if (run.root.graph?.version !== undefined) s.version = run.root.graph.version;
   if (all.length > records.length) s.stepsTruncated = true;
 
   for (const step of all) {
@@ -265,6 +270,10 @@ function priceChat(s: TaskSummary, step: Step, prices: PriceTable): number | und
   const model = chat?.responseModel ?? chat?.requestModel ?? step.name;
   const f = entry(s.models, model, emptyModelFigures);
   f.calls++;
+  for (const reason of chat?.finishReasons ?? []) {
+    s.finishReasons ??= nullTable();
+    s.finishReasons[reason] = (own(s.finishReasons, reason) ?? 0) + 1;
+  }
   if (step.status === "error") {
     f.failures++;
     s.failures.model++;

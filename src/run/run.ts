@@ -97,6 +97,14 @@ export class Run {
   /** Suspected loops in this task (reported, not stopped), by the tool or node that repeated. */
   readonly suspectedLoops: Record<string, number> = nullTable();
   private openSteps = 0;
+  /**
+   * Set at task start when an online evaluator may sample this task: the adapter then keeps the
+   * task's input and final output for it (nothing is kept otherwise).
+   */
+  keepOutput = false;
+  /** The task's input and final output (last state), kept only when `keepOutput` is set. */
+  input: unknown;
+  output: unknown;
 
   /** @internal */ readonly hub: RunEvents;
 
@@ -116,6 +124,11 @@ export class Run {
   /** The task's name: its root graph's name. */
   get name(): string {
     return this.root.name;
+  }
+
+  /** The prompt or agent version the task ran with, when one was given. */
+  get version(): string | undefined {
+    return this.root.graph?.version;
   }
 
   /**

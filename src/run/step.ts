@@ -147,6 +147,8 @@ export interface GraphInfo {
    * then no `gen_ai.agent.name` / `gen_ai.workflow.name` is emitted (no meaningless names).
    */
   anonymous?: boolean;
+  /** The prompt or agent version the task ran with (`WrapOptions.version`, or the invoke's own). */
+  version?: string;
 }
 
 /** Facts of a node execution. */

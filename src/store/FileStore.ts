@@ -31,8 +31,13 @@ export class FileStore implements Subscriber {
   }
 
   onTaskEnd(run: Run): void {
+    this.append(run.summary());
+  }
+
+  /** Appends one line (a summary, or an evaluation record written after its task's line). */
+  append(value: object): void {
     if (this.fd === undefined) return;
-    const json = `${JSON.stringify(run.summary())}\n`;
+    const json = `${JSON.stringify(value)}\n`;
     const line = Buffer.from(this.fragment ? `\n${json}` : json);
     // Until the whole line is down, the file may end in a fragment of it.
     this.fragment = true;

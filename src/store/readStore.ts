@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { TaskSummary } from "../metrics/summary.js";
+import { checkRecord, type EvalRecord, RECORD_TYPES } from "./records.js";
 
 /** A line of the store that could not be read; every other line still is. */
 export interface StoreLineError {
@@ -10,6 +11,8 @@ export interface StoreLineError {
 export interface StoreRead {
   summaries: TaskSummary[];
   errors: StoreLineError[];
+  /** Evaluation records (online evals, user feedback), in store order. */
+  records: EvalRecord[];
   /** Byte offset after the last complete line: pass it back to read only what was appended since. */
   offset: number;
   /** Lines read so far (for line numbers of later reads). */
@@ -27,6 +30,8 @@ export interface StoreFrom {
 export interface StoreVisitor {
   summary(summary: TaskSummary): void;
   error(error: StoreLineError): void;
+  /** An evaluation record (online eval, user feedback). A visitor without it skips them. */
+  record?(record: EvalRecord): void;
 }
 
 /** Bytes read at a time: memory is bounded by this (and the longest line), not by the file. */
@@ -72,7 +77,9 @@ export class StoreLineReader {
         const text = (this.pending.length === 1 ? tail : Buffer.concat(this.pending)).toString("utf8");
         if (text.trim() !== "") {
           const parsed = parse(text);
-          if (typeof parsed !== "string") this.visit.summary(parsed);
+          if (parsed === SKIP) {
+            // a record of a type this reader does not know: not an error
+          } else if (typeof parsed !== "string") this.deliver(parsed);
           else {
             const glued = afterFragment(text);
             if (glued) {
@@ -80,7 +87,7 @@ export class StoreLineReader {
                 line: this.lines,
                 message: "truncated line (no newline) followed by a whole summary: the fragment skipped",
               });
-              this.visit.summary(glued);
+              this.deliver(glued);
             } else this.visit.error({ line: this.lines, message: parsed });
           }
         }
@@ -110,6 +117,11 @@ export class StoreLineReader {
     this.oversized = false;
   }
 
+  private deliver(parsed: TaskSummary | RecordLine): void {
+    if ("record" in parsed) this.visit.record?.(parsed.record);
+    else this.visit.summary(parsed);
+  }
+
   private hold(part: Buffer): void {
     this.pendingBytes += part.length;
     if (this.pendingBytes > MAX_STORE_LINE_BYTES) {
@@ -130,7 +142,11 @@ export class StoreLineReader {
 export function readStore(path: string, from: StoreFrom = {}): StoreRead {
   const summaries: TaskSummary[] = [];
   const errors: StoreLineError[] = [];
-  const reader = new StoreLineReader({ summary: (s) => summaries.push(s), error: (e) => errors.push(e) }, from);
+  const records: EvalRecord[] = [];
+  const reader = new StoreLineReader(
+    { summary: (s) => summaries.push(s), error: (e) => errors.push(e), record: (r) => records.push(r) },
+    from,
+  );
   const fd = openSync(path, "r");
   try {
     const size = fstatSync(fd).size;
@@ -146,7 +162,7 @@ export function readStore(path: string, from: StoreFrom = {}): StoreRead {
     closeSync(fd);
   }
   reader.end(from.final !== false);
-  return { summaries, errors, offset: reader.offset, lines: reader.lines };
+  return { summaries, errors, records, offset: reader.offset, lines: reader.lines };
 }
 
 /**
@@ -155,17 +171,25 @@ export function readStore(path: string, from: StoreFrom = {}): StoreRead {
  * running to the end of the line. Inside a JSON string a quote is escaped, so that text can only
  * be the start of an object.
  */
-function afterFragment(text: string): TaskSummary | undefined {
+function afterFragment(text: string): TaskSummary | RecordLine | undefined {
   for (let at = text.lastIndexOf(SUMMARY_START); at > 0; at = text.lastIndexOf(SUMMARY_START, at - 1)) {
     const parsed = parse(text.slice(at));
-    if (typeof parsed !== "string") return parsed;
+    if (typeof parsed !== "string" && parsed !== SKIP) return parsed;
   }
   return undefined;
 }
 
 const SUMMARY_START = '{"v":1,';
 
-function parse(text: string): TaskSummary | string {
+/** A record line (`type` set), wrapped so it cannot be taken for a summary. */
+interface RecordLine {
+  record: EvalRecord;
+}
+
+/** A line to pass over silently: a record of a type this reader does not know. */
+const SKIP = Symbol("skip");
+
+function parse(text: string): TaskSummary | RecordLine | string | typeof SKIP {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -175,6 +199,12 @@ function parse(text: string): TaskSummary | string {
   const s = value as Partial<TaskSummary> | null;
   if (typeof s !== "object" || s === null || Array.isArray(s)) return "not a task summary (expected an object)";
   if (s.v !== 1) return `unsupported summary version ${JSON.stringify(s.v)}`;
+  const type = (value as { type?: unknown }).type;
+  if (type !== undefined) {
+    if (typeof type !== "string" || !RECORD_TYPES.has(type)) return SKIP;
+    const record = checkRecord(value as Record<string, unknown>);
+    return typeof record === "string" ? record : { record };
+  }
   for (const field of ["id", "agent", "outcome"] as const) {
     if (typeof s[field] !== "string") return `field ${field} missing or not a string`;
   }
@@ -199,5 +229,8 @@ function parse(text: string): TaskSummary | string {
   if (s.suspectedLoops !== undefined && (typeof s.suspectedLoops !== "object" || s.suspectedLoops === null))
     return "field suspectedLoops not an object";
   if (!Array.isArray(s.steps)) return "field steps missing or not an array";
+  if (s.version !== undefined && typeof s.version !== "string") return "field version not a string";
+  if (s.finishReasons !== undefined && (typeof s.finishReasons !== "object" || s.finishReasons === null))
+    return "field finishReasons not an object";
   return s as TaskSummary;
 }

@@ -15,6 +15,7 @@ export const GEN_AI_OPERATION_NAME = "gen_ai.operation.name";
 export const GEN_AI_PROVIDER_NAME = "gen_ai.provider.name";
 export const GEN_AI_REQUEST_MODEL = "gen_ai.request.model";
 export const GEN_AI_RESPONSE_MODEL = "gen_ai.response.model";
+export const GEN_AI_AGENT_VERSION = "gen_ai.agent.version";
 export const GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons";
 export const GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens";
 export const GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens";
@@ -94,3 +95,5 @@ export const LANGGRAPH_THREAD_ID = "langgraph.thread_id";
 /** agentwarden's own attributes. */
 export const AW_STEP_STATUS = "agentwarden.step.status";
 export const AW_USAGE_MISSING = "agentwarden.usage.missing";
+/** The prompt or agent version of the task a span belongs to. */
+export const AW_VERSION = "agentwarden.version";

@@ -159,6 +159,12 @@ export class TracingSubscriber implements Subscriber {
         break;
       }
     }
+    // The task's version on each of its spans (the root's graph info is set before its span starts).
+    const version = (step.parent ? step.run.root : step).graph?.version;
+    if (version !== undefined) {
+      a[sc.AW_VERSION] = version;
+      if (step.kind === "agent" && !step.parent) a[sc.GEN_AI_AGENT_VERSION] = version;
+    }
     if (this.options.vocabularies.size > 0) Object.assign(a, vocabularyAttributes(step, this.options.vocabularies));
     return a;
   }
