@@ -1,5 +1,7 @@
 import { metrics } from "@opentelemetry/api";
 import { captureText } from "./content.js";
+import { LiveRuns } from "./dashboard/LiveRuns.js";
+import type { Dashboard } from "./dashboard/server.js";
 import { AgentWardenError } from "./errors.js";
 import { type ErrorHook, Hub } from "./hub.js";
 import { MetricsSubscriber } from "./metrics/MetricsSubscriber.js";
@@ -41,6 +43,11 @@ export class Warden {
   readonly prices: PriceTable;
   /** The in-process agent metrics (ASF, ERR, CPCS, ...); undefined with `metrics: false`. */
   readonly metrics: MetricsSubscriber | undefined;
+  /**
+   * The dashboard this process serves (option `dashboard`), once it listens; undefined when it is
+   * off or could not listen (reported through `onError`, source `dashboard`).
+   */
+  readonly dashboard: Promise<Dashboard | undefined> | undefined;
   /** Per-tool circuit breakers across tasks; undefined unless `toolBreaker` is set. */
   readonly toolBreakers: ToolBreakers | undefined;
   private readonly breakers: BreakersConfig;
@@ -63,6 +70,14 @@ export class Warden {
       : undefined;
     if (this.metrics) this.hub.add(this.metrics);
     if (this.options.store) this.hub.add(openStore(this.options.store));
+    if (this.options.dashboard && this.options.store) {
+      const live = new LiveRuns();
+      this.hub.add(live);
+      this.dashboard = live.serve(this.options.store, this.options.dashboard).catch((error: unknown) => {
+        this.reportError(error, "dashboard");
+        return undefined;
+      });
+    }
     const o = this.options;
     this.breakers = {
       action: typeof o.onTrip === "string" ? o.onTrip : "abort",

@@ -25,7 +25,8 @@ export interface StoreFrom {
 
 /** What a reader does with each line of the store. */
 export interface StoreVisitor {
-  summary(summary: TaskSummary): void;
+  /** A summary read from the line at byte `offset`, `length` bytes long with its newline. */
+  summary(summary: TaskSummary, offset: number, length: number): void;
   error(error: StoreLineError): void;
 }
 
@@ -72,7 +73,7 @@ export class StoreLineReader {
         const text = (this.pending.length === 1 ? tail : Buffer.concat(this.pending)).toString("utf8");
         if (text.trim() !== "") {
           const parsed = parse(text);
-          if (typeof parsed !== "string") this.visit.summary(parsed);
+          if (typeof parsed !== "string") this.visit.summary(parsed, this.offset, length);
           else {
             const glued = afterFragment(text);
             if (glued) {
@@ -80,7 +81,7 @@ export class StoreLineReader {
                 line: this.lines,
                 message: "truncated line (no newline) followed by a whole summary: the fragment skipped",
               });
-              this.visit.summary(glued);
+              this.visit.summary(glued, this.offset, length);
             } else this.visit.error({ line: this.lines, message: parsed });
           }
         }
@@ -147,6 +148,12 @@ export function readStore(path: string, from: StoreFrom = {}): StoreRead {
   }
   reader.end(from.final !== false);
   return { summaries, errors, offset: reader.offset, lines: reader.lines };
+}
+
+/** The summary a store line holds (after a fragment, if need be), or why it holds none. */
+export function parseStoreLine(text: string): TaskSummary | string {
+  const parsed = parse(text);
+  return typeof parsed === "string" ? (afterFragment(text) ?? parsed) : parsed;
 }
 
 /**
