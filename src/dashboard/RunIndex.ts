@@ -68,6 +68,14 @@ class Lists {
   }
 }
 
+/** Where a failed step's error is grouped: its tool, model or evaluator; other steps not at all. */
+export function errorPlace(kind: string, name: string): string | undefined {
+  if (kind === "tool") return name;
+  if (kind === "chat") return `model ${name}`;
+  if (kind === "eval") return `eval ${name}`;
+  return undefined;
+}
+
 const cap16 = (n: number) => Math.min(Math.max(Math.round(n), 0), 0xffff);
 
 /**
@@ -89,6 +97,8 @@ export class RunIndex {
   readonly tripKinds = new Dictionary();
   readonly guards = new Dictionary();
   readonly evals = new Dictionary();
+  /** Where errors happened: a tool's name, `model NAME`, `eval NAME` or `task`. */
+  readonly places = new Dictionary();
 
   readonly start = f64();
   readonly duration = f32();
@@ -121,7 +131,7 @@ export class RunIndex {
   readonly modelList = new Lists();
   readonly tripList = new Lists({ count: u16() });
   readonly guardList = new Lists();
-  /** Failed steps: key is the error type, `where` the tool (tool id + 1) or 0 for another step. */
+  /** Failed steps: key is the error type, `where` the place (see `places`). */
   readonly errorList = new Lists({ where: u32() });
   readonly evalList = new Lists({ pass: u16(), score: f32() });
 
@@ -177,16 +187,18 @@ export class RunIndex {
     const guards = new Set<string>();
     for (const kind of Object.keys(s.trips)) if (kind.startsWith("guard")) guards.add(kind);
     const errors = new Set<string>();
+    const types = new Set<string>();
     let texts = [s.id, s.conversationId ?? "", s.input ?? "", s.answer ?? ""];
     if (s.error) texts.push(s.error.message);
     for (const step of s.steps) {
       if ((step.k as string) === "guard") guards.add(step.n);
-      if (step.e && step.s === "error") {
-        const where = step.k === "tool" ? this.tools.id(step.n) + 1 : 0;
+      const where = step.e && step.s === "error" ? errorPlace(step.k, step.n) : undefined;
+      if (where !== undefined && step.e) {
         const key = `${step.e.type}\u0000${where}`;
+        types.add(step.e.type);
         if (!errors.has(key)) {
           errors.add(key);
-          this.errorList.add(this.errorTypes.id(step.e.type), { where });
+          this.errorList.add(this.errorTypes.id(step.e.type), { where: this.places.id(where) });
           if (errors.size <= 4) texts.push(step.e.message);
         }
       }
@@ -197,7 +209,10 @@ export class RunIndex {
         });
       }
     }
-    if (s.error && errors.size === 0) this.errorList.add(this.errorTypes.id(s.error.type), { where: 0 });
+    // The task's own error, unless a step it ran failed with it (a tool's error, a trip on a call).
+    if (s.error && !types.has(s.error.type)) {
+      this.errorList.add(this.errorTypes.id(s.error.type), { where: this.places.id("task") });
+    }
     this.errorList.close(i);
     this.evalList.close(i);
     for (const g of guards) this.guardList.add(this.guards.id(g));

@@ -85,12 +85,13 @@ function tile(id, value, sub) {
   t.querySelector(".sub").textContent = sub;
 }
 
-function table(id, head, rows, onRow) {
+function table(id, head, rows, onRow, texts) {
   const t = $(id);
-  t.replaceChildren(el("tr", null, ...head.map((h, i) => el("th", { text: h, class: i ? "num" : "" }))));
+  const cls = (i) => (i >= (texts || 1) ? "num" : "");
+  t.replaceChildren(el("tr", null, ...head.map((h, i) => el("th", { text: h, class: cls(i) }))));
   if (rows.length === 0) t.append(el("tr", null, el("td", { text: "nothing in this view", class: "empty", colspan: head.length })));
   rows.forEach((r, k) => {
-    const tr = el("tr", onRow ? { class: "link", onclick: () => onRow(k) } : null, ...r.map((c, i) => el("td", { text: c, class: i ? "num" : "" })));
+    const tr = el("tr", onRow ? { class: "link", onclick: () => onRow(k) } : null, ...r.map((c, i) => el("td", { text: c, class: cls(i) })));
     t.append(tr);
   });
 }
@@ -210,10 +211,10 @@ function render(data) {
   const fees = data.byTool.some((x) => x.feesUsd > 0);
   table("tools", ["tool", "calls", "failures", "recovered", "ERR", "mean time"].concat(fees ? ["fees"] : []), data.byTool.map((x) => [x.tool, num(x.calls), num(x.failures), num(x.recovered), ratio(x.err, x.recovered, x.failures), ms(x.meanMs)].concat(fees ? [usd(x.feesUsd)] : [])),
     (k) => setView({ tool: data.byTool[k].tool }));
-  table("errors", ["error type", "where", "agent", "runs", "sample"], data.errorGroups.map((g) => [g.type, g.where, g.agent, num(g.count), g.message || g.sample]),
-    (k) => openRun(data.errorGroups[k].sample));
+  table("errors", ["runs", "error type", "where", "agent", "sample message"], data.errorGroups.map((g) => [num(g.count), g.type, g.where, g.agent, g.message || g.sample]),
+    (k) => openRun(data.errorGroups[k].sample), 5);
   table("trips", ["time", "agent", "breaker", "reason"], data.trips.map((x) => [when(x.start), x.agent, x.kinds.join(", "), x.reason]),
-    (k) => openRun(data.trips[k].id));
+    (k) => openRun(data.trips[k].id), 4);
   $("evals-section").hidden = data.evals.length === 0;
   table("evals", ["evaluator", "runs", "passed", "failed", "mean score"], data.evals.map((e) => [e.name, num(e.runs), num(e.passed), num(e.failed), e.meanScore === null ? "n/a" : e.meanScore.toFixed(3)]));
   renderRuns();

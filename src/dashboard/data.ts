@@ -14,7 +14,7 @@ import {
   type ToolRow,
   type TrendPoint,
 } from "./query.js";
-import { RunIndex } from "./RunIndex.js";
+import { errorPlace, RunIndex } from "./RunIndex.js";
 
 export type { RunQuery, TrendPoint } from "./query.js";
 
@@ -275,7 +275,8 @@ function readError(path: string, error: unknown): Error {
 
 function sampleMessage(s: TaskSummary | undefined, g: ErrorGroup): string {
   if (!s) return "";
-  const step = s.steps.find((st) => st.e?.type === g.type && (g.where === "task" || st.n === g.where));
+  const step =
+    g.where === "task" ? undefined : s.steps.find((st) => st.e?.type === g.type && errorPlace(st.k, st.n) === g.where);
   return (step?.e ?? s.error)?.message.slice(0, 300) ?? "";
 }
 

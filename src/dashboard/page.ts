@@ -16,6 +16,7 @@ export function page(nonce: string): string {
 <style nonce="${nonce}">
   :root { --bg:#0f1115; --panel:#171a21; --line:#262b36; --text:#e6e8ee; --dim:#8b93a7; --ok:#3fb950; --bad:#f85149; --warn:#d29922; --accent:#58a6ff; }
   * { box-sizing: border-box; }
+  [hidden] { display:none !important; }
   body { margin:0; font:14px/1.45 system-ui, -apple-system, Segoe UI, Roboto, sans-serif; background:var(--bg); color:var(--text); }
   header { display:flex; align-items:baseline; gap:16px; padding:14px 24px; border-bottom:1px solid var(--line); }
   header h1 { font-size:18px; margin:0; }
@@ -74,7 +75,7 @@ export function page(nonce: string): string {
   .empty { color:var(--dim); }
   .notice { background:#2a1d12; border:1px solid var(--warn); color:var(--warn); border-radius:8px; padding:10px 16px; }
   .scroll { max-height:520px; overflow:auto; }
-  .runs-grid { display:grid; grid-template-columns:minmax(0, 3fr) minmax(0, 2fr); gap:20px; }
+  .runs-grid { display:grid; grid-template-columns:minmax(0, 1fr); gap:20px; }
 </style>
 </head>
 <body>

@@ -80,7 +80,7 @@ export interface ToolRow {
 
 export interface ErrorGroup {
   type: string;
-  /** The tool that failed, or `task` / `step` when the error was not a tool's. */
+  /** The tool that failed, `model NAME`, `eval NAME`, or `task` for the task's own error. */
   where: string;
   agent: string;
   count: number;
@@ -225,7 +225,7 @@ export function aggregate(index: RunIndex, query: RunQuery): Aggregates {
       else
         groups.set(key, {
           type: index.errorTypes.names[type] as string,
-          where: where > 0 ? (index.tools.names[where - 1] as string) : "task",
+          where: index.places.names[where] as string,
           agent: index.agents.names[c.agent[i] as number] as string,
           count: 1,
           sample: i,

@@ -1,0 +1,362 @@
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { tool } from "@langchain/core/tools";
+import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { wrapGraph } from "../adapters/langgraph/index.js";
+import { type Script, ScriptedChatModel } from "../adapters/testing/index.js";
+import { schemaCheck, serveDashboard, type TaskSummary, Warden } from "../src/index.js";
+import { user } from "./support/agents.js";
+import { generatedTask } from "./support/stores.js";
+
+// The page's globals, as the functions passed to page.evaluate see them.
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): ArrayLike<{ getAttribute(name: string): string | null }>;
+};
+
+const CHROMIUM = "/usr/bin/chromium";
+const ALL = ["r6", "r5", "r4", "r3", "r2", "r1"];
+const ARTIFACTS = join(process.cwd(), "test", "artifacts");
+const MIN = 60_000;
+/** 2026-01-05 09:00 UTC: in the past, far from "now". */
+const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+
+let browser: Browser;
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) return;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+const tool1 = (calls: number, failures = 0, recovered = 0) => ({
+  calls,
+  completed: calls - failures,
+  failures,
+  recovered,
+  costUsd: 0,
+  durationMs: 5 * calls,
+});
+
+/** A scripted task: the generated one, with the fields given. */
+function task(over: Partial<TaskSummary> & { id: string; agent: string; start: number }): TaskSummary {
+  const base = generatedTask(0);
+  return {
+    ...base,
+    outcome: "success",
+    costUsd: 0,
+    subtasks: 1,
+    completedSubtasks: 1,
+    failures: { tool: 0, model: 0, eval: 0 },
+    recovered: { tool: 0, model: 0, eval: 0 },
+    recoveredInjected: { tool: 0, model: 0, eval: 0 },
+    trips: {},
+    steps: [{ p: -1, k: "agent", n: over.agent, t: 0, d: 10, s: over.outcome === "failure" ? "error" : "ok" }],
+    ...over,
+  };
+}
+const model = (name: string) => ({ [name]: {} }) as TaskSummary["models"];
+
+/**
+ * Six runs (T0 = 2026-01-05 09:00 UTC), figures chosen to be worked out by hand:
+ *   r1 planner v1 success at T0       $0.10, 2 subtasks done; search; gpt-a; thread th-alpha; input "Book a flight to Oslo"
+ *   r2 planner v2 failure at T0+10min $0.05; search failed (ToolError "search timed out after 30 s"); gpt-a
+ *   r3 writer  v2 failure at T0+20min $0.02; a loop trip on fetch; gpt-b
+ *   r4 writer  v1 success at T0+2h    $0.30, 3 subtasks done; fetch failed once, recovered (injected); gpt-b; thread th-beta
+ *   r5 planner -  success at T0+3h    $0, 1 subtask done; a "pii" guard step
+ *   r6 planner -  success 10 minutes ago, $0.01, 1 subtask done
+ */
+function scriptedStore(path: string): void {
+  const trip = "loop breaker tripped: fetch was called 4 times with the same arguments";
+  const runs: TaskSummary[] = [
+    task({
+      id: "r1",
+      agent: "planner",
+      start: T0,
+      costUsd: 0.1,
+      subtasks: 2,
+      completedSubtasks: 2,
+      tools: { search: tool1(2) },
+      models: model("gpt-a"),
+      conversationId: "th-alpha",
+      input: "Book a flight to Oslo",
+      answer: "Booked SK4021 for Monday.",
+    }),
+    task({
+      id: "r2",
+      agent: "planner",
+      start: T0 + 10 * MIN,
+      outcome: "failure",
+      costUsd: 0.05,
+      completedSubtasks: 0,
+      failures: { tool: 1, model: 0, eval: 0 },
+      tools: { search: tool1(1, 1) },
+      models: model("gpt-a"),
+      error: { type: "ToolError", message: "search timed out after 30 s" },
+      steps: [
+        { p: -1, k: "agent", n: "planner", t: 0, d: 40, s: "error" },
+        {
+          p: 0,
+          k: "tool",
+          n: "search",
+          t: 5,
+          d: 30,
+          s: "error",
+          e: { type: "ToolError", message: "search timed out after 30 s" },
+        },
+      ],
+    }),
+    task({
+      id: "r3",
+      agent: "writer",
+      start: T0 + 20 * MIN,
+      outcome: "failure",
+      costUsd: 0.02,
+      completedSubtasks: 0,
+      trips: { loop: 1 },
+      tools: { fetch: tool1(1) },
+      models: model("gpt-b"),
+      error: { type: "BREAKER_TRIP", message: `agentwarden: ${trip}` },
+      steps: [
+        {
+          p: -1,
+          k: "agent",
+          n: "writer",
+          t: 0,
+          d: 20,
+          s: "error",
+          e: { type: "BREAKER_TRIP", message: `agentwarden: ${trip}` },
+        },
+        {
+          p: 0,
+          k: "tool",
+          n: "fetch",
+          t: 5,
+          d: 1,
+          s: "error",
+          e: { type: "BREAKER_TRIP", message: `agentwarden: ${trip}` },
+        },
+      ],
+    }),
+    task({
+      id: "r4",
+      agent: "writer",
+      start: T0 + 120 * MIN,
+      costUsd: 0.3,
+      subtasks: 3,
+      completedSubtasks: 3,
+      failures: { tool: 1, model: 0, eval: 0 },
+      recovered: { tool: 1, model: 0, eval: 0 },
+      recoveredInjected: { tool: 1, model: 0, eval: 0 },
+      tools: { fetch: tool1(2, 1, 1) },
+      models: model("gpt-b"),
+      conversationId: "th-beta",
+      input: "Summarise the quarterly report",
+    }),
+    task({
+      id: "r5",
+      agent: "planner",
+      start: T0 + 180 * MIN,
+      steps: [
+        { p: -1, k: "agent", n: "planner", t: 0, d: 10, s: "ok" },
+        { p: 0, k: "guard" as "tool", n: "pii", t: 1, d: 1, s: "ok" },
+      ],
+    }),
+    task({ id: "r6", agent: "planner", start: Date.now() - 10 * MIN, costUsd: 0.01 }),
+  ];
+  const versions: Record<string, string> = { r1: "v1", r2: "v2", r3: "v2", r4: "v1" };
+  writeFileSync(
+    path,
+    runs.map((r) => JSON.stringify(versions[r.id] ? { ...r, version: versions[r.id] } : r)).join("\n") + "\n",
+  );
+}
+
+const count = (n: number) => (n === 0 ? "0 runs" : `1–${n} of ${n} runs`);
+
+/** Waits until the page lists exactly `ids`, in order (and says so in its run count); returns them. */
+async function listed(page: Page, ids: readonly string[]): Promise<string[]> {
+  const shown = () =>
+    page.evaluate(() => ({
+      count: document.querySelector('[data-testid="run-count"]')?.textContent,
+      ids: Array.from(document.querySelectorAll("tr.run")).map((tr) => tr.getAttribute("data-run") ?? ""),
+    }));
+  await page
+    .waitForFunction(
+      ([c, want]) =>
+        document.querySelector('[data-testid="run-count"]')?.textContent === c &&
+        Array.from(document.querySelectorAll("tr.run"))
+          .map((tr) => tr.getAttribute("data-run"))
+          .join(",") === want,
+      [count(ids.length), ids.join(",")] as const,
+      { timeout: 10_000 },
+    )
+    .catch(() => undefined);
+  const now = await shown();
+  expect(now.count).toBe(count(ids.length));
+  return now.ids;
+}
+
+describe.skipIf(!existsSync(CHROMIUM))("the dashboard's views, in a real headless Chromium", () => {
+  it("each filter and the search narrow the run list to exactly the expected runs, and the view is in the URL", async () => {
+    const store = join(mkdtempSync(join(tmpdir(), "aw-views-")), "runs.jsonl");
+    scriptedStore(store);
+    const dashboard = await serveDashboard(store, { port: 0 });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      await page.goto(dashboard.url);
+      expect(await listed(page, ALL)).toEqual(ALL);
+      // The version and guard controls show, as the store has both.
+      expect(await page.locator("#f-version").isVisible()).toBe(true);
+      expect(await page.locator("#f-guard").isVisible()).toBe(true);
+      const cases: Array<[string, string, string[]]> = [
+        ["agent", "writer", ["r4", "r3"]],
+        ["version", "v2", ["r3", "r2"]],
+        ["version", "v1", ["r4", "r1"]],
+        ["outcome", "failure", ["r3", "r2"]],
+        ["tool", "fetch", ["r4", "r3"]],
+        ["model", "gpt-a", ["r2", "r1"]],
+        ["error", "ToolError", ["r2"]],
+        ["error", "BREAKER_TRIP", ["r3"]],
+        ["trip", "loop", ["r3"]],
+        ["guard", "pii", ["r5"]],
+      ];
+      for (const [filter, value, ids] of cases) {
+        await page.selectOption(`#f-${filter}`, value);
+        expect(await listed(page, ids), `${filter}=${value}`).toEqual(ids);
+        expect(new URL(page.url()).searchParams.get(filter)).toBe(value);
+        await page.selectOption(`#f-${filter}`, "");
+        await listed(page, ALL);
+      }
+      for (const [q, ids] of [
+        ["oslo", ["r1"]], // task input, any case
+        ["th-beta", ["r4"]], // thread id
+        ["r2", ["r2"]], // run id
+        ["timed out", ["r2"]], // error text
+        ["SK4021", ["r1"]], // the answer
+        ["fetch was called", ["r3"]],
+        ["nowhere", []],
+      ] as const) {
+        await page.fill("#q", q);
+        expect(await listed(page, ids), q).toEqual(ids);
+      }
+      // Filters combine; the URL holds the view, so another page opens on the same list.
+      await page.fill("#q", "");
+      await listed(page, ALL);
+      await page.selectOption("#f-agent", "planner");
+      await page.selectOption("#f-outcome", "success");
+      expect(await listed(page, ["r6", "r5", "r1"])).toEqual(["r6", "r5", "r1"]);
+      const shared = await browser.newPage();
+      await shared.goto(page.url());
+      expect(await listed(shared, ["r6", "r5", "r1"])).toEqual(["r6", "r5", "r1"]);
+      expect(await shared.inputValue("#f-agent")).toBe("planner");
+      await shared.close();
+    } finally {
+      await page.close();
+      await dashboard.close();
+    }
+  }, 60_000);
+
+  it("the time range sets every tile, chart and table to the figures of its runs", async () => {
+    const store = join(mkdtempSync(join(tmpdir(), "aw-range-")), "runs.jsonl");
+    scriptedStore(store);
+    const dashboard = await serveDashboard(store, { port: 0 });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const tiles = async () =>
+      Promise.all(
+        ["asf", "err", "cpcs", "trips"].flatMap((t) => [
+          page.textContent(`[data-testid="${t}"]`),
+          page.textContent(`#tile-${t} .sub`),
+        ]),
+      );
+    try {
+      await page.goto(dashboard.url);
+      await listed(page, ALL);
+      // All six: 4 of 6 succeeded; 1 of 2 failures recovered (r4's, injected); $0.48 over 9 subtasks.
+      expect(await tiles()).toEqual([
+        "66.7%",
+        "4 of 6 tasks succeeded · 6 tasks",
+        "50.0%",
+        "1 of 2 failures recovered (1 injected, 0 organic)",
+        "$0.0686",
+        "$0.4800 over 7 completed subtasks",
+        "1",
+        "loop 1 · in 1 runs",
+      ]);
+
+      // The first hour from T0: r1, r2, r3. ASF 1/3; ERR 0/1 (r2's search); $0.17 over 2 subtasks.
+      await page.goto(`${dashboard.url}?range=custom&from=${T0}&to=${T0 + 60 * MIN}`);
+      expect(await listed(page, ["r3", "r2", "r1"])).toEqual(["r3", "r2", "r1"]);
+      expect(await tiles()).toEqual([
+        "33.3%",
+        "1 of 3 tasks succeeded · 3 tasks",
+        "0.0%",
+        "0 of 1 failures recovered (0 injected, 0 organic)",
+        "$0.0850",
+        "$0.1700 over 2 completed subtasks",
+        "1",
+        "loop 1 · in 1 runs",
+      ]);
+      // An hour in buckets of 1 minute: 60 bars; ASF has a point in the buckets of r1 (100%), r2
+      // and r3 (0%); ERR one, r2's (0 of 1).
+      expect(await page.textContent("#bucket")).toBe("buckets of 1 min · hover a point for its values");
+      expect(await page.locator('[data-testid="chart-tasks"] rect').count()).toBe(60);
+      const dots = (key: string) =>
+        page
+          .locator(`[data-testid="chart-${key}"] circle`)
+          .evaluateAll((cs) => cs.map((c) => [Number(c.getAttribute("data-t")), c.textContent]));
+      const at = (t: number) => {
+        const d = new Date(t);
+        const p = (n: number, w = 2) => String(n).padStart(w, "0");
+        return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:00.000 + 1 min`;
+      };
+      expect(await dots("asf")).toEqual([
+        [T0, `${at(T0)}: 100.0% (1/1) succeeded`],
+        [T0 + 10 * MIN, `${at(T0 + 10 * MIN)}: 0.0% (0/1) succeeded`],
+        [T0 + 20 * MIN, `${at(T0 + 20 * MIN)}: 0.0% (0/1) succeeded`],
+      ]);
+      expect(await dots("err")).toEqual([[T0 + 10 * MIN, `${at(T0 + 10 * MIN)}: 0.0% (0/1) recovered`]]);
+      // Time labels under the charts: the first, middle and last bucket of the range.
+      const labels = await page.locator('[data-testid="chart-asf"] text.axis').allTextContents();
+      expect(labels.slice(0, 3)).toEqual(["0%", "50%", "100%"]);
+      const hm = (t: number) => {
+        const d = new Date(t);
+        return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+      };
+      expect(labels.slice(3)).toEqual([hm(T0), hm(T0 + 29 * MIN), hm(T0 + 59 * MIN)]);
+      // The tables follow: per agent, per tool, the error groups and trips of the hour only.
+      const rows = (id: string) =>
+        page.locator(`#${id} tr`).evaluateAll((trs) => trs.slice(1).map((tr) => tr.textContent ?? ""));
+      expect(await rows("agents")).toEqual([
+        "planner250.0% (1/2)0.0% (0/1)10$0.0750$0.150010 ms",
+        "writer10.0% (0/1)n/a (0/0)00n/a$0.020010 ms",
+      ]);
+      expect(await rows("tools")).toEqual(["search3100.0% (0/1)5 ms", "fetch100n/a (0/0)5 ms"]);
+      // r3's trip is grouped once, at the call it stopped (not again as the task's error).
+      expect(await rows("errors")).toEqual([
+        "1BREAKER_TRIPfetchwriteragentwarden: loop breaker tripped: fetch was called 4 times with the same arguments",
+        "1ToolErrorsearchplannersearch timed out after 30 s",
+      ]);
+      expect(await rows("versions")).toEqual([
+        "v11100.0% (1/1)n/a (0/0)$0.0500$0.100010 ms",
+        "v220.0% (0/2)0.0% (0/1)n/a$0.070010 ms",
+      ]);
+      expect(await rows("trips")).toEqual([
+        expect.stringMatching(/writerloopfetch was called 4 times with the same arguments$/),
+      ]);
+
+      // "last hour" is the hour before now: r6 only.
+      await page.click('[data-range="1h"]');
+      expect(await listed(page, ["r6"])).toEqual(["r6"]);
+      expect(await page.textContent("#tile-asf .sub")).toBe("1 of 1 tasks succeeded · 1 tasks");
+      expect(new URL(page.url()).searchParams.get("range")).toBe("1h");
+    } finally {
+      await page.close();
+      await dashboard.close();
+    }
+  }, 60_000);
+});
