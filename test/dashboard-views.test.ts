@@ -360,3 +360,194 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard's views, in a real headles
     }
   }, 60_000);
 });
+
+/** Calls `name` with `args` once, then answers with the tool's last result. */
+const callOnce =
+  (name: string, args: Record<string, unknown>): Script =>
+  (messages) => {
+    const last = messages.at(-1);
+    return last?.getType() === "tool"
+      ? { content: `result: ${String(last.content)}` }
+      : { toolCalls: [{ name, args, id: "call_1" }] };
+  };
+
+function agent(warden: Warden, name: string, script: Script, tools: Parameters<typeof createReactAgent>[0]["tools"]) {
+  const llm = new ScriptedChatModel({ script, model: "test-model" });
+  return wrapGraph(createReactAgent({ llm, tools, name }), { warden });
+}
+
+const always = (name: string, error: string) =>
+  tool(
+    async () => {
+      throw new Error(error);
+    },
+    { name, description: `The ${name} tool.`, schema: z.object({ q: z.string() }) },
+  );
+
+/** The step names and recovery lines of the open run, as shown. */
+async function panel(page: Page, title: RegExp) {
+  await page.waitForFunction(
+    (t) => new RegExp(t).test(document.querySelector("#run-title")?.textContent ?? ""),
+    title.source,
+  );
+  return {
+    recoveries: (await page.locator('[data-testid="recovery"]').allTextContents()).map((t) =>
+      t.replace(/^[\s\u00a0]*↳ /, ""),
+    ),
+    hints: await page.locator('[data-testid="loop-hint"]').count(),
+    errors: (await page.locator("#run .err").allTextContents()).map((t) => t.replace(/^[\s\u00a0]+/, "")),
+    same: (await page.locator("#run .dim").allTextContents()).map((t) => t.replace(/^[\s\u00a0]+/, "")),
+  };
+}
+
+describe.skipIf(!existsSync(CHROMIUM))("a run's panel, in a real headless Chromium", () => {
+  it("says what each recovery did, marks the loop hint, and shows a trip's reason once", async () => {
+    const store = join(mkdtempSync(join(tmpdir(), "aw-recover-")), "runs.jsonl");
+    const backup = tool(async ({ q }: { q: string }) => `backup results for ${q}`, {
+      name: "search_backup",
+      description: "The backup search.",
+      schema: z.object({ q: z.string() }),
+    });
+    const warden = new Warden({
+      tracing: false,
+      store,
+      captureContent: true,
+      // 4, not 3: the retries of search are the same call 3 times.
+      loops: { repeats: 4 },
+      recovery: { retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 }, fallbacks: { search: backup } },
+    });
+    // 1. search fails with a transient error: retried twice (3 attempts), then the fallback answers.
+    await agent(warden, "retrier", callOnce("search", { q: "tides" }), [
+      always("search", "503 Service Unavailable"),
+    ]).invoke(user("When is high tide in Bergen?"));
+    // 2. read_file fails for good: the model is sent a corrective message.
+    await agent(warden, "reader", callOnce("read_file", { q: "/missing.txt" }), [
+      always("read_file", "ENOENT: no such file or directory, open '/missing.txt'"),
+    ]).invoke(user("Read /missing.txt"));
+    // 3. The answer fails a check; the agent node runs again with the check's feedback.
+    const llm = new ScriptedChatModel({
+      model: "test-model",
+      script: (m) => {
+        const last = m.at(-1);
+        return last?.getType() === "human" && last.name === "agentwarden"
+          ? { content: '{"answer": 42}' }
+          : { content: "The answer is 42." };
+      },
+    });
+    await wrapGraph(createReactAgent({ llm, tools: [], name: "corrector" }), {
+      warden,
+      corrections: [{ evaluators: [schemaCheck("answer_json", z.object({ answer: z.number() }))] }],
+    }).invoke(user("What is six times seven?"));
+    // 4. The same call again and again: the 4th gets a hint, the 5th trips the loop breaker.
+    const ping = tool(async () => "pong", { name: "ping", description: "Ping.", schema: z.object({ q: z.string() }) });
+    const looper = agent(warden, "looper", () => ({ toolCalls: [{ name: "ping", args: { q: "same" } }] }), [ping]);
+    await expect(looper.invoke(user("ping until it answers"))).rejects.toThrow(/loop breaker tripped/);
+    await warden.shutdown();
+
+    const dashboard = await serveDashboard(store, { port: 0 });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    try {
+      await page.goto(dashboard.url);
+      await page.waitForSelector("tr.run");
+      // The list shows each task's input and answer (captured), as the task column.
+      const retrier = page.locator("tr.run", { hasText: "retrier" });
+      expect(await retrier.locator("td.task").textContent()).toBe(
+        "› When is high tide in Bergen?‹ result: backup results for tides",
+      );
+
+      await retrier.click();
+      expect(await panel(page, /^Run retrier · success/)).toEqual({
+        recoveries: ["retried search (3 attempts in all) (failed)", "fell back to search_backup for search"],
+        hints: 0,
+        // The first failure's message once; the retry step and the two retried calls refer to it.
+        errors: ["Error: 503 Service Unavailable"],
+        same: ["recovery_failed (the same as above)", "Error (the same as above)", "Error (the same as above)"],
+      });
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page
+        .locator("section", { has: page.locator("#run") })
+        .screenshot({ path: join(ARTIFACTS, "dashboard-run.png") });
+      await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
+
+      await page.locator("tr.run", { hasText: "reader" }).click();
+      const reader = await panel(page, /^Run reader · success/);
+      expect(reader.recoveries).toEqual(["sent the model a corrective message about read_file"]);
+
+      await page.locator("tr.run", { hasText: "corrector" }).click();
+      const corrector = await panel(page, /^Run corrector · success/);
+      expect(corrector.recoveries).toEqual(["correction: ran agent again with the failed check's feedback"]);
+
+      await page.locator("tr.run", { hasText: "looper" }).click();
+      const looped = await panel(page, /^Run looper · failure/);
+      expect(looped.hints).toBe(1);
+      // The trip's reason is shown once, with the run's error; the call it stopped refers to it.
+      const reason = /loop breaker tripped/;
+      expect(looped.errors.filter((e) => reason.test(e))).toHaveLength(1);
+      expect(looped.errors[0]).toMatch(/^BREAKER_TRIP: .*loop breaker tripped/);
+      expect(looped.same.length).toBeGreaterThan(0);
+    } finally {
+      await page.close();
+      await dashboard.close();
+    }
+  }, 60_000);
+
+  it("served from the agent's process: a running task's steps appear live before it ends", async () => {
+    const store = join(mkdtempSync(join(tmpdir(), "aw-live-")), "runs.jsonl");
+    const warden = new Warden({ tracing: false, store, dashboard: { port: 0 } });
+    const dashboard = await warden.dashboard;
+    if (!dashboard) throw new Error("the dashboard did not start");
+    expect(dashboard.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const slow = tool(
+      async ({ q }: { q: string }) => {
+        await gate;
+        return `fetched ${q}`;
+      },
+      { name: "slow_fetch", description: "Fetches slowly.", schema: z.object({ q: z.string() }) },
+    );
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      await page.goto(dashboard.url);
+      await page.waitForSelector("#live:not([hidden])");
+      let ended = false;
+      const task = agent(warden, "waiter", callOnce("slow_fetch", { q: "report" }), [slow])
+        .invoke(user("fetch the report"))
+        .then((out) => {
+          ended = true;
+          return out;
+        });
+      // The task shows as running, and its steps so far, while the tool waits.
+      const running = page.locator("tr.run.running", { hasText: "waiter" });
+      await running.waitFor();
+      await running.click();
+      await page.waitForFunction(() =>
+        Array.from(document.querySelectorAll('[data-testid="step"]')).some((s) =>
+          (s as unknown as { textContent: string }).textContent.includes("tool slow_fetch"),
+        ),
+      );
+      expect(await page.textContent("#run-title")).toBe("Run waiter · running");
+      const steps = (await page.locator('[data-testid="step"] .name').allTextContents()).map((t) =>
+        t.replace(/\u00a0/g, " ").trimEnd(),
+      );
+      expect(steps).toEqual(["agent waiter", "  agent", "    chat test-model", "  tools", "    tool slow_fetch"]);
+      expect(await page.locator(".step.running", { hasText: "tool slow_fetch" }).count()).toBe(1);
+      expect(ended).toBe(false);
+
+      open();
+      await task;
+      // Ended: it leaves the running list and is read from the store, with all its steps.
+      await page.locator("tr.run:not(.running)", { hasText: "waiter" }).waitFor();
+      await page.waitForFunction(() =>
+        document.querySelector("#run-title")?.textContent?.startsWith("Run waiter · success"),
+      );
+      expect(await page.locator("tr.run.running").count()).toBe(0);
+      expect(await page.locator('[data-testid="step"]').count()).toBe(7);
+    } finally {
+      await page.close();
+      await warden.shutdown();
+    }
+  }, 60_000);
+});

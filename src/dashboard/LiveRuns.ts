@@ -69,24 +69,17 @@ export class LiveRuns implements Subscriber {
       if (this.open.size >= MAX_LIVE_RUNS) return;
       open = { live: { id: run.id, agent: step.name, start: run.startTime, steps: [] }, index: new Map() };
       this.open.set(run, open);
-      this.emit({ type: "run", run: open.live });
     }
     if (!open || open.live.steps.length >= MAX_STEP_RECORDS) return;
     const i = open.live.steps.length;
     const parent = step.parent ? (open.index.get(step.parent) ?? -1) : -1;
-    const record: StepRecord = {
-      p: parent,
-      k: step.kind,
-      n: step.name,
-      t: ms(step.startTime - run.startTime),
-      d: 0,
-      s: "running",
-    };
+    const t = ms(step.startTime - run.startTime);
+    const record: StepRecord = { p: parent, k: step.kind, n: step.name, t, d: 0, s: "running" };
     fill(record, step);
     open.index.set(step, i);
     open.live.steps.push(record);
-    if (!step.parent) return; // the run event carried it
-    this.emit({ type: "step", run: run.id, i, step: record });
+    if (step.parent) this.emit({ type: "step", run: run.id, i, step: record });
+    else this.emit({ type: "run", run: open.live });
   }
 
   onStepEnd(step: Step): void {

@@ -216,7 +216,7 @@ function render(data) {
   table("trips", ["time", "agent", "breaker", "reason"], data.trips.map((x) => [when(x.start), x.agent, x.kinds.join(", "), x.reason]),
     (k) => openRun(data.trips[k].id), 4);
   $("evals-section").hidden = data.evals.length === 0;
-  table("evals", ["evaluator", "runs", "passed", "failed", "mean score"], data.evals.map((e) => [e.name, num(e.runs), num(e.passed), num(e.failed), e.meanScore === null ? "n/a" : e.meanScore.toFixed(3)]));
+  table("evals", ["evaluator", "evaluations", "passed", "failed", "mean score"], data.evals.map((e) => [e.name, num(e.runs), num(e.passed), num(e.failed), e.meanScore === null ? "n/a" : e.meanScore.toFixed(3)]));
   renderRuns();
   $("skipped-section").hidden = data.skipped.length === 0;
   $("skipped-title").textContent = "Unreadable store lines" + (data.skippedCount > data.skipped.length ? " · " + data.skippedCount + ", the last " + data.skipped.length + " shown" : "");

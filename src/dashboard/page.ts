@@ -38,13 +38,14 @@ export function page(nonce: string): string {
   section { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:14px 16px; }
   section h2 { font-size:14px; margin:0 0 10px; color:var(--dim); text-transform:uppercase; letter-spacing:.06em; }
   table { border-collapse:collapse; width:100%; }
-  th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); white-space:nowrap; }
+  th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); white-space:nowrap; max-width:460px; overflow:hidden; text-overflow:ellipsis; }
   th { color:var(--dim); font-weight:500; font-size:12px; }
   td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
   tr.run { cursor:pointer; } tr.run:hover { background:#1d2230; } tr.run.sel { background:#1f2a3d; }
   .success { color:var(--ok); } .failure { color:var(--bad); } .cancelled, .interrupted { color:var(--warn); }
-  .grid2 { display:grid; grid-template-columns:1fr 1fr; gap:20px; }
-  .charts { display:grid; grid-template-columns:repeat(4, 1fr); gap:16px; }
+  .grid2 { display:grid; grid-template-columns:minmax(0, 1fr) minmax(0, 1fr); gap:20px; }
+  section { min-width:0; }
+  .charts { display:grid; grid-template-columns:repeat(4, minmax(0, 1fr)); gap:16px; }
   .chart svg { width:100%; height:auto; overflow:visible; }
   .chart .t { color:var(--dim); font-size:12px; }
   .chart .axis { fill:var(--dim); font-size:9px; }
@@ -113,14 +114,12 @@ export function page(nonce: string): string {
     <section><h2>Error groups <span class="note">top error types by where and agent · click for a sample run</span></h2><div class="scroll"><table id="errors"></table></div></section>
     <section><h2>Trips <span class="note">the newest breaker trips</span></h2><div class="scroll"><table id="trips"></table></div></section>
   </div>
+  <section><h2>Per agent</h2><table id="agents"></table></section>
   <div class="grid2">
-    <section><h2>Per agent</h2><table id="agents"></table></section>
     <section><h2>Per tool</h2><table id="tools"></table></section>
-  </div>
-  <div class="grid2">
     <section id="versions-section" hidden><h2>Per version</h2><table id="versions"></table></section>
-    <section id="evals-section" hidden><h2>Evaluations</h2><table id="evals"></table></section>
   </div>
+  <section id="evals-section" hidden><h2>Evaluations</h2><table id="evals"></table></section>
   <section id="skipped-section" hidden><h2 id="skipped-title">Unreadable store lines</h2><div id="skipped"></div></section>
 </main>
 <script nonce="${nonce}">${CLIENT}</script>

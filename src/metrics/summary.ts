@@ -397,7 +397,8 @@ function messageText(captured: string | undefined, which: "first-user" | "last")
   } catch {
     // not JSON: the captured text as it is
   }
-  return text.slice(0, MAX_TASK_TEXT);
+  text = text.trim();
+  return text === "" || text === '""' ? undefined : text.slice(0, MAX_TASK_TEXT);
 }
 
 function round(ms: number): number {
