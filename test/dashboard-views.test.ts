@@ -237,7 +237,6 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard's views, in a real headles
         ["th-beta", ["r4"]], // thread id
         ["r2", ["r2"]], // run id
         ["timed out", ["r2"]], // error text
-        ["SK4021", ["r1"]], // the answer
         ["fetch was called", ["r3"]],
         ["nowhere", []],
       ] as const) {

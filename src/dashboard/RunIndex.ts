@@ -32,7 +32,7 @@ class Column<A extends Float64Array | Float32Array | Uint32Array | Uint16Array |
 
   set(i: number, v: number): void {
     if (i >= this.a.length) {
-      const bigger = this.make(Math.max(1024, this.a.length * 2));
+      const bigger = this.make(Math.max(1024, Math.ceil(this.a.length * 1.5)));
       bigger.set(this.a);
       this.a = bigger;
     }
@@ -76,13 +76,21 @@ export function errorPlace(kind: string, name: string): string | undefined {
   return undefined;
 }
 
+/** Bytes of a chunk of searchable text. */
+const TEXT_CHUNK = 4 << 20;
+const MARK = "\u0001";
+const NEWLINE = 10;
+/** Characters of each text (input, error message) kept searchable. */
+const MAX_SEARCH_TEXT = 160;
+
 const cap16 = (n: number) => Math.min(Math.max(Math.round(n), 0), 0xffff);
 
 /**
  * A compact, in-memory index of a run store, built while the store is streamed: per run a few
  * numbers in typed arrays (time, outcome, cost, counts, byte offset and length of its line), the
- * names it refers to as dictionary numbers, and its searchable text (run id, thread, input, answer,
- * error messages) in one growing buffer. Memory is about 250 bytes a run whatever a run's size;
+ * names it refers to as dictionary numbers, and its searchable text (run id, thread, input, error
+ * messages, each cut to 160 characters) in 4 MB chunks. Memory is a few hundred bytes a run whatever
+ * a run's size;
  * a run's full summary is read again from its line when it is shown.
  */
 export class RunIndex {
@@ -123,11 +131,11 @@ export class RunIndex {
   readonly costUnknown = u16();
   readonly estimated = u16();
   readonly retries = u16();
-  readonly tokIn = f64();
-  readonly tokOut = f64();
+  readonly tokIn = f32();
+  readonly tokOut = f32();
 
   /** Tools called: calls, failures, recoveries, fees and time of each. */
-  readonly toolList = new Lists({ calls: u16(), failures: u16(), recovered: u16(), cost: f64(), ms: f32() });
+  readonly toolList = new Lists({ calls: u16(), failures: u16(), recovered: u16(), cost: f32(), ms: f32() });
   readonly modelList = new Lists();
   readonly tripList = new Lists({ count: u16() });
   readonly guardList = new Lists();
@@ -135,10 +143,12 @@ export class RunIndex {
   readonly errorList = new Lists({ where: u32() });
   readonly evalList = new Lists({ pass: u16(), score: f32() });
 
-  /** The searchable text of every run, lower case, one run after another. */
-  private text = Buffer.alloc(1 << 16);
-  private textEnd = 0;
-  private readonly textStart = u32();
+  /** The searchable text of every run, lower case, one run after another, in chunks. */
+  private readonly chunks: Buffer[] = [];
+  private chunkUsed = 0;
+  /** Where run `i`'s text starts: chunk × TEXT_CHUNK + offset in the chunk. */
+  private readonly textStart = f64();
+  private readonly textLength = u32();
 
   add(s: TaskSummary, offset: number, length: number): void {
     const i = this.n;
@@ -188,7 +198,7 @@ export class RunIndex {
     for (const kind of Object.keys(s.trips)) if (kind.startsWith("guard")) guards.add(kind);
     const errors = new Set<string>();
     const types = new Set<string>();
-    let texts = [s.id, s.conversationId ?? "", s.input ?? "", s.answer ?? ""];
+    let texts = [s.id, s.conversationId ?? "", s.input ?? ""];
     if (s.error) texts.push(s.error.message);
     for (const step of s.steps) {
       if ((step.k as string) === "guard") guards.add(step.n);
@@ -217,48 +227,52 @@ export class RunIndex {
     this.evalList.close(i);
     for (const g of guards) this.guardList.add(this.guards.id(g));
     this.guardList.close(i);
-    texts = texts.filter((t) => t !== "").map((t) => t.slice(0, 300));
-    this.addText(i, texts.join("\n").toLowerCase().replaceAll("\u0001", " "));
+    texts = texts.filter((t) => t !== "").map((t) => t.slice(0, MAX_SEARCH_TEXT));
+    this.addText(i, texts.join("\n").toLowerCase().replaceAll(MARK, " "));
     this.n++;
   }
 
   /** The runs whose searchable text holds `query` (case-insensitive), as a bitmap by run. */
   search(query: string): Uint8Array {
     const hits = new Uint8Array(this.n);
-    const needle = Buffer.from(query.toLowerCase(), "utf8");
+    const needle = Buffer.from(
+      query.toLowerCase().replaceAll("\u0000", "").replaceAll(MARK, "").replaceAll("\n", ""),
+      "utf8",
+    );
     if (needle.length === 0) return hits.fill(1);
-    const text = this.text.subarray(0, this.textEnd);
     const starts = this.textStart.a;
+    const lengths = this.textLength.a;
     let run = 0;
-    for (let at = text.indexOf(needle); at !== -1; ) {
-      while (run + 1 < this.n && (starts[run + 1] as number) <= at) run++;
-      hits[run] = 1;
-      // Go on from the next run's text: one hit per run is enough.
-      const next = run + 1 < this.n ? (starts[run + 1] as number) : this.textEnd;
-      at = text.indexOf(needle, Math.max(next, at + 1));
-    }
+    this.chunks.forEach((chunk, c) => {
+      const base = c * TEXT_CHUNK;
+      for (let at = chunk.indexOf(needle); at !== -1; ) {
+        const position = base + at;
+        while (run + 1 < this.n && (starts[run + 1] as number) <= position) run++;
+        hits[run] = 1;
+        // Go on after this run's text: one hit per run is enough.
+        const end = (starts[run] as number) + (lengths[run] as number) - base;
+        at = end >= chunk.length ? -1 : chunk.indexOf(needle, Math.max(end, at + 1));
+      }
+    });
     return hits;
   }
 
   /** The run whose id is `id`, or -1. */
   find(id: string): number {
-    const needle = Buffer.from(`\u0001${id.toLowerCase()}\n`, "utf8");
-    const short = Buffer.from(`\u0001${id.toLowerCase()}`, "utf8");
-    const text = this.text.subarray(0, this.textEnd);
-    for (const n of [needle, short]) {
-      for (let at = text.indexOf(n); at !== -1; at = text.indexOf(n, at + 1)) {
-        const run = this.runAt(at + 1);
-        const end = run + 1 < this.n ? (this.textStart.a[run + 1] as number) - 1 : this.textEnd;
-        if (n === short && at + n.length !== end) continue;
-        if ((this.textStart.a[run] as number) === at + 1) return run;
+    const key = Buffer.from(`${MARK}${id.toLowerCase()}`, "utf8");
+    const starts = this.textStart.a;
+    const lengths = this.textLength.a;
+    for (let c = 0; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c] as Buffer;
+      for (let at = chunk.indexOf(key); at !== -1; at = chunk.indexOf(key, at + 1)) {
+        const run = this.runAt(c * TEXT_CHUNK + at + 1);
+        if ((starts[run] as number) !== c * TEXT_CHUNK + at + 1) continue;
+        // The id is the run's first line: the whole text, or followed by a newline.
+        const after = at + key.length;
+        if (after - at - 1 === lengths[run] || chunk[after] === NEWLINE) return run;
       }
     }
     return -1;
-  }
-
-  /** Bytes held by the index (its arrays and text), for the memory figures. */
-  get bytes(): number {
-    return this.text.length + this.n * 120;
   }
 
   private runAt(position: number): number {
@@ -274,15 +288,19 @@ export class RunIndex {
   }
 
   private addText(i: number, text: string): void {
-    // Each run's text starts after a \u0001 mark, so an id is found only at the start of a run's text.
-    const bytes = Buffer.from(`\u0001${text}`, "utf8");
-    if (this.textEnd + bytes.length > this.text.length) {
-      const bigger = Buffer.alloc(Math.max(this.text.length * 2, this.textEnd + bytes.length));
-      this.text.copy(bigger, 0, 0, this.textEnd);
-      this.text = bigger;
+    // Each run's text follows a mark, so an id is found only at the start of a run's text; a run's
+    // text never spans two chunks.
+    const bytes = Buffer.from(`${MARK}${text}`, "utf8").subarray(0, TEXT_CHUNK);
+    let chunk = this.chunks[this.chunks.length - 1];
+    if (!chunk || this.chunkUsed + bytes.length > TEXT_CHUNK) {
+      if (chunk) this.chunks[this.chunks.length - 1] = chunk.subarray(0, this.chunkUsed);
+      chunk = Buffer.alloc(TEXT_CHUNK);
+      this.chunks.push(chunk);
+      this.chunkUsed = 0;
     }
-    this.textStart.set(i, this.textEnd + 1);
-    bytes.copy(this.text, this.textEnd);
-    this.textEnd += bytes.length;
+    bytes.copy(chunk, this.chunkUsed);
+    this.textStart.set(i, (this.chunks.length - 1) * TEXT_CHUNK + this.chunkUsed + 1);
+    this.textLength.set(i, bytes.length - 1);
+    this.chunkUsed += bytes.length;
   }
 }
