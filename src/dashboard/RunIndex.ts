@@ -31,12 +31,16 @@ class Column<A extends Float64Array | Float32Array | Uint32Array | Uint16Array |
   ) {}
 
   set(i: number, v: number): void {
-    if (i >= this.a.length) {
-      const bigger = this.make(Math.max(1024, Math.ceil(this.a.length * 1.5)));
-      bigger.set(this.a);
-      this.a = bigger;
-    }
+    if (i >= this.a.length) this.reserve(Math.max(1024, Math.ceil(this.a.length * 1.5)));
     this.a[i] = v;
+  }
+
+  /** Makes room for `size` values (one copy, instead of growing step by step). */
+  reserve(size: number): void {
+    if (size <= this.a.length) return;
+    const bigger = this.make(size);
+    bigger.set(this.a);
+    this.a = bigger;
   }
 }
 
@@ -65,6 +69,15 @@ class Lists {
   /** Closes run `i`'s list. */
   close(i: number): void {
     this.start.set(i + 1, this.length);
+  }
+
+  /** Makes room for `runs` runs, at the number of items a run has had so far. */
+  reserve(runs: number, sofar: number): void {
+    this.start.reserve(runs + 1);
+    if (sofar === 0 || this.length === 0) return;
+    const items = Math.ceil((this.length / sofar) * runs * 1.05);
+    this.key.reserve(items);
+    for (const column of Object.values(this.extra)) column.reserve(items);
   }
 }
 
@@ -230,6 +243,18 @@ export class RunIndex {
     texts = texts.filter((t) => t !== "").map((t) => t.slice(0, MAX_SEARCH_TEXT));
     this.addText(i, texts.join("\n").toLowerCase().replaceAll(MARK, " "));
     this.n++;
+  }
+
+  /**
+   * Makes room for `runs` runs at once (the store's size over the bytes a run has taken so far),
+   * so that the columns are copied once, not grown step by step with spare room left over.
+   */
+  reserve(runs: number): void {
+    if (runs <= this.n) return;
+    for (const value of Object.values(this)) {
+      if (value instanceof Column) value.reserve(runs);
+      else if (value instanceof Lists) value.reserve(runs, this.n);
+    }
   }
 
   /** The runs whose searchable text holds `query` (case-insensitive), as a bitmap by run. */

@@ -229,6 +229,8 @@ export class StoreFollower {
     if (size < this.size) this.reset(); // truncated or replaced: start over
     this.progress = { bytes: this.offset, size };
     const pause = this.options.pause;
+    const from = this.offset;
+    let added = 0;
     try {
       const read = await scanStore(
         this.path,
@@ -236,6 +238,11 @@ export class StoreFollower {
           summary: (s, offset, length) => {
             this.index.add(s, offset, length);
             this.progress.bytes = offset + length;
+            // Once 1,000 runs of this read are in, room for the rest at the size they take.
+            if (++added === 1_000) {
+              const per = (offset + length - from) / added;
+              this.index.reserve(this.index.n + Math.ceil(((size - offset - length) / per) * 1.02));
+            }
           },
           error: (e) => this.skip(e),
         },
