@@ -323,7 +323,7 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
   if (!parsed.success) throw configError(parsed.error, options ?? {});
   const o = parsed.data;
   if (o.dashboard && o.store === undefined) {
-    throw new TypeError("agentwarden: option dashboard needs option store (the store of the runs it shows)");
+    throw new TypeError("agentwarden: option dashboard is invalid: it needs option store (the runs it shows)");
   }
   return {
     tracing: o.tracing ?? DEFAULT_TRACING,

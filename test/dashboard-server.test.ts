@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { type DashboardData, StoreFollower, serveDashboard } from "../src/index.js";
+import { type DashboardData, StoreFollower, serveDashboard, Warden } from "../src/index.js";
 import { GENERATED_T0, writeGeneratedStore } from "./support/stores.js";
 
 interface Reply {
@@ -82,6 +82,33 @@ describe("the dashboard answers only requests addressed to it (DNS rebinding)", 
       expect((await get(base, "/api/data", { host: `rebind.example:${port}` })).status).toBe(403);
     } finally {
       await dashboard.close();
+    }
+  });
+});
+
+describe("the dashboard served from the agent's process (WardenOptions.dashboard)", () => {
+  it("needs a store, validates its fields, and checks Host and Origin on its live stream too", async () => {
+    expect(() => new Warden({ tracing: false, dashboard: true })).toThrow(
+      new TypeError("agentwarden: option dashboard is invalid: it needs option store (the runs it shows)"),
+    );
+    const store = join(tmp("live"), "runs.jsonl");
+    expect(() => new Warden({ tracing: false, store, dashboard: { port: -1 } })).toThrow(/option dashboard\.port/);
+    expect(() => new Warden({ tracing: false, store, dashboard: { prot: 1 } as never })).toThrow(/dashboard\.prot/);
+    // Off: no dashboard, nothing listening.
+    expect(new Warden({ tracing: false, store, dashboard: false }).dashboard).toBeUndefined();
+    const warden = new Warden({ tracing: false, store, dashboard: { port: 0 } });
+    const dashboard = await warden.dashboard;
+    try {
+      if (!dashboard) throw new Error("no dashboard");
+      const port = new URL(dashboard.url).port;
+      const r = await get(dashboard.url, "/api/live", { host: `rebind.example:${port}` });
+      expect([r.status, r.body]).toEqual([403, "agentwarden: host not allowed\n"]);
+      const o = await get(dashboard.url, "/api/live", { host: `127.0.0.1:${port}`, origin: "http://rebind.example" });
+      expect([o.status, o.body]).toEqual([403, "agentwarden: origin not allowed\n"]);
+      const data = JSON.parse((await get(dashboard.url, "/api/data")).body) as DashboardData & { live: boolean };
+      expect(data.live).toBe(true);
+    } finally {
+      await warden.shutdown();
     }
   });
 });

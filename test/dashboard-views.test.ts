@@ -207,6 +207,8 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard's views, in a real headles
     scriptedStore(store);
     const dashboard = await serveDashboard(store, { port: 0 });
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const console: string[] = [];
+    page.on("console", (m) => console.push(m.text()));
     try {
       await page.goto(dashboard.url);
       expect(await listed(page, ALL)).toEqual(ALL);
@@ -254,6 +256,8 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard's views, in a real headles
       expect(await listed(shared, ["r6", "r5", "r1"])).toEqual(["r6", "r5", "r1"]);
       expect(await shared.inputValue("#f-agent")).toBe("planner");
       await shared.close();
+      // Everything ran under the page's CSP: nothing was refused.
+      expect(console.filter((m) => /Content Security Policy/i.test(m))).toEqual([]);
     } finally {
       await page.close();
       await dashboard.close();
