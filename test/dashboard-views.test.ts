@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { type Script, ScriptedChatModel } from "../adapters/testing/index.js";
+import { writeDashboardStore } from "../bench/dashboardStore.js";
 import { schemaCheck, serveDashboard, type TaskSummary, Warden } from "../src/index.js";
 import { user } from "./support/agents.js";
 import { generatedTask } from "./support/stores.js";
@@ -403,6 +404,41 @@ async function panel(page: Page, title: RegExp) {
   };
 }
 
+describe.skipIf(!existsSync(CHROMIUM))("the main view on a week of runs, in a real headless Chromium", () => {
+  it("buckets a week in 3 hours, pages 2,000 runs by 50, and opens one", async () => {
+    const store = join(mkdtempSync(join(tmpdir(), "aw-week-")), "runs.jsonl");
+    // Runs over the week before 2026-11-01 00:00 UTC (a multiple of 3 h), one every 302.4 s.
+    writeDashboardStore(store, 2_000, Date.UTC(2026, 10, 1));
+    const dashboard = await serveDashboard(store, { port: 0 });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      await page.goto(dashboard.url);
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="run-count"]')?.textContent === "1–50 of 2,000 runs",
+      );
+      // The first run to the last: 1,999 × 302.4 s, just under 7 days; at most 60 buckets makes them
+      // 3 h (1 h would make 168), and 604,497.6 s / 10,800 s puts the last run in the 56th.
+      expect(await page.textContent("#bucket")).toBe("buckets of 3 h · hover a point for its values");
+      expect(await page.locator('[data-testid="chart-tasks"] rect').count()).toBe(56);
+      await page.click("#next");
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="run-count"]')?.textContent === "51–100 of 2,000 runs",
+      );
+      await page.click("#prev");
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="run-count"]')?.textContent === "1–50 of 2,000 runs",
+      );
+      await page.locator("tr.run").nth(2).click();
+      await page.waitForSelector('[data-testid="step"]');
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
+    } finally {
+      await page.close();
+      await dashboard.close();
+    }
+  }, 60_000);
+});
+
 describe.skipIf(!existsSync(CHROMIUM))("a run's panel, in a real headless Chromium", () => {
   it("says what each recovery did, marks the loop hint, and shows a trip's reason once", async () => {
     const store = join(mkdtempSync(join(tmpdir(), "aw-recover-")), "runs.jsonl");
@@ -470,7 +506,6 @@ describe.skipIf(!existsSync(CHROMIUM))("a run's panel, in a real headless Chromi
       await page
         .locator("section", { has: page.locator("#run") })
         .screenshot({ path: join(ARTIFACTS, "dashboard-run.png") });
-      await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
 
       await page.locator("tr.run", { hasText: "reader" }).click();
       const reader = await panel(page, /^Run reader · success/);

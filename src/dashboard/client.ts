@@ -39,8 +39,10 @@ function tickLabel(t, bucketMs) {
   const d = new Date(t);
   const hm = pad(d.getHours()) + ":" + pad(d.getMinutes());
   if (bucketMs < 60000) return hm + ":" + pad(d.getSeconds());
-  if (bucketMs >= 86400000) return pad(d.getMonth() + 1) + "-" + pad(d.getDate());
-  return hm;
+  const day = pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+  if (bucketMs >= 86400000) return day;
+  // Buckets of hours span days: the date too.
+  return bucketMs >= 3600000 ? day + " " + hm : hm;
 }
 function span(ms) {
   for (const [unit, size] of [["week", 604800000], ["day", 86400000], ["h", 3600000], ["min", 60000], ["s", 1000]])
