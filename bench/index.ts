@@ -1,4 +1,5 @@
 import { breakersBench } from "./breakers.js";
+import { concurrencyBench } from "./concurrency.js";
 import { dashboardBench } from "./dashboard.js";
 import { mcpBench } from "./mcp.js";
 import { metricsBench } from "./metrics.js";
@@ -9,8 +10,8 @@ import { soakBench } from "./soak.js";
  * `npm run bench` prints every figure, readable; `npm run bench -- --json` prints one JSON object
  * (the last line of output; `npm run -s bench -- --json` prints nothing else). `--quick` runs fewer
  * rounds (a smoke check, not figures); `--only peers,metrics` runs some of the benchmarks
- * (peers, metrics, breakers, mcp, soak, dashboard; soak, 100,000 tasks, and dashboard, a 200,000-run
- * store in headless Chromium, take the longest).
+ * (peers, metrics, breakers, mcp, concurrency, soak, dashboard; soak, 100,000 tasks, and dashboard,
+ * a 200,000-run store in headless Chromium, take the longest).
  */
 const args = process.argv.slice(2);
 const json = args.includes("--json");
@@ -28,6 +29,8 @@ if (wanted("metrics")) figures.metrics = await metricsBench(quick ? 10_000 : 100
 if (wanted("breakers")) figures.breakers = await breakersBench(quick ? 50 : 1000);
 if (wanted("mcp")) figures.mcp = await mcpBench(quick ? { rounds: 10, perRound: 20 } : { rounds: 200, perRound: 50 });
 
+if (wanted("concurrency"))
+  figures.concurrency = await concurrencyBench(quick ? { tasks: 200, rounds: 2 } : { tasks: 5_000, rounds: 5 });
 if (wanted("dashboard")) figures.dashboard = await dashboardBench(quick ? 20_000 : 200_000);
 if (wanted("soak")) figures.soak = await soakBench(quick ? 2_000 : 100_000);
 

@@ -27,7 +27,7 @@ export interface PeersFigures {
   description: string;
   bareMsPerRunMedian: number;
   heapRuns: number;
-  /** Tracing, metrics, limits and the loop breaker on. */
+  /** Tracing, metrics, limits and loop detection on. */
   agentwarden: PeerFigure;
   /** The same with content capture on (prompts, messages, tool payloads, redacted), as the peers record by default. */
   agentwardenCapture: PeerFigure;
@@ -56,7 +56,7 @@ function memoryProvider() {
 
 /**
  * The peers side by side on the same 10-step scripted ReAct agent (createReactAgent), interleaved in
- * one process: bare; agentwarden (tracing, metrics, limits and the loop breaker on), and without
+ * one process: bare; agentwarden (tracing, metrics, limits and loop detection on), and without
  * tracing; a LangChain callback handler that does nothing; OpenInference's
  * LangChain instrumentation (patched in for its own samples only); Langfuse's LangChain callback
  * handler. Every tracer sends its spans to an in-memory exporter through a BatchSpanProcessor, and

@@ -49,7 +49,7 @@ instrumentMcp();
 const warden = new Warden({
   store: storePath,
   recovery: { retry: { maxAttempts: 3, initialDelayMs: 20, maxDelayMs: 100 } },
-  loops: { repeats: 3 },
+  loops: { repeats: 3, stop: true },
   limits: { maxCostUsd: 0.05, maxToolCalls: 30 },
   onError: (error, source) => console.error(`telemetry failure in ${source}: ${String(error)}`),
 });

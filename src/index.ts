@@ -104,6 +104,7 @@ export { Run, type StepCounts, type TaskOutcome } from "./run/run.js";
 export { currentRun, currentStep, registerScopeResolver, runInStep } from "./run/scope.js";
 export {
   type ChatInfo,
+  type ChatRequestParams,
   type EvalInfo,
   type GraphInfo,
   type McpInfo,

@@ -78,6 +78,25 @@ export interface RecoveryOptions {
 /** Extra attribute vocabularies a span can carry beside `gen_ai.*`, for backends keyed on them. */
 export type Vocabulary = "openinference" | "traceloop";
 
+/**
+ * Where the GenAI conventions are still moving, the choice agentwarden makes by default and the
+ * alternative, one option away.
+ */
+export interface SemconvOptions {
+  /**
+   * Graph node spans. `"langgraph"` (default): named after the node, with `langgraph.node`,
+   * `langgraph.step`, `langgraph.attempt` only (no convention exists yet). `"run_step"`: the open
+   * upstream proposal, `run_step {node}` with `gen_ai.operation.name=run_step` and `gen_ai.step.name`.
+   */
+  nodeSpans?: "langgraph" | "run_step";
+  /**
+   * Agent and workflow durations. `"split"` (default, the conventions' model files):
+   * `gen_ai.invoke_agent.duration` and `gen_ai.workflow.duration`. `"invocation"`: the open pull
+   * request's single `gen_ai.invocation.duration` with `gen_ai.invocation.is_nested`.
+   */
+  invocationDuration?: "split" | "invocation";
+}
+
 export interface WardenOptions {
   /** Emit OpenTelemetry spans for every step. Default `true` (`DEFAULT_TRACING`). */
   tracing?: boolean;
@@ -97,6 +116,8 @@ export interface WardenOptions {
   maxContentLength?: number;
   /** Also emit OpenInference and/or Traceloop attributes on each span. Default none. */
   vocabularies?: Vocabulary[];
+  /** Choices where the GenAI conventions are still moving (node spans, invocation duration). */
+  semconv?: SemconvOptions;
   /**
    * Agent metrics (ASF, ERR, CPCS and their companions) aggregated in process and exported as
    * OpenTelemetry counters. Default on; `false` turns the aggregation and the instruments off.
@@ -132,7 +153,12 @@ export interface WardenOptions {
    * function deciding per trip (it may also return `"continue"` to let the task go on).
    */
   onTrip?: TripAction | ((trip: Trip, run: Run) => TripAction | "continue");
-  /** Loop detection. Default on: 5 identical tool calls within the last 50, one corrective hint first. `false` turns it off. */
+  /**
+   * Loop detection. Default on, report only: the 5th identical tool call within the last 50 (the
+   * earlier ones having returned the same result) is reported as a suspected loop, and nothing
+   * else changes. `{ stop: true }` stops looping tasks (a corrective hint first, then a trip).
+   * `false` turns detection off.
+   */
   loops?: LoopOptions | false;
   /** Per-tool circuit breakers across tasks. Default off; `{}` for 5 consecutive failures, 30 s open. */
   toolBreaker?: ToolBreakerOptions | false;
@@ -164,6 +190,7 @@ export interface ResolvedOptions {
   redact: Redactor;
   maxContentLength: number;
   vocabularies: ReadonlySet<Vocabulary>;
+  semconv: Required<SemconvOptions>;
   onError: ErrorHook | undefined;
   metrics: Required<MetricsOptions> | false;
   meterProvider: MeterProvider | undefined;
@@ -203,6 +230,12 @@ const schema = z.strictObject({
   redact: fn("a function (text, field) => string").optional(),
   maxContentLength: z.number().int().min(1).optional(),
   vocabularies: z.array(z.enum(["openinference", "traceloop"])).optional(),
+  semconv: z
+    .strictObject({
+      nodeSpans: z.enum(["langgraph", "run_step"]).optional(),
+      invocationDuration: z.enum(["split", "invocation"]).optional(),
+    })
+    .optional(),
   onError: fn("a function (error, source) => void").optional(),
   metrics: z
     .union([
@@ -273,6 +306,7 @@ const schema = z.strictObject({
         repeats: z.number().int().min(2).optional(),
         window: z.number().int().min(2).optional(),
         nearDuplicates: z.boolean().optional(),
+        stop: z.boolean().optional(),
         hint: z.boolean().optional(),
         stateCycles: z.boolean().optional(),
       }),
@@ -332,6 +366,10 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
     redact: (o.redact as Redactor | undefined) ?? redactSecrets,
     maxContentLength: o.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH,
     vocabularies: new Set(o.vocabularies ?? []),
+    semconv: {
+      nodeSpans: o.semconv?.nodeSpans ?? "langgraph",
+      invocationDuration: o.semconv?.invocationDuration ?? "split",
+    },
     onError: o.onError as ErrorHook | undefined,
     metrics:
       o.metrics === false
@@ -373,6 +411,7 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
             repeats: o.loops?.repeats ?? DEFAULT_LOOP_REPEATS,
             window: o.loops?.window ?? DEFAULT_LOOP_WINDOW,
             nearDuplicates: o.loops?.nearDuplicates ?? false,
+            stop: o.loops?.stop ?? false,
             hint: o.loops?.hint ?? true,
             stateCycles: o.loops?.stateCycles ?? false,
           },

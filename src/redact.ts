@@ -17,6 +17,8 @@
 export type ContentField =
   | "gen_ai.input.messages"
   | "gen_ai.output.messages"
+  | "gen_ai.system_instructions"
+  | "gen_ai.tool.definitions"
   | "gen_ai.tool.call.arguments"
   | "gen_ai.tool.call.result"
   | "error.message"

@@ -66,7 +66,11 @@ export class Warden {
     if (this.options.tracing) this.hub.add(new TracingSubscriber(this.options));
     const m = this.options.metrics;
     this.metrics = m
-      ? new MetricsSubscriber({ ...m, meterProvider: this.options.meterProvider ?? metrics.getMeterProvider() })
+      ? new MetricsSubscriber({
+          ...m,
+          meterProvider: this.options.meterProvider ?? metrics.getMeterProvider(),
+          invocationDuration: this.options.semconv.invocationDuration,
+        })
       : undefined;
     if (this.metrics) this.hub.add(this.metrics);
     if (this.options.store) this.hub.add(openStore(this.options.store));

@@ -58,7 +58,7 @@ afterEach(() => {
 describe("loop detection", () => {
   it("abort: stops an agent repeating the same search at the configured count, after one hint", async () => {
     const { provider, spans } = memoryTracing();
-    const warden = new Warden({ tracerProvider: provider, prices: TEST_PRICES, loops: { repeats: 3 } });
+    const warden = new Warden({ tracerProvider: provider, prices: TEST_PRICES, loops: { repeats: 3, stop: true } });
     const summaries: TaskSummary[] = [];
     warden.onTaskEnd((run) => summaries.push(run.summary()));
     const search = counted("search");
@@ -90,7 +90,7 @@ describe("loop detection", () => {
   });
 
   it("abort without a hint trips on the configured count itself", async () => {
-    const warden = new Warden({ tracing: false, loops: { repeats: 3, hint: false } });
+    const warden = new Warden({ tracing: false, loops: { repeats: 3, stop: true, hint: false } });
     const search = counted("search");
     const { agent, llm } = reactAgent(warden, forever, [search]);
     const trip = await tripOf(agent.invoke(user("find pricing")));
@@ -99,7 +99,12 @@ describe("loop detection", () => {
   });
 
   it("finalize: the agent ends with a final answer saying why it had to stop", async () => {
-    const warden = new Warden({ tracing: false, prices: TEST_PRICES, loops: { repeats: 3 }, onTrip: "finalize" });
+    const warden = new Warden({
+      tracing: false,
+      prices: TEST_PRICES,
+      loops: { repeats: 3, stop: true },
+      onTrip: "finalize",
+    });
     const summaries: TaskSummary[] = [];
     warden.onTaskEnd((run) => summaries.push(run.summary()));
     const search = counted("search");
@@ -117,7 +122,7 @@ describe("loop detection", () => {
   });
 
   it("near-duplicate arguments count as the same call when asked", async () => {
-    const warden = new Warden({ tracing: false, loops: { repeats: 3, hint: false, nearDuplicates: true } });
+    const warden = new Warden({ tracing: false, loops: { repeats: 3, stop: true, hint: false, nearDuplicates: true } });
     const variants = ["Vector DB pricing", "vector db pricing!", "pricing, vector  DB"];
     const script: Script = (_m, i) => ({ toolCalls: [{ name: "search", args: { q: variants[i % 3] as string } }] });
     const search = counted("search");
@@ -127,7 +132,7 @@ describe("loop detection", () => {
   });
 
   it("does not trip a progressing agent: 20 different searches and a status tool polled with changing arguments", async () => {
-    const warden = new Warden({ tracing: false, loops: { repeats: 3 } });
+    const warden = new Warden({ tracing: false, loops: { repeats: 3, stop: true } });
     const search = counted("search");
     const status = counted("status", ({ q }) => (q.endsWith("#20") ? "done" : "running"));
     const script: Script = (messages) => {
@@ -409,7 +414,7 @@ describe("per-tool circuit breaker across tasks", () => {
   });
 
   it("a createAgent agent looping on one call is stopped too", async () => {
-    const warden = new Warden({ tracing: false, loops: { repeats: 3 } });
+    const warden = new Warden({ tracing: false, loops: { repeats: 3, stop: true } });
     const search = counted("search");
     const llm = new ScriptedChatModel({ script: forever });
     const agent = wrapGraph(createAgent({ model: llm, tools: [search], name: "lc" }), { warden });

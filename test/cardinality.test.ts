@@ -81,7 +81,7 @@ describe("OpenTelemetry instruments are bounded like the in-process tables", () 
     expect(by("gen_ai.client.inference.usage.input_tokens", "gen_ai.request.model")).toEqual(names("model", 20, 100));
     expect(by("gen_ai.client.inference.usage.output_tokens", "gen_ai.request.model")).toEqual(names("model", 10, 50));
     expect(by("gen_ai.execute_tool.duration", "gen_ai.tool.name")).toEqual(names("tool", 1, 5));
-    expect(by("gen_ai.invocation.duration", "gen_ai.agent.name")).toEqual(names("agent", 1, 5));
+    expect(by("gen_ai.invoke_agent.duration", "gen_ai.agent.name")).toEqual(names("agent", 1, 5));
 
     // Every name attribute of every instrument: exactly maxKeys + 1 values.
     for (const m of metrics)
@@ -90,6 +90,7 @@ describe("OpenTelemetry instruments are bounded like the in-process tables", () 
         "tool",
         "model",
         "gen_ai.request.model",
+        "gen_ai.response.model",
         "gen_ai.tool.name",
         "gen_ai.agent.name",
       ]) {

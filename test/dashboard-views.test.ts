@@ -452,7 +452,7 @@ describe.skipIf(!existsSync(CHROMIUM))("a run's panel, in a real headless Chromi
       store,
       captureContent: true,
       // 4, not 3: the retries of search are the same call 3 times.
-      loops: { repeats: 4 },
+      loops: { repeats: 4, stop: true },
       recovery: { retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 }, fallbacks: { search: backup } },
     });
     // 1. search fails with a transient error: retried twice (3 attempts), then the fallback answers.

@@ -79,8 +79,8 @@ describe("StateGraph", () => {
     expect(root.attributes).toEqual({ "gen_ai.operation.name": "invoke_workflow", "gen_ai.workflow.name": "pipeline" });
     const gathers = spans().filter((s) => s.name === "gather");
     expect(gathers.map((s) => s.attributes["langgraph.step"])).toEqual([2, 2]);
+    // No node convention yet: langgraph.* only (gen_ai.node.name is not in the conventions).
     expect(one(spans(), "plan").attributes).toEqual({
-      "gen_ai.node.name": "plan",
       "langgraph.node": "plan",
       "langgraph.step": 1,
       "langgraph.attempt": 1,
@@ -130,11 +130,12 @@ describe("createReactAgent", () => {
       "gen_ai.operation.name": "invoke_agent",
       "gen_ai.agent.name": "researcher",
       "gen_ai.conversation.id": "conv-7",
-      // 100 + 220 in, 30 + 12 out, cache figures from the first turn only
+      // invoke_agent requires the provider: the agent's model calls', known at its end.
+      "gen_ai.provider.name": "openai",
+      "gen_ai.request.model": "gpt-4o-mini",
+      // 100 + 220 in, 30 + 12 out; no cache sums on an internal invoke_agent span.
       "gen_ai.usage.input_tokens": 320,
       "gen_ai.usage.output_tokens": 42,
-      "gen_ai.usage.cache_read.input_tokens": 64,
-      "gen_ai.usage.cache_write.input_tokens": 16,
     });
     const [first, second] = spans().filter((s) => s.name === "chat gpt-4o-mini");
     expect(first?.kind).toBe(SpanKind.CLIENT);
@@ -144,10 +145,11 @@ describe("createReactAgent", () => {
       "gen_ai.request.model": "gpt-4o-mini",
       "gen_ai.response.model": "gpt-4o-mini",
       "gen_ai.response.finish_reasons": ["tool_calls"],
+      "gen_ai.conversation.id": "conv-7",
       "gen_ai.usage.input_tokens": 100,
       "gen_ai.usage.output_tokens": 30,
       "gen_ai.usage.cache_read.input_tokens": 64,
-      "gen_ai.usage.cache_write.input_tokens": 16,
+      "gen_ai.usage.cache_creation.input_tokens": 16,
     });
     expect(second?.attributes["gen_ai.response.finish_reasons"]).toEqual(["stop"]);
     const tools = spans().filter((s) => s.name === "execute_tool search");
@@ -157,12 +159,18 @@ describe("createReactAgent", () => {
         "gen_ai.tool.name": "search",
         "gen_ai.tool.type": "function",
         "gen_ai.tool.call.id": "call_a",
+        "gen_ai.tool.description": "Searches the web.",
+        "gen_ai.agent.name": "researcher",
+        "gen_ai.conversation.id": "conv-7",
       },
       {
         "gen_ai.operation.name": "execute_tool",
         "gen_ai.tool.name": "search",
         "gen_ai.tool.type": "function",
         "gen_ai.tool.call.id": "call_b",
+        "gen_ai.tool.description": "Searches the web.",
+        "gen_ai.agent.name": "researcher",
+        "gen_ai.conversation.id": "conv-7",
       },
     ]);
     expect(tools.every((s) => s.kind === SpanKind.INTERNAL)).toBe(true);
@@ -316,7 +324,8 @@ describe("subgraphs, retries and interrupts", () => {
       n("invoke_workflow approval", [n("ask"), n("act")]),
     ]);
     const roots = spans().filter((s) => s.name === "invoke_workflow approval");
-    expect(roots.map((s) => s.attributes["gen_ai.conversation.id"])).toEqual(["thread-1", "thread-1"]);
+    // invoke_workflow has no gen_ai.conversation.id in the conventions: the thread id is an extension there.
+    expect(roots.map((s) => s.attributes["langgraph.thread_id"])).toEqual(["thread-1", "thread-1"]);
     expect(roots[0]?.spanContext().traceId).not.toBe(roots[1]?.spanContext().traceId);
     expect(outcomes).toEqual(["interrupted", "success"]);
   });

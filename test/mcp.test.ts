@@ -9,7 +9,11 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  ListToolsRequestSchema,
+  ReadResourceResultSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -160,8 +164,12 @@ describe("@langchain/mcp-adapters over an instrumented client: tracing, recovery
         "gen_ai.tool.type": "extension",
         "mcp.method.name": "tools/call",
         "network.transport": "pipe",
+        // Issue 13.19: the adapter hands tools a Proxy of the Client; the version is still known.
+        "mcp.protocol.version": expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
       });
     }
+    // Issue 13.20: an isError result is `tool_error` whichever way the call was made.
+    expect([failed?.status.code, failed?.attributes["error.type"]]).toEqual([SpanStatusCode.ERROR, "tool_error"]);
     expect(new Set(spans().map((s) => s.spanContext().traceId)).size).toBe(1);
     expect([summary?.failures.tool, summary?.recovered.tool]).toEqual([1, 1]);
   });
@@ -368,5 +376,132 @@ describe("bad servers", () => {
     expect([call.status.code, call.attributes["error.type"]]).toEqual([SpanStatusCode.ERROR, "-32000"]);
     expect(warden.stats().openTasks).toBe(0);
     await client.close().catch(() => undefined);
+  });
+});
+
+describe("MCP spans as the conventions want them (issue 14)", () => {
+  /** An in-process pair: a McpServer with a prompt, a resource and a tool, and a raw Server whose handler throws synchronously. */
+  async function pair(provider: ReturnType<typeof memoryTracing>["provider"]) {
+    const server = new McpServer({ name: "conv", version: "1.0.0" });
+    server.registerPrompt(
+      "summarize",
+      { description: "Summarizes.", argsSchema: { text: z.string() } },
+      ({ text }) => ({
+        messages: [{ role: "user", content: { type: "text", text: `Summarize: ${text}` } }],
+      }),
+    );
+    server.registerResource("notes", "file:///notes.txt", { mimeType: "text/plain" }, async (uri) => ({
+      contents: [{ uri: uri.href, text: "tides" }],
+    }));
+    traceMcpServer(server, { tracerProvider: provider });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: "c", version: "1" });
+    await client.connect(clientSide);
+    return { server, client };
+  }
+
+  it("client spans: prompts/get named after its prompt, mcp.resource.uri, rpc.response.status_code on a JSON-RPC error", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider });
+    const { server, client } = await pair(provider);
+    const out = await workflow(warden, async () => {
+      await client.getPrompt({ name: "summarize", arguments: { text: "moon" } });
+      await client.readResource({ uri: "file:///notes.txt" });
+      try {
+        await client.getPrompt({ name: "missing", arguments: {} });
+        return "found";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    }).invoke({});
+    expect(out.out).toMatch(/MCP error -32602/);
+    const clientSpans = spans().filter((s) => s.kind === SpanKind.CLIENT);
+    expect(clientSpans.map((s) => s.name)).toEqual(["prompts/get summarize", "resources/read", "prompts/get missing"]);
+    const [prompt, resource, missing] = clientSpans;
+    expect(prompt?.attributes).toMatchObject({ "mcp.method.name": "prompts/get", "gen_ai.prompt.name": "summarize" });
+    expect(prompt?.attributes["gen_ai.operation.name"]).toBeUndefined(); // only tool calls are execute_tool
+    expect(resource?.attributes).toMatchObject({
+      "mcp.method.name": "resources/read",
+      "mcp.resource.uri": "file:///notes.txt",
+    });
+    // On the client every JSON-RPC error code is an error.
+    expect([
+      missing?.status.code,
+      missing?.attributes["error.type"],
+      missing?.attributes["rpc.response.status_code"],
+    ]).toEqual([SpanStatusCode.ERROR, "-32602", "-32602"]);
+    await client.close();
+    await server.close();
+  });
+
+  it("server spans: jsonrpc.request.id, mcp.protocol.version, rpc.response.status_code; a caller's error is not a server error", async () => {
+    const { provider, spans } = memoryTracing();
+    const { server, client } = await pair(provider);
+    await client.getPrompt({ name: "summarize", arguments: { text: "moon" } });
+    await client.getPrompt({ name: "missing", arguments: {} }).catch(() => undefined);
+    const serverSpans = spans().filter((s) => s.kind === SpanKind.SERVER);
+    expect(serverSpans.map((s) => s.name)).toEqual(["initialize", "prompts/get summarize", "prompts/get missing"]);
+    const [init, ok, missing] = serverSpans;
+    const version = init?.attributes["mcp.protocol.version"];
+    expect(version).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(ok?.attributes).toMatchObject({
+      "mcp.method.name": "prompts/get",
+      "gen_ai.prompt.name": "summarize",
+      "jsonrpc.request.id": "1",
+      "mcp.protocol.version": version,
+    });
+    // -32602 (invalid params: the prompt does not exist) is the caller's error: recorded, not an error.
+    expect([
+      missing?.status.code,
+      missing?.attributes["rpc.response.status_code"],
+      missing?.attributes["error.type"],
+    ]).toEqual([SpanStatusCode.UNSET, "-32602", undefined]);
+    await client.close();
+    await server.close();
+  });
+
+  it("a handler that throws synchronously gets error.type and rpc.response.status_code like an async one", async () => {
+    const { provider, spans } = memoryTracing();
+    const server = new Server({ name: "sync", version: "1" }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, () => {
+      throw new Error("listing broke");
+    });
+    traceMcpServer(server, { tracerProvider: provider });
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await server.connect(b);
+    const client = new Client({ name: "c", version: "1" });
+    await client.connect(a);
+    await expect(client.listTools()).rejects.toThrow(/listing broke/);
+    const list = spans().find((s) => s.kind === SpanKind.SERVER && s.name === "tools/list");
+    expect([list?.status, list?.attributes["error.type"], list?.attributes["rpc.response.status_code"]]).toEqual([
+      { code: SpanStatusCode.ERROR, message: "listing broke" },
+      "-32603",
+      "-32603",
+    ]);
+    await client.close();
+    await server.close();
+  });
+
+  it("the protocol version comes from the request's _meta when it carries one (MCP 2026-07-28, no initialize)", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider });
+    const { server, client } = await pair(provider);
+    await workflow(warden, async () => {
+      await client.request(
+        {
+          method: "resources/read",
+          params: { uri: "file:///notes.txt", _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28" } },
+        },
+        ReadResourceResultSchema,
+      );
+      return "ok";
+    }).invoke({});
+    const [clientSpan] = spans().filter((s) => s.kind === SpanKind.CLIENT);
+    const serverSpan = spans().find((s) => s.kind === SpanKind.SERVER && s.name === "resources/read");
+    expect(clientSpan?.attributes["mcp.protocol.version"]).toBe("2026-07-28");
+    expect(serverSpan?.attributes["mcp.protocol.version"]).toBe("2026-07-28");
+    await client.close();
+    await server.close();
   });
 });

@@ -105,7 +105,7 @@ describe("bad input", () => {
     const builder = new StateGraph(Annotation.Root({ x: Annotation<number>() }));
     expect(() => wrapGraph(builder, { warden })).toThrow(TypeError);
     expect(() => wrapGraph(builder, { warden })).toThrow(
-      /expects a compiled LangGraph graph \(StateGraph.compile\(\), createReactAgent\(\)\) or a langchain createAgent\(\) agent, got an instance of StateGraph/,
+      /expects a compiled LangGraph graph \(StateGraph.compile\(\), createReactAgent\(\), entrypoint\(\)\) or a langchain createAgent\(\) agent, got an instance of StateGraph/,
     );
     expect(() => wrapGraph({ invoke() {} }, { warden })).toThrow(/got a plain object/);
     expect(() => wrapGraph(null, { warden })).toThrow(/got null/);
@@ -279,7 +279,10 @@ describe("content capture", () => {
     );
     const [firstChat] = spans().filter((s) => s.name === "chat gpt-4o-mini");
     expect(JSON.parse(String(firstChat?.attributes["gen_ai.input.messages"]))).toEqual([
-      [{ role: "human", content: "mail [REDACTED_EMAIL] the [CLASSIFIED], key [REDACTED_KEY]" }],
+      {
+        role: "user",
+        parts: [{ type: "text", content: "mail [REDACTED_EMAIL] the [CLASSIFIED], key [REDACTED_KEY]" }],
+      },
     ]);
     expect(new Set(fields)).toEqual(
       new Set([

@@ -121,6 +121,8 @@ function exported(spans: readonly ReadableSpan[]): string {
 const CONTENT_KEYS = [
   "gen_ai.input.messages",
   "gen_ai.output.messages",
+  "gen_ai.system_instructions",
+  "gen_ai.tool.definitions",
   "gen_ai.tool.call.arguments",
   "gen_ai.tool.call.result",
   "agentwarden.recovery.message",
@@ -315,24 +317,24 @@ describe("with content capture on, no secret leaves the agent unredacted", () =>
   it("captured content is there, redacted, where the agent put the secrets", () => {
     const s = spans();
     const [firstChat, secondChat] = s.filter((x) => x.name === "chat test-model");
-    // System message and user prompt.
+    // System message (the system instructions) and user prompt, in the conventions' shapes.
+    expect(JSON.parse(String(firstChat?.attributes["gen_ai.system_instructions"]))).toEqual([
+      { type: "text", content: redacted("system") },
+    ]);
     expect(JSON.parse(String(firstChat?.attributes["gen_ai.input.messages"]))).toEqual([
-      [
-        { role: "system", content: redacted("system") },
-        { role: "human", content: redacted("user") },
-      ],
+      { role: "user", parts: [{ type: "text", content: redacted("user") }] },
     ]);
     // The tool call arguments the model wrote.
     const calls = JSON.parse(String(firstChat?.attributes["gen_ai.output.messages"])) as Array<{
-      tool_calls: Array<{ args: unknown }>;
+      parts: Array<{ type: string; arguments?: unknown }>;
     }>;
-    expect(calls[0]?.tool_calls.map((c) => c.args)).toEqual([
+    expect(calls[0]?.parts.filter((p) => p.type === "tool_call").map((c) => c.arguments)).toEqual([
       { query: redacted("lookup args") },
       { account: redacted("charge args") },
     ]);
     // The model's answer.
     expect(JSON.parse(String(secondChat?.attributes["gen_ai.output.messages"]))).toEqual([
-      { role: "ai", content: redacted("first answer") },
+      { role: "assistant", parts: [{ type: "text", content: redacted("first answer") }], finish_reason: "stop" },
     ]);
     // A tool's arguments and result.
     const lookup = one(s, "execute_tool lookup");
@@ -517,6 +519,7 @@ describe("the redaction hook", () => {
       "gen_ai.evaluation.explanation",
       "gen_ai.input.messages",
       "gen_ai.output.messages",
+      "gen_ai.system_instructions",
       "gen_ai.tool.call.arguments",
       "gen_ai.tool.call.result",
     ]);
@@ -569,9 +572,10 @@ describe("the redaction hook", () => {
     const recorded = s.flatMap((x) =>
       Object.entries(x.attributes).filter(([k]) => CONTENT_KEYS.includes(k) || k === "gen_ai.evaluation.explanation"),
     );
-    // 3 model calls (input, output), lookup (arguments, result), charge (arguments), 2 recovery
-    // messages (corrective, eval correction), 2 eval reasons (the failed correction check, policy).
-    expect(recorded.length).toBe(3 * 2 + 2 + 1 + 2 + 2);
+    // 3 model calls (system instructions, input, output), lookup (arguments, result), charge
+    // (arguments), 2 recovery messages (corrective, eval correction), 2 eval reasons (the failed
+    // correction check, policy).
+    expect(recorded.length).toBe(3 * 3 + 2 + 1 + 2 + 2);
     expect(recorded.filter(([, v]) => v !== "[REDACTION_FAILED]")).toEqual([]);
     const failed = s.filter((x) => x.status.code === SpanStatusCode.ERROR);
     expect(failed.map((x) => x.name).sort()).toEqual([

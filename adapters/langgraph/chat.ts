@@ -1,4 +1,5 @@
-import type { ChatInfo, TokenUsage } from "../../src/index.js";
+import type { ChatInfo, ChatRequestParams, TokenUsage } from "../../src/index.js";
+import { UNKNOWN_MODEL } from "../../src/telemetry/semconv.js";
 
 /** LangSmith provider ids (`ls_provider`) mapped to GenAI semconv `gen_ai.provider.name` values. */
 const PROVIDERS: Readonly<Record<string, string>> = {
@@ -21,16 +22,30 @@ const PROVIDERS: Readonly<Record<string, string>> = {
   ibm: "ibm.watsonx.ai",
 };
 
+interface LsParams {
+  ls_provider?: unknown;
+  ls_model_name?: unknown;
+  ls_temperature?: unknown;
+  ls_max_tokens?: unknown;
+  ls_stop?: unknown;
+}
+
 interface ModelLike {
-  getLsParams?(options: unknown): { ls_provider?: unknown; ls_model_name?: unknown };
+  getLsParams?(options: unknown): LsParams;
   _llmType?(): string;
   model?: unknown;
   modelName?: unknown;
 }
 
-/** Provider and requested model of a chat model call, from the model's own LangSmith parameters. */
-export function requestFacts(model: ModelLike, options: unknown): { provider: string; requestModel: string } {
-  let params: { ls_provider?: unknown; ls_model_name?: unknown } | undefined;
+/**
+ * Provider, requested model and request parameters of a chat model call, from the model's own
+ * LangSmith parameters, the call options and the model's fields.
+ */
+export function requestFacts(
+  model: ModelLike,
+  options: unknown,
+): { provider: string; requestModel: string; params: ChatRequestParams | undefined } {
+  let params: LsParams | undefined;
   try {
     params = model.getLsParams?.(options ?? {});
   } catch {
@@ -50,11 +65,58 @@ export function requestFacts(model: ModelLike, options: unknown): { provider: st
     str((options as { model?: unknown })?.model) ??
     str(model.model) ??
     str(model.modelName) ??
-    "unknown";
-  return { provider, requestModel };
+    UNKNOWN_MODEL;
+  return { provider, requestModel, params: requestParams(model, options, params) };
+}
+
+/** `gen_ai.request.*`: what the call was asked for, from its options, else the model's settings. */
+function requestParams(model: unknown, options: unknown, ls: LsParams | undefined): ChatRequestParams | undefined {
+  const o = (typeof options === "object" && options !== null ? options : {}) as Record<string, unknown>;
+  const m = (typeof model === "object" && model !== null ? model : {}) as Record<string, unknown>;
+  const pick = (...keys: string[]) => {
+    for (const k of keys) {
+      const v = o[k] ?? m[k];
+      if (typeof v === "number" && Number.isFinite(v)) return v;
+    }
+    return undefined;
+  };
+  const p: ChatRequestParams = {};
+  const maxTokens =
+    pick("maxTokens", "max_tokens", "maxOutputTokens", "max_completion_tokens", "maxCompletionTokens") ??
+    num(ls?.ls_max_tokens);
+  if (maxTokens !== undefined && maxTokens > 0) p.maxTokens = maxTokens;
+  const temperature = pick("temperature") ?? num(ls?.ls_temperature);
+  if (temperature !== undefined) p.temperature = temperature;
+  const topP = pick("topP", "top_p");
+  if (topP !== undefined) p.topP = topP;
+  const topK = pick("topK", "top_k");
+  if (topK !== undefined) p.topK = topK;
+  const frequencyPenalty = pick("frequencyPenalty", "frequency_penalty");
+  if (frequencyPenalty !== undefined) p.frequencyPenalty = frequencyPenalty;
+  const presencePenalty = pick("presencePenalty", "presence_penalty");
+  if (presencePenalty !== undefined) p.presencePenalty = presencePenalty;
+  const seed = pick("seed");
+  if (seed !== undefined && Number.isInteger(seed)) p.seed = seed;
+  const n = pick("n", "candidateCount");
+  if (n !== undefined && Number.isInteger(n) && n !== 1) p.choiceCount = n;
+  const stop = o.stop ?? o.stopSequences ?? ls?.ls_stop ?? m.stop ?? m.stopSequences;
+  if (Array.isArray(stop) && stop.length > 0 && stop.every((x) => typeof x === "string")) p.stopSequences = stop;
+  else if (typeof stop === "string" && stop.length > 0) p.stopSequences = [stop];
+  // Structured output (withStructuredOutput, a response_format): the request includes an output format.
+  const format = o.response_format ?? o.ls_structured_output_format ?? o.responseFormat;
+  if (format !== undefined && format !== null) {
+    const type = (format as { type?: unknown }).type;
+    p.outputType = type === "text" ? "text" : "json";
+  }
+  return Object.keys(p).length > 0 ? p : undefined;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }
 
 interface MessageLike {
+  id?: unknown;
   usage_metadata?: unknown;
   response_metadata?: Record<string, unknown>;
   content?: unknown;
@@ -73,31 +135,47 @@ interface ResultLike {
   llmOutput?: Record<string, unknown>;
 }
 
-/** Fills the response facts of a chat step from an `LLMResult`: usage, response model, finish reasons. */
-export function responseFacts(chat: ChatInfo, result: unknown): void {
+/**
+ * Fills the response facts of a chat step from an `LLMResult`: usage, response model and id, finish
+ * reasons. Returns each generation's finish reason (undefined where none), in order.
+ */
+export function responseFacts(chat: ChatInfo, result: unknown): (string | undefined)[] {
   const r = result as ResultLike | undefined;
   const generations = Array.isArray(r?.generations) ? r.generations : [];
   let usage: TokenUsage | undefined;
   const reasons: string[] = [];
+  const perGeneration: (string | undefined)[] = [];
   for (const list of generations) {
     const g = Array.isArray(list) ? list[0] : undefined;
     if (!g) continue;
     const message = g.message;
     const u = usageOf(message?.usage_metadata);
     if (u) usage = usage ? sum(usage, u) : u;
+    const reasoning = reasoningOf(message?.usage_metadata);
+    if (reasoning !== undefined) chat.reasoningTokens = (chat.reasoningTokens ?? 0) + reasoning;
     const meta = message?.response_metadata;
     const reason =
       str(g.generationInfo?.finish_reason) ??
       str(meta?.finish_reason) ??
       str(meta?.stop_reason) ??
       str(meta?.finishReason);
+    perGeneration.push(reason);
     if (reason) reasons.push(reason);
     const responseModel = str(meta?.model_name) ?? str(meta?.model);
     if (responseModel && chat.responseModel === undefined) chat.responseModel = responseModel;
+    const responseId = str(meta?.id) ?? providerId(message?.id);
+    if (responseId && chat.responseId === undefined) chat.responseId = responseId;
   }
   usage ??= llmOutputUsage(r?.llmOutput);
   if (usage) chat.usage = usage;
   if (reasons.length > 0) chat.finishReasons = reasons;
+  return perGeneration;
+}
+
+/** A message id that the provider gave (not one LangChain made up for its run: `run-…`, `lc_run--…`). */
+function providerId(id: unknown): string | undefined {
+  const s = str(id);
+  return s === undefined || /^(?:run-|lc_run-)/.test(s) ? undefined : s;
 }
 
 /** Reads `usage_metadata` defensively: malformed figures (negative, fractional, huge, not numbers) are ignored, never thrown on. */
@@ -119,6 +197,12 @@ export function usageOf(raw: unknown): TokenUsage | undefined {
   return usage;
 }
 
+/** Reasoning tokens of `usage_metadata.output_token_details`, when reported. */
+export function reasoningOf(raw: unknown): number | undefined {
+  const d = (raw as { output_token_details?: unknown } | null | undefined)?.output_token_details;
+  return typeof d === "object" && d !== null ? count((d as Record<string, unknown>).reasoning) : undefined;
+}
+
 function llmOutputUsage(llmOutput: Record<string, unknown> | undefined): TokenUsage | undefined {
   const t = llmOutput?.tokenUsage ?? llmOutput?.estimatedTokenUsage;
   if (typeof t !== "object" || t === null) return undefined;
@@ -136,6 +220,19 @@ function sum(a: TokenUsage, b: TokenUsage): TokenUsage {
   return s;
 }
 
+/** Usage summed over a stream's chunks: providers put it on one chunk (usually the last) or spread it. */
+export function sumUsage(chat: ChatInfo, list: readonly unknown[]): TokenUsage | undefined {
+  let usage: TokenUsage | undefined;
+  for (const chunk of list) {
+    const raw = (chunk as { usage_metadata?: unknown } | null)?.usage_metadata;
+    const u = usageOf(raw);
+    if (u) usage = usage ? { ...u, input: usage.input + u.input, output: usage.output + u.output } : u;
+    const reasoning = reasoningOf(raw);
+    if (reasoning !== undefined) chat.reasoningTokens = (chat.reasoningTokens ?? 0) + reasoning;
+  }
+  return usage;
+}
+
 /** A token count: a non-negative safe integer (-0 read as 0); anything else is malformed. */
 function count(v: unknown): number | undefined {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v + 0 : undefined;
@@ -143,26 +240,6 @@ function count(v: unknown): number | undefined {
 
 function str(v: unknown): string | undefined {
   return typeof v === "string" && v.length > 0 ? v : undefined;
-}
-
-/** Messages as `{ role, content, tool_calls? }` for opt-in capture. */
-export function messagesForCapture(messages: unknown): unknown {
-  if (!Array.isArray(messages)) return messages;
-  return messages.map((m) => (Array.isArray(m) ? m.map(messageForCapture) : messageForCapture(m)));
-}
-
-export function messageForCapture(m: unknown): unknown {
-  if (typeof m !== "object" || m === null) return m;
-  const msg = m as MessageLike;
-  let role: string | undefined;
-  try {
-    role = msg.getType?.() ?? msg._getType?.();
-  } catch {
-    role = undefined;
-  }
-  const out: Record<string, unknown> = { role: role ?? "unknown", content: msg.content };
-  if (Array.isArray(msg.tool_calls) && msg.tool_calls.length > 0) out.tool_calls = msg.tool_calls;
-  return out;
 }
 
 /**

@@ -2,7 +2,7 @@ import { HumanMessage } from "@langchain/core/messages";
 import { Command } from "@langchain/langgraph";
 import type { Evaluator, Step } from "../../src/index.js";
 import { evaluate } from "./evals.js";
-import { withStep } from "./scope.js";
+import { enterStep } from "./scope.js";
 
 /** An eval-driven correction loop on one node's output. */
 export interface Correction {
@@ -83,7 +83,7 @@ export async function correct(
     const state = input as { messages: unknown[] };
     const next = { ...state, messages: [...state.messages, ...exchange, corrective] };
     try {
-      current = await run.hub.activate(step, () => invoke(next, withStep(config as object, step)));
+      current = await enterStep(step, () => invoke(next, config));
     } catch (error) {
       run.end(step, "error", {
         type: "recovery_failed",

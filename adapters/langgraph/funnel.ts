@@ -1,5 +1,4 @@
 import { currentStep, type Step, type Trip } from "../../src/index.js";
-import { stepOf } from "./scope.js";
 
 /** Shared by the model and tool funnels: patching a prototype method once, finding the parent step. */
 
@@ -16,9 +15,9 @@ export function patch(proto: Proto, method: string, make: (original: AnyFn) => A
   proto[method] = replacement;
 }
 
-/** The step a model or tool call belongs to: from its config, else from the ambient scope. */
-export function parentOf(config: unknown): Step | undefined {
-  return stepOf(config) ?? currentStep();
+/** The step a model or tool call belongs to: the current one (LangChain's context carries it). */
+export function parentOf(): Step | undefined {
+  return currentStep();
 }
 
 /** What the agent is told when a breaker made it stop: the reason, and to answer now. */

@@ -2,11 +2,12 @@ import { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, AIMessageChunk } from "@langchain/core/messages";
 import { StructuredTool } from "@langchain/core/tools";
 import type { ModelCallEstimate, Step, TaskGuard, Trip } from "../../src/index.js";
-import { estimateUsage, messageForCapture, messagesForCapture, requestFacts, responseFacts, usageOf } from "./chat.js";
+import { estimateUsage, requestFacts, responseFacts, sumUsage } from "./chat.js";
 import { classify } from "./control.js";
 import { type Proto, parentOf, patch, stopText } from "./funnel.js";
 import { iterateIn } from "./iterate.js";
-import { isConfigObject, registerLangChainScope, withStep } from "./scope.js";
+import { inputMessages, outputMessages, toolDefinitions } from "./messages.js";
+import { enterStep, registerLangChainScope } from "./scope.js";
 import { instrumentToolClass } from "./tools.js";
 
 /*
@@ -45,14 +46,13 @@ function instrumentChatModelClass(proto: Proto): void {
     "generate",
     (original) =>
       function wardenGenerate(this: unknown, ...args: never[]) {
-        const [messages, options, callbacks] = args as unknown as [unknown, unknown, unknown];
-        const parent = parentOf(options);
+        const [messages, options] = args as unknown as [unknown, unknown];
+        const parent = parentOf();
         if (!parent || parent.kind === "chat") return original.apply(this, args);
         const step = openChat(parent, this, options, messages);
-        // The inner call carries the chat step: nested model calls are not counted twice.
-        const inner = isConfigObject(options) ? withStep(options, step) : options;
         const guard = step.run.guard;
-        return step.run.hub.activate(step, async () => {
+        // The call runs inside the chat step: nested model calls are not counted twice.
+        return enterStep(step, async () => {
           try {
             if (guard) {
               const decision = await guard.beforeModel(
@@ -62,16 +62,23 @@ function instrumentChatModelClass(proto: Proto): void {
               if (decision?.kind === "abort") throw decision.error;
               if (decision?.kind === "finalize") return finalAnswer(step, decision.trip);
             }
-            const result = await original.call(this, ...([messages, inner, callbacks] as never[]));
+            const result = await original.apply(this, args);
             endChat(step, (chat) => {
-              responseFacts(chat, result);
+              const reasons = responseFacts(chat, result);
               if (!chat.usage) chat.estimatedUsage = estimateUsage(messages, result);
-              const generations = (result as { generations?: { message?: unknown }[][] })?.generations;
-              const output = step.run.warden.capture(
-                "gen_ai.output.messages",
-                Array.isArray(generations) ? generations.map((g) => messageForCapture(g?.[0]?.message)) : undefined,
-              );
-              if (output !== undefined) chat.output = output;
+              if (step.run.warden.options.captureContent) {
+                const generations = (result as { generations?: { message?: unknown }[][] })?.generations;
+                if (Array.isArray(generations)) {
+                  const output = step.run.warden.capture(
+                    "gen_ai.output.messages",
+                    outputMessages(
+                      generations.map((g) => g?.[0]?.message),
+                      reasons,
+                    ),
+                  );
+                  if (output !== undefined) chat.output = output;
+                }
+              }
             });
             if (guard && step.chat) {
               const c = step.chat;
@@ -93,13 +100,13 @@ function instrumentChatModelClass(proto: Proto): void {
     (original) =>
       function wardenStreamIterator(this: unknown, ...args: never[]) {
         const [input, options] = args as unknown as [unknown, unknown];
-        const parent = parentOf(options);
+        const parent = parentOf();
         if (!parent || parent.kind === "chat") return original.apply(this, args);
-        const step = openChat(parent, this, options, input);
-        // A model without native streaming falls back from stream() to generate(): the chat step in
-        // the inner config keeps that call from being counted twice.
-        const inner = withStep(isConfigObject(options) ? options : {}, step);
-        const enter = <R>(fn: () => R): R => step.run.hub.activate(step, fn);
+        const step = openChat(parent, this, options, input, true);
+        const requested = performance.now();
+        // A model without native streaming falls back from stream() to generate(): running inside
+        // the chat step keeps that call from being counted twice.
+        const enter = <R>(fn: () => R): R => enterStep(step, fn);
         const guard = step.run.guard;
         const source = (
           guard
@@ -107,9 +114,9 @@ function instrumentChatModelClass(proto: Proto): void {
                 step,
                 guard,
                 guard.wantsEstimate ? callEstimate(this, options, input, guard) : undefined,
-                () => enter(() => original.call(this, ...([input, inner] as never[])) as AsyncIterator<unknown>),
+                () => enter(() => original.apply(this, args) as AsyncIterator<unknown>),
               )
-            : enter(() => original.call(this, ...([input, inner] as never[])))
+            : enter(() => original.apply(this, args))
         ) as AsyncIterator<unknown>;
         const chunks: unknown[] = [];
         return iterateIn(
@@ -125,15 +132,21 @@ function instrumentChatModelClass(proto: Proto): void {
               step,
               (chat) => {
                 // Providers put usage on one chunk (usually the last) or spread it: sum what is there.
-                let usage: ReturnType<typeof usageOf>;
-                for (const chunk of chunks) {
-                  const u = usageOf((chunk as { usage_metadata?: unknown })?.usage_metadata);
-                  if (u) usage = usage ? { ...u, input: usage.input + u.input, output: usage.output + u.output } : u;
-                }
-                const last = chunks.at(-1) as { response_metadata?: Record<string, unknown> } | undefined;
-                responseFacts(chat, { generations: [[{ message: { response_metadata: last?.response_metadata } }]] });
+                const usage = sumUsage(chat, chunks);
+                const last = chunks.at(-1) as { response_metadata?: Record<string, unknown>; id?: unknown } | undefined;
+                const first = chunks[0] as { id?: unknown } | undefined;
+                const reasons = responseFacts(chat, {
+                  generations: [[{ message: { response_metadata: last?.response_metadata, id: first?.id } }]],
+                });
                 if (usage) chat.usage = usage;
                 else chat.estimatedUsage = estimateUsage(input, chunks);
+                if (step.run.warden.options.captureContent && chunks.length > 0) {
+                  const output = step.run.warden.capture(
+                    "gen_ai.output.messages",
+                    outputMessages([concatChunks(chunks)], reasons),
+                  );
+                  if (output !== undefined) chat.output = output;
+                }
               },
               how === "closed" ? "cancelled" : "ok",
             );
@@ -146,20 +159,57 @@ function instrumentChatModelClass(proto: Proto): void {
               });
             }
           },
-          (chunk) => chunks.push(chunk),
+          (chunk) => {
+            if (chunks.length === 0 && step.chat) step.chat.timeToFirstChunk = (performance.now() - requested) / 1000;
+            chunks.push(chunk);
+          },
         );
       },
   );
 }
 
-function openChat(parent: Step, model: unknown, options: unknown, messages: unknown): Step {
-  const { provider, requestModel } = requestFacts(model as never, options);
+function openChat(parent: Step, model: unknown, options: unknown, messages: unknown, stream = false): Step {
+  const { provider, requestModel, params } = requestFacts(model as never, options);
   const run = parent.run;
   return run.start("chat", requestModel, parent, (step) => {
     step.chat = { provider, requestModel };
-    const input = run.warden.capture("gen_ai.input.messages", messagesForCapture(messages));
-    if (input !== undefined) step.chat.input = input;
+    if (stream) step.chat.stream = true;
+    if (params) step.chat.request = params;
+    // Content in the conventions' shapes, converted only when it is captured.
+    if (run.warden.options.captureContent) captureRequest(step, step.chat, messages, options);
   });
+}
+
+/** The request's messages, system instructions and tool definitions; reading them never throws into the agent. */
+function captureRequest(step: Step, chat: NonNullable<Step["chat"]>, messages: unknown, options: unknown): void {
+  const warden = step.run.warden;
+  try {
+    const { system, input } = inputMessages(messages);
+    const captured = warden.capture("gen_ai.input.messages", input);
+    if (captured !== undefined) chat.input = captured;
+    if (system) {
+      const s = warden.capture("gen_ai.system_instructions", system);
+      if (s !== undefined) chat.systemInstructions = s;
+    }
+    const tools = toolDefinitions((options as { tools?: unknown } | undefined)?.tools);
+    if (tools) {
+      const t = warden.capture("gen_ai.tool.definitions", tools);
+      if (t !== undefined) chat.toolDefinitions = t;
+    }
+  } catch (error) {
+    warden.reportError(error, "langgraph:chat");
+  }
+}
+
+/** A stream's chunks as one message (AIMessageChunk.concat), or the last chunk when they do not concat. */
+function concatChunks(chunks: readonly unknown[]): unknown {
+  try {
+    let acc = chunks[0] as { concat?(other: unknown): unknown };
+    for (let i = 1; i < chunks.length; i++) acc = acc.concat?.(chunks[i]) as typeof acc;
+    return acc;
+  } catch {
+    return chunks.at(-1);
+  }
 }
 
 /** Ends a chat step, filling its response facts; a failure to read them is reported, not thrown. */

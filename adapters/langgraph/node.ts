@@ -1,11 +1,33 @@
 import { Runnable, type RunnableConfig } from "@langchain/core/runnables";
-import { currentStep } from "../../src/index.js";
+import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
+import { currentStep, type Step } from "../../src/index.js";
 import { classify } from "./control.js";
 import { type Correction, correct } from "./correct.js";
-import { stepOf, withStep } from "./scope.js";
+import { enterStep } from "./scope.js";
 
 interface NodeConfig extends RunnableConfig {
   executionInfo?: { nodeAttempt?: number };
+}
+
+/** LangGraph's reader of the run's channels, handed to each node in its config (`CONFIG_KEY_READ`). */
+type ChannelReader = (select: string | string[], fresh?: boolean) => unknown;
+const CONFIG_KEY_READ = "__pregel_read";
+
+const readers = new WeakMap<Step, ChannelReader>();
+
+/**
+ * The state LangGraph last produced in the run of `graph` (a top-level graph step): its output
+ * channels as they stand now, read through the reader its latest node was given. Between
+ * supersteps that is the state last emitted as `values`, whatever the consumer has received so far.
+ */
+export function latestState(graph: Step, outputChannels: unknown): unknown {
+  const read = readers.get(graph);
+  if (!read || (typeof outputChannels !== "string" && !Array.isArray(outputChannels))) return undefined;
+  try {
+    return read(outputChannels as string | string[], false);
+  } catch {
+    return undefined; // an empty channel (nothing produced yet)
+  }
 }
 
 /**
@@ -25,46 +47,102 @@ export class WardenNode<I = unknown, O = unknown> extends Runnable<I, O> {
   }
 
   override invoke(input: I, config?: NodeConfig): Promise<O> {
-    const parent = stepOf(config) ?? currentStep();
+    const parent = currentStep();
     if (!parent) return this.inner.invoke(input, config);
-    const run = parent.run;
-    const superstep = config?.metadata?.langgraph_step;
-    const attempt = config?.executionInfo?.nodeAttempt;
-    const step = run.start("node", this.nodeName, parent, (s) => {
-      s.node = { name: this.nodeName, attempt: typeof attempt === "number" ? attempt : 1 };
-      if (typeof superstep === "number") s.node.superstep = superstep;
+    if (parent.run.guard && parent === parent.run.root) {
+      const read = config?.configurable?.[CONFIG_KEY_READ];
+      if (typeof read === "function") readers.set(parent, read as ChannelReader);
+    }
+    // Functional API tasks called from this node become steps too.
+    const inner = withTaskCalls(config);
+    const correction = this.correction;
+    return runAsNode(parent, this.nodeName, input, inner, (step) => {
+      const pending = this.inner.invoke(input, inner);
+      if (!correction) return pending;
+      return pending.then((output) =>
+        correct(correction, step, input, inner, output, (i, c) => this.inner.invoke(i as I, c as NodeConfig)),
+      ) as Promise<O>;
     });
-    const decision = run.guard?.beforeNode(step, input);
-    if (decision?.kind === "abort") {
-      run.end(step, "error", { type: decision.error.code, message: decision.error.message });
-      return Promise.reject(decision.error);
-    }
-    const inner = withStep(config, step);
-    let pending: Promise<O>;
-    try {
-      pending = run.hub.activate(step, () => this.inner.invoke(input, inner));
-      const correction = this.correction;
-      if (correction) {
-        pending = pending.then((output) =>
-          run.hub.activate(step, () =>
-            correct(correction, step, input, inner, output, (i, c) => this.inner.invoke(i as I, c as NodeConfig)),
-          ),
-        ) as Promise<O>;
-      }
-    } catch (error) {
-      pending = Promise.reject(error);
-    }
-    return pending.then(
-      (output) => {
-        run.end(step, "ok");
-        return output;
-      },
-      (error: unknown) => {
-        const outcome = classify(error, config?.signal);
-        if (outcome.status === "interrupted") step.addEvent("agentwarden.interrupt");
-        run.end(step, outcome.status, outcome.error);
-        throw error;
-      },
-    );
   }
+}
+
+/**
+ * Runs `work` as a `node` step named `name` under `parent` (a graph node's execution, or a
+ * functional API task's): the task's breakers are asked first, and the step is current while the
+ * work runs.
+ */
+function runAsNode<O>(
+  parent: Step,
+  name: string,
+  input: unknown,
+  config: NodeConfig | undefined,
+  work: (step: Step) => Promise<O>,
+): Promise<O> {
+  const run = parent.run;
+  const superstep = config?.metadata?.langgraph_step;
+  const attempt = config?.executionInfo?.nodeAttempt;
+  const step = run.start("node", name, parent, (s) => {
+    s.node = { name, attempt: typeof attempt === "number" ? attempt : 1 };
+    if (typeof superstep === "number") s.node.superstep = superstep;
+  });
+  const decision = run.guard?.beforeNode(step, input);
+  if (decision?.kind === "abort") {
+    run.end(step, "error", { type: decision.error.code, message: decision.error.message });
+    return Promise.reject(decision.error);
+  }
+  let pending: Promise<O>;
+  try {
+    pending = enterStep(step, () => work(step));
+  } catch (error) {
+    pending = Promise.reject(error);
+  }
+  return pending.then(
+    (output) => {
+      run.end(step, "ok");
+      return output;
+    },
+    (error: unknown) => {
+      const outcome = classify(error, config?.signal);
+      if (outcome.status === "interrupted") step.addEvent("agentwarden.interrupt");
+      run.end(step, outcome.status, outcome.error);
+      throw error;
+    },
+  );
+}
+
+/** LangGraph's functional API schedules a `task()` call through this function of the caller's config. */
+const CONFIG_KEY_CALL = "__pregel_call";
+type CallFn = (func: (...args: unknown[]) => unknown, name: string, args: unknown[], options?: unknown) => unknown;
+const wrappedCalls = new WeakSet<CallFn>();
+
+/**
+ * The config a node (or task) body runs with: the caller's, with LangGraph's task-call function
+ * wrapped so that each `task()` it calls runs as a step. Unchanged when there is none.
+ */
+function withTaskCalls<C extends NodeConfig | undefined>(config: C): C {
+  const call = config?.configurable?.[CONFIG_KEY_CALL] as CallFn | undefined;
+  if (typeof call !== "function" || wrappedCalls.has(call)) return config;
+  const wrapped: CallFn = (func, name, args, options) =>
+    call(typeof func === "function" ? taskBody(func, name) : func, name, args, options);
+  wrappedCalls.add(wrapped);
+  return { ...config, configurable: { ...config?.configurable, [CONFIG_KEY_CALL]: wrapped } } as C;
+}
+
+/**
+ * A task's function, wrapped: it runs as a `node` step under the step that called the task, and
+ * the tasks it calls in turn nest under it. Outside a task it calls straight through.
+ */
+function taskBody(func: (...args: unknown[]) => unknown, name: string) {
+  return function wardenTask(this: unknown, ...args: unknown[]) {
+    const parent = currentStep();
+    if (!parent) return func.apply(this, args);
+    // The task's own config (its metadata, attempt, and its own task-call function).
+    const config = AsyncLocalStorageProviderSingleton.getRunnableConfig() as NodeConfig | undefined;
+    const inner = withTaskCalls(config);
+    return runAsNode(parent, name, args.length === 1 ? args[0] : args, config, async () =>
+      inner === config || inner === undefined
+        ? func.apply(this, args)
+        : AsyncLocalStorageProviderSingleton.runWithConfig(inner as never, () => func.apply(this, args)),
+    );
+  };
 }

@@ -1,59 +1,68 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
 import { registerScopeResolver, type Step } from "../../src/index.js";
 
-/**
- * The current step travels in the RunnableConfig under this `configurable` key, which LangGraph
- * passes to every node, subgraph, model and tool of a run. LangGraph keeps `__`-prefixed keys out of
- * checkpoint metadata, so the step is never persisted.
+/*
+ * The current step travels in LangChain's own AsyncLocalStorage, as a context variable (the
+ * mechanism behind `setContextVariable` in `@langchain/core/context`), never in the RunnableConfig.
+ * LangChain's `runWithConfig`, which LangGraph calls around every node, task and tool, carries
+ * context variables over into the store it makes, so the step reaches every node, subgraph, model
+ * and tool of a run; and since it is not in the config, LangGraph cannot copy it into checkpoint
+ * configs, debug or checkpoint stream chunks, or anything a checkpointer stores. LangGraph already
+ * keeps that AsyncLocalStorage in use, so no AsyncLocalStorage is added (see README, "Design").
  */
-export const STEP_KEY = "__agentwarden_step";
 
-interface ConfigLike {
-  configurable?: Record<string, unknown>;
+/** LangChain's key for context variables on its AsyncLocalStorage store (`@langchain/core` globals). */
+const CONTEXT_VARIABLES = Symbol.for("lc:context_variables");
+/** Our context variable: a symbol (shared by copies of this package), so no user variable can collide with it. */
+const STEP = Symbol.for("agentwarden.step");
+
+type Store = Record<PropertyKey, unknown> & { [CONTEXT_VARIABLES]?: Record<PropertyKey, unknown> };
+
+function storage() {
+  return AsyncLocalStorageProviderSingleton.getInstance() as unknown as {
+    getStore(): Store | undefined;
+    run<T>(store: Store, fn: () => T): T;
+  };
 }
 
-/** The step carried by a RunnableConfig, if any. */
-export function stepOf(config: unknown): Step | undefined {
-  const c = config as ConfigLike | undefined;
-  return (c?.configurable?.[STEP_KEY] as Step | undefined) ?? undefined;
-}
-
-/** A copy of `config` carrying `step`. */
-export function withStep<C extends object>(config: C | undefined, step: Step): C {
-  const configurable = (config as ConfigLike | undefined)?.configurable;
-  return { ...(config as C), configurable: { ...configurable, [STEP_KEY]: step } };
-}
-
-/** True when `config` is a RunnableConfig object (not the legacy callbacks array or manager). */
-export function isConfigObject(config: unknown): config is Record<string, unknown> {
-  return (
-    typeof config === "object" &&
-    config !== null &&
-    !Array.isArray(config) &&
-    typeof (config as { handlers?: unknown }).handlers === "undefined"
-  );
+/** The step of the LangChain context the calling code runs in, if any. */
+export function stepInContext(): Step | undefined {
+  return storage().getStore()?.[CONTEXT_VARIABLES]?.[STEP] as Step | undefined;
 }
 
 /**
- * Runs `fn` inside LangChain's AsyncLocalStorage with `config`, so that `getRunnableConfig()` (and
- * `currentStep()`) find it. This is LangChain's own `runWithConfig`, RunTree and all (~25 µs): a
- * lighter store was measured, but `setContextVariable` inside the tool rebuilds the store from a
- * RunTree only, so a plain one loses the config (and with it `interrupt()`, `getWriter()`, nested
- * callbacks).
+ * Runs `fn` with `step` as the current step in LangChain's AsyncLocalStorage. The store is a copy
+ * of the current one (a RunTree stays a RunTree, with the same config and callbacks), so
+ * `getRunnableConfig()`, `interrupt()` and `getWriter()` inside see exactly what they would
+ * without agentwarden; only the context variables gain the step.
  */
-export function runWithLangChainConfig<T>(config: Record<string, unknown>, fn: () => T): T {
-  return AsyncLocalStorageProviderSingleton.runWithConfig(config as never, fn);
+export function runWithStep<T>(step: Step, fn: () => T): T {
+  const als = storage();
+  const previous = als.getStore();
+  const variables = { ...previous?.[CONTEXT_VARIABLES], [STEP]: step };
+  let store: Store;
+  if (previous === undefined) store = {};
+  else store = Object.assign(Object.create(Object.getPrototypeOf(previous)) as Store, previous);
+  store[CONTEXT_VARIABLES] = variables;
+  return als.run(store, fn);
 }
 
-/** Lets `currentStep()` find the step from code running inside a LangChain runnable (a tool body). */
-function fromLangChainConfig(): Step | undefined {
-  return stepOf(AsyncLocalStorageProviderSingleton.getRunnableConfig());
+/** Runs `fn` with `step` current both for agentwarden (LangChain's store) and for the subscribers (its span). */
+export function enterStep<T>(step: Step, fn: () => T): T {
+  return runWithStep(step, () => step.run.hub.activate(step, fn));
 }
 
 let registered = false;
 
+/**
+ * Lets `currentStep()` find the step from code running inside a LangChain runnable (a tool body).
+ * Makes sure LangChain's AsyncLocalStorage exists (LangGraph creates it on import; this does the
+ * same, once, if it has not).
+ */
 export function registerLangChainScope(): void {
   if (registered) return;
   registered = true;
-  registerScopeResolver(fromLangChainConfig);
+  AsyncLocalStorageProviderSingleton.initializeGlobalInstance(new AsyncLocalStorage() as never);
+  registerScopeResolver(stepInContext);
 }

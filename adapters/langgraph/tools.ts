@@ -12,10 +12,7 @@ import {
 import type { ResolvedOptions } from "../../src/options.js";
 import { classify } from "./control.js";
 import { type AnyFn, type Proto, parentOf, patch, stopText } from "./funnel.js";
-import { isConfigObject, runWithLangChainConfig, withStep } from "./scope.js";
-
-/** Set in a fallback call's config: the tool whose failure the fallback stands in for. */
-const RECOVERS_KEY = "__agentwarden_recovers";
+import { enterStep } from "./scope.js";
 
 interface ToolConfig {
   toolCall?: { id?: unknown };
@@ -25,6 +22,7 @@ interface ToolConfig {
 
 interface ToolLike {
   name?: unknown;
+  description?: unknown;
   schema?: unknown;
   invoke(input: unknown, config?: unknown): Promise<unknown>;
 }
@@ -68,7 +66,7 @@ export function instrumentToolClass(proto: Proto): void {
     (original) =>
       function wardenToolCall(this: unknown, ...args: never[]) {
         const [arg, config, tags] = args as unknown as [unknown, ToolConfig | undefined, unknown];
-        const parent = parentOf(config);
+        const parent = parentOf();
         if (!parent) return original.apply(this, args);
         const tool = this as ToolLike;
         const toolCall = isToolCall(arg) ? arg : undefined;
@@ -90,13 +88,15 @@ export function instrumentToolClass(proto: Proto): void {
 
 async function callTool(c: Call): Promise<unknown> {
   const run = c.parent.run;
-  const recovers = c.config?.configurable?.[RECOVERS_KEY];
-  const first = openStep(c, c.parent, typeof recovers === "string" ? recovers : undefined);
+  // A fallback tool runs inside the recovery step that called it: it stands in for that tool.
+  const r = c.parent.kind === "recovery" ? c.parent.recovery : undefined;
+  const recovers = r?.action === "fallback" ? r.target : undefined;
+  const first = openStep(c, c.parent, recovers);
   const outcome = await attempt(c, first);
   if (outcome.kind !== "failed") return outcome.output;
   const recovery = run.warden.options.recovery;
   // A fallback's own failure is settled by the recovery that called it; control flow is never recovered.
-  if (!recovery || outcome.cls === "control" || typeof recovers === "string") return settle(outcome);
+  if (!recovery || outcome.cls === "control" || recovers !== undefined) return settle(outcome);
   return recover(c, outcome, recovery);
 }
 
@@ -105,6 +105,8 @@ function openStep(c: Call, parent: Step, recovers?: string, injected = false): S
   return run.start("tool", c.name, parent, (s) => {
     s.tool = { name: c.name, type: "function" };
     if (c.callId !== undefined) s.tool.callId = c.callId;
+    const description = c.tool.description;
+    if (typeof description === "string" && description.length > 0) s.tool.description = description;
     if (recovers !== undefined) {
       s.tool.recovers = recovers;
       s.injected = true;
@@ -131,22 +133,20 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
     run.end(step, "cancelled");
     return { kind: "refused", output: reply(c, decision.kind === "hint" ? decision.message : stopText(decision.trip)) };
   }
-  // The tool body runs with the tool step in its config: `currentStep()` inside it finds the step.
-  const config = c.config === undefined || isConfigObject(c.config) ? withStep(c.config ?? {}, step) : c.config;
   const breakers = run.warden.toolBreakers;
-  // LangChain's own AsyncLocalStorage carries the config into the tool body even for tools that do
-  // not set it themselves (DynamicStructuredTool calls its func directly): code there, such as an
-  // instrumented MCP client, finds the tool step. No AsyncLocalStorage of agentwarden's is involved.
-  const exec = () =>
-    runWithLangChainConfig(
-      config as Record<string, unknown>,
-      () => c.original.call(c.tool, ...([c.arg, config, c.tags] as never[])) as Promise<unknown>,
-    );
+  // The tool runs inside its step (LangChain's context carries it): `currentStep()` in the tool
+  // body, and code there such as an instrumented MCP client, find the tool step. The call itself
+  // is the caller's, untouched.
+  const exec = () => c.original.call(c.tool, ...([c.arg, c.config, c.tags] as never[])) as Promise<unknown>;
   let output: unknown;
   try {
-    output = await run.hub.activate(step, () => (breakers ? breakers.execute(c.name, exec) : exec()));
+    output = await enterStep(step, () => (breakers ? breakers.execute(c.name, exec) : exec()));
   } catch (error) {
     const outcome = classify(error, c.config?.signal);
+    // An MCP result with isError, turned into a thrown exception by the adapter (ToolException):
+    // one failure, one error.type, however the call was made.
+    if (outcome.error && step.tool?.mcp?.toolError) outcome.error = { ...outcome.error, type: "tool_error" };
+    run.guard?.afterTool(step, { error: outcome.error ?? outcome.status });
     run.end(step, outcome.status, outcome.error);
     const cls = outcome.status === "error" ? failureClass(error) : "control";
     return {
@@ -161,6 +161,8 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
   // reported, and returned to the agent as it is.
   let failed: StepError | undefined;
   try {
+    // Whether the result changed since the same call's last one tells polling from looping.
+    run.guard?.afterTool(step, contentOf(output));
     const result = run.warden.capture("gen_ai.tool.call.result", contentOf(output));
     if (result !== undefined && step.tool) step.tool.result = result;
     failed = toolErrorOf(output);
@@ -209,7 +211,7 @@ async function recover(c: Call, failure: Extract<Attempt, { kind: "failed" }>, r
     try {
       outcome = await policy.execute(async () => {
         attempts++;
-        const o = await run.hub.activate(step, () => attempt(c, openStep(c, step, undefined, true)));
+        const o = await enterStep(step, () => attempt(c, openStep(c, step, undefined, true)));
         if (o.kind === "failed" && o.cls === "transient") throw new Retryable(o);
         return o;
       }, c.config?.signal);
@@ -236,15 +238,8 @@ async function recover(c: Call, failure: Extract<Attempt, { kind: "failed" }>, r
     const step = open("fallback");
     const name = typeof fallback.name === "string" ? fallback.name : "fallback";
     const input = c.callId !== undefined ? { type: "tool_call", id: c.callId, name, args: c.args } : c.args;
-    const config = withStep(
-      {
-        ...(isConfigObject(c.config) ? c.config : {}),
-        configurable: { ...c.config?.configurable, [RECOVERS_KEY]: c.name },
-      },
-      step,
-    );
     try {
-      const output = await run.hub.activate(step, () => fallback.invoke(input, config));
+      const output = await enterStep(step, () => fallback.invoke(input, c.config));
       if (!toolErrorOf(output)) {
         finish(step, attempts, "ok");
         return output;

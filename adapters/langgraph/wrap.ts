@@ -15,15 +15,16 @@ import type { Correction } from "./correct.js";
 import { runFinalEvals, valuesOf } from "./evals.js";
 import { instrumentLangChain, instrumentToolInstance } from "./instrument.js";
 import { iterateIn } from "./iterate.js";
-import { WardenNode } from "./node.js";
-import { stepOf, withStep } from "./scope.js";
+import { latestState, WardenNode } from "./node.js";
+import { enterStep } from "./scope.js";
 
 export interface WrapOptions {
   /** The Warden whose runs, policies and subscribers this graph reports to. */
   warden: Warden;
   /**
    * Low-cardinality name of the workflow or agent (`gen_ai.workflow.name` / `gen_ai.agent.name`).
-   * Default: the graph's own name when it was given one, else `"agent"` or `"workflow"`.
+   * Default: the graph's own name when it was given one; else none (the ledger and dashboard say
+   * `"agent"` or `"workflow"`, spans carry no name attribute and are named by their operation alone).
    */
   name?: string;
   /**
@@ -75,40 +76,37 @@ const wrappedBy = Symbol.for("agentwarden.wrappedBy");
 const DEFAULT_GRAPH_NAME = "LangGraph";
 
 /**
- * Wraps a compiled LangGraph graph (`StateGraph.compile()`, `createReactAgent()`) or a langchain
- * `createAgent()` agent so that each top-level run is a task in the Warden's ledger: one graph
- * step, a step per node execution, and model and tool call steps inside them. Returns a copy that
- * keeps the input's type and behaviour (`invoke`, `stream` in every mode, `streamEvents`, `batch`,
- * state and checkpoint methods); the graph passed in is left untouched.
+ * Wraps a compiled LangGraph graph (`StateGraph.compile()`, `createReactAgent()`, a functional API
+ * `entrypoint()`) or a langchain `createAgent()` agent so that each top-level run is a task in the
+ * Warden's ledger: one graph step, a step per node execution and per functional API `task()` call,
+ * and model and tool call steps inside them. Returns a copy that keeps the input's type and
+ * behaviour (`invoke`, `stream` in every mode, `streamEvents`, `batch`, state and checkpoint
+ * methods, `withConfig` copies, which stay wrapped); the graph passed in is left untouched.
  */
 export function wrapGraph<G>(graph: G, options: WrapOptions): G {
   const { warden, name, kind, finalEvals = [], corrections = [] } = checkOptions(options);
   instrumentLangChain();
   if (isAgent(graph)) {
-    // ReactAgent keeps its graph in a private field: a fresh agent from withConfig() owns a fresh
-    // graph, which is instrumented in place.
-    const copy = graph.withConfig({});
-    instrument(copy.graph, warden, {
-      name: name ?? graph.options?.name ?? copy.graph.name,
+    const owner = graph.graph[wrappedBy];
+    if (owner === warden) return graph;
+    if (owner)
+      throw new TypeError("agentwarden: this agent is already wrapped by another Warden; wrap the original agent");
+    return wrapAgent(graph, warden, {
+      name: name ?? graph.options?.name ?? graph.graph.name,
       kind: kind ?? "agent",
       finalEvals,
       corrections,
-    });
-    return copy as G;
+    }) as G;
   }
   if (isPregel(graph)) {
     const owner = graph[wrappedBy];
     if (owner === warden) return graph;
     if (owner)
       throw new TypeError("agentwarden: this graph is already wrapped by another Warden; wrap the original graph");
-    // withConfig() makes a real instance of the graph's class (its private fields intact) that
-    // shares the nodes object: the copy gets its own nodes below.
-    const copy = graph.withConfig({});
-    instrument(copy, warden, { name, kind, finalEvals, corrections });
-    return copy as G;
+    return wrapPregel(graph, warden, { name, kind, finalEvals, corrections }) as G;
   }
   throw new TypeError(
-    `agentwarden: wrapGraph() expects a compiled LangGraph graph (StateGraph.compile(), createReactAgent()) or a langchain createAgent() agent, got ${describe(graph)}`,
+    `agentwarden: wrapGraph() expects a compiled LangGraph graph (StateGraph.compile(), createReactAgent(), entrypoint()) or a langchain createAgent() agent, got ${describe(graph)}`,
   );
 }
 
@@ -119,17 +117,73 @@ interface Wanted {
   corrections: Correction[];
 }
 
-function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
-  const kind = wanted.kind ?? (hasToolNode(graph) ? "agent" : "workflow");
-  const name = wanted.name ?? (graph.name && graph.name !== DEFAULT_GRAPH_NAME ? graph.name : kind);
+type PregelClass = abstract new (...args: never[]) => PregelLike;
+
+/**
+ * A wrapped copy of a compiled graph: an instance of a subclass of the graph's own class whose
+ * `_streamIterator` (the one funnel under `invoke`, `stream`, `streamEvents` and `batch`) opens the
+ * task, and whose node table holds wrapped nodes. Pregel's copy methods (`withConfig`) rebuild the
+ * instance through `this.constructor` from its fields: a copy of the copy is of the same subclass,
+ * with the same nodes, so it stays wrapped.
+ */
+function wrapPregel(graph: PregelLike, warden: Warden, wanted: Wanted): PregelLike {
+  // withConfig() makes a real instance of the graph's class (its private fields intact) that
+  // shares the nodes object: the copy gets its own nodes.
+  const first = graph.withConfig({});
+  const resolved = resolve(first, wanted);
+  first.nodes = wrapNodes(first.nodes, warden, wanted.corrections);
+  const Wrapped = wardenClass(graph.constructor as PregelClass, warden, resolved);
+  // Built through the graph's own copy path, so the result is constructed as a Wrapped instance.
+  Object.setPrototypeOf(first, Wrapped.prototype);
+  return first.withConfig({});
+}
+
+/**
+ * A `createAgent()` agent keeps its graph in a private field and builds a fresh graph in
+ * `withConfig()`: the copy's graph is instrumented in place, and the copy's `withConfig` wraps the
+ * agent it returns, so copies stay wrapped.
+ */
+function wrapAgent(agent: AgentLike, warden: Warden, wanted: Wanted): AgentLike {
+  return instrumentAgent(agent.withConfig({}), agent.withConfig, warden, wanted);
+}
+
+/** Instruments a fresh agent (one no caller holds) in place. */
+function instrumentAgent(copy: AgentLike, copyOf: AgentLike["withConfig"], warden: Warden, wanted: Wanted) {
+  const graph = copy.graph;
+  const resolved = resolve(graph, wanted);
   graph.nodes = wrapNodes(graph.nodes, warden, wanted.corrections);
-  const original = graph._streamIterator;
-  graph._streamIterator = function wardenGraphRun(this: PregelLike, input, options) {
-    const info: GraphInfo = { name };
+  Object.setPrototypeOf(graph, wardenClass(graph.constructor as PregelClass, warden, resolved).prototype);
+  Object.defineProperty(copy, "withConfig", {
+    value: (config: Record<string, unknown>) => instrumentAgent(copyOf.call(copy, config), copyOf, warden, wanted),
+    configurable: true,
+    writable: true,
+  });
+  return copy;
+}
+
+interface Resolved extends Wanted {
+  name: string;
+  kind: "agent" | "workflow";
+  /** No name of its own: the ledger calls it by its kind, the telemetry leaves the name unset. */
+  anonymous: boolean;
+}
+
+function resolve(graph: PregelLike, wanted: Wanted): Resolved {
+  const kind = wanted.kind ?? (hasToolNode(graph) ? "agent" : "workflow");
+  const given = wanted.name ?? (graph.name && graph.name !== DEFAULT_GRAPH_NAME ? graph.name : undefined);
+  // No name of its own: the ledger calls it by its kind, the telemetry leaves the name unset.
+  return { ...wanted, kind, name: given ?? kind, anonymous: given === undefined };
+}
+
+function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): PregelClass {
+  const { kind, name, anonymous } = wanted;
+  const original = (Base.prototype as PregelLike)._streamIterator;
+  function wardenGraphRun(this: PregelLike, input: unknown, options?: StreamOptions) {
+    const info: GraphInfo = anonymous ? { name, anonymous: true } : { name };
     const configurable = options?.configurable;
     const threadId = configurable?.thread_id;
     if (typeof threadId === "string" || typeof threadId === "number") info.conversationId = String(threadId);
-    const parent = stepOf(options) ?? currentStep();
+    const parent = currentStep();
     let step: Step;
     let guard: TaskGuard | undefined;
     let signal = options?.signal;
@@ -158,7 +212,7 @@ function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
         ...(info.conversationId !== undefined ? { threadId: info.conversationId } : {}),
         ...(typeof own?.tenant === "string" ? { tenant: own.tenant } : {}),
       });
-      if (guard) {
+      if (guard?.canStop) {
         // A trip aborts the run through its AbortSignal: LangGraph stops every node, ToolNode
         // cannot swallow it, a RetryPolicy does not retry it.
         const controller = new AbortController();
@@ -168,10 +222,13 @@ function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
     }
     const mode = options?.streamMode ?? "values";
     let lastValues: { value: unknown } | undefined;
-    if (guard && !parent) guard.partialState = () => lastValues?.value;
-    // The step rides in the run's config: LangGraph hands it to every node, subgraph, model and tool.
-    const config = withStep(options, step);
-    if (signal) config.signal = signal;
+    if (guard && !parent) {
+      const outputChannels = (this as { outputChannels?: unknown }).outputChannels;
+      guard.partialState = () => latestState(step, outputChannels) ?? lastValues?.value;
+    }
+    // The run's config is the caller's (only the signal is ours, when a breaker may abort the run):
+    // the step rides in LangChain's context, entered around every step of the iteration below.
+    const config = signal === options?.signal ? options : { ...options, signal };
     const inner = original.call(this, input, config);
     let interrupted = false;
     let evalFailure: StepError | undefined;
@@ -184,7 +241,7 @@ function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
           })
         : inner;
     return iterateIn(
-      <R>(fn: () => R): R => step.run.hub.activate(step, fn),
+      <R>(fn: () => R): R => enterStep(step, fn),
       source,
       (how, error) => {
         const run = step.run;
@@ -206,8 +263,16 @@ function instrument(graph: PregelLike, warden: Warden, wanted: Wanted): void {
       // After an abort trip LangGraph rejects with a bare "Abort": the caller gets the trip error.
       guard && !parent ? (error: unknown) => tripErrorFor(guard, error) : undefined,
     );
-  };
-  Object.defineProperty(graph, wrappedBy, { value: warden });
+  }
+  class Wrapped extends Base {}
+  Object.defineProperty(Wrapped, "name", { value: Base.name });
+  Object.defineProperty(Wrapped.prototype, "_streamIterator", {
+    value: wardenGraphRun,
+    writable: true,
+    configurable: true,
+  });
+  Object.defineProperty(Wrapped.prototype, wrappedBy, { value: warden });
+  return Wrapped;
 }
 
 /** Model nodes of the prebuilt agents: where corrections apply when they name no node. */
@@ -231,8 +296,7 @@ function wrapNodes(
     let inner = bound as Runnable;
     if (isPregel(bound)) {
       // A compiled subgraph used as a node: wrap it too, so its nodes nest under this node's step.
-      const sub = bound.withConfig({});
-      instrument(sub, warden, { name: undefined, kind: undefined, finalEvals: [], corrections: [] });
+      const sub = wrapPregel(bound, warden, { name: undefined, kind: undefined, finalEvals: [], corrections: [] });
       inner = sub as unknown as Runnable;
       copy.subgraphs = [sub];
     }

@@ -6,7 +6,7 @@ import { currentStep, type McpInfo, type Step } from "../../src/index.js";
 interface ClientLike {
   request(request: McpRequest, resultSchema: unknown, options?: RequestOptions): Promise<unknown>;
   _requestMessageId?: number;
-  transport?: { constructor?: { name?: string }; sessionId?: string };
+  transport?: { constructor?: { name?: string }; sessionId?: string; protocolVersion?: unknown };
 }
 
 interface McpRequest {
@@ -19,7 +19,16 @@ interface RequestOptions {
 }
 
 const patched = Symbol.for("agentwarden.mcp.patched");
+/**
+ * Protocol versions learnt from `initialize` (or `server/discover`), by transport: the connection
+ * they belong to. Keyed by the transport, not the Client, because `@langchain/mcp-adapters` hands
+ * its tools a `Proxy` of the Client (a different `this`) over the same transport.
+ */
 const versions = new WeakMap<object, string>();
+/** Where the 2026-07-28 MCP revision carries the protocol version on every request (no `initialize`). */
+export const MCP_META_PROTOCOL_VERSION = "io.modelcontextprotocol/protocolVersion";
+/** Methods whose params carry a resource `uri` (`mcp.resource.uri`). */
+const RESOURCE_METHODS = new Set(["resources/read", "resources/subscribe", "resources/unsubscribe"]);
 
 /**
  * Instruments MCP clients at their single request funnel (`Protocol.request`, under `callTool`,
@@ -53,24 +62,43 @@ function wrapRequest(original: ClientLike["request"]): ClientLike["request"] {
   return function wardenMcpRequest(this: ClientLike, request, resultSchema, options) {
     const method = typeof request?.method === "string" ? request.method : "unknown";
     const parent = currentStep();
-    if (method === "initialize") return rememberVersion(this, original.call(this, request, resultSchema, options));
+    if (method === "initialize" || method === "server/discover")
+      return rememberVersion(this, original.call(this, request, resultSchema, options));
     if (!parent) return original.call(this, withContext(request), resultSchema, options);
     const info: McpInfo = { method, ownSpan: true };
     if (typeof this._requestMessageId === "number") info.requestId = this._requestMessageId;
-    const version = versions.get(this);
+    const version = protocolVersionOf(this, request);
     if (version !== undefined) info.protocolVersion = version;
     const transport = transportOf(this);
     if (transport !== undefined) info.transport = transport;
     const sessionId = this.transport?.sessionId;
     if (typeof sessionId === "string") info.sessionId = sessionId;
+    const uri = request.params?.uri;
+    if (RESOURCE_METHODS.has(method) && typeof uri === "string") info.resourceUri = uri;
+    const promptName =
+      method === "prompts/get" && typeof request.params?.name === "string" ? request.params.name : undefined;
+    if (promptName !== undefined) info.promptName = promptName;
     const toolName =
       method === "tools/call" && typeof request.params?.name === "string" ? request.params.name : undefined;
 
     // Called from inside a LangChain tool (e.g. @langchain/mcp-adapters): one span, the tool's.
     if (parent.kind === "tool" && toolName !== undefined && parent.tool && !parent.tool.mcp) {
-      parent.tool.mcp = { ...info, ownSpan: false };
+      const mcp: McpInfo = { ...info, ownSpan: false };
+      parent.tool.mcp = mcp;
       parent.tool.type = "extension";
-      return original.call(this, withContext(request), resultSchema, options);
+      // The adapter turns an isError result into a thrown ToolException: remember what it was, so the
+      // tool step's error.type is `tool_error` however the failure reaches it.
+      return original.call(this, withContext(request), resultSchema, options).then(
+        (result) => {
+          if ((result as { isError?: unknown } | null)?.isError === true) mcp.toolError = true;
+          return result;
+        },
+        (error: unknown) => {
+          const code = rpcCode(error);
+          if (code !== undefined) mcp.statusCode = code;
+          throw error;
+        },
+      );
     }
     return standalone(this, original, parent, info, toolName, request, resultSchema, options);
   };
@@ -128,6 +156,8 @@ async function standalone(
     else run.end(step, "ok");
     return result;
   } catch (error) {
+    const code = rpcCode(error);
+    if (code !== undefined) info.statusCode = code;
     run.end(step, "error", {
       type: mcpErrorType(error),
       message: error instanceof Error ? error.message : String(error),
@@ -146,9 +176,29 @@ function withContext(request: McpRequest): McpRequest {
 
 async function rememberVersion(client: ClientLike, pending: Promise<unknown>): Promise<unknown> {
   const result = await pending;
-  const version = (result as { protocolVersion?: unknown } | null)?.protocolVersion;
-  if (typeof version === "string") versions.set(client, version);
+  const r = result as { protocolVersion?: unknown; supportedVersions?: unknown } | null;
+  const version = r?.protocolVersion;
+  if (typeof version === "string") versions.set(client.transport ?? client, version);
   return result;
+}
+
+/**
+ * The protocol version of a request, from where the current MCP revision carries it: the request's
+ * own `_meta` (2026-07-28, no `initialize`), the transport's negotiated `MCP-Protocol-Version`
+ * header, then what `initialize` answered on this connection (revisions before 2026-07-28).
+ */
+function protocolVersionOf(client: ClientLike, request: McpRequest): string | undefined {
+  const meta = request.params?._meta?.[MCP_META_PROTOCOL_VERSION];
+  if (typeof meta === "string" && meta.length > 0) return meta;
+  const header = client.transport?.protocolVersion;
+  if (typeof header === "string" && header.length > 0) return header;
+  return versions.get(client.transport ?? client) ?? versions.get(client);
+}
+
+/** The JSON-RPC error code of a failed request (an McpError), as `rpc.response.status_code` wants it. */
+function rpcCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "number" && Number.isInteger(code) ? String(code) : undefined;
 }
 
 function transportOf(client: ClientLike): string | undefined {

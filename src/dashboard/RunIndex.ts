@@ -118,6 +118,7 @@ export class RunIndex {
   readonly tripKinds = new Dictionary();
   readonly guards = new Dictionary();
   readonly evals = new Dictionary();
+  readonly loopNames = new Dictionary();
   /** Where errors happened: a tool's name, `model NAME`, `eval NAME` or `task`. */
   readonly places = new Dictionary();
 
@@ -151,6 +152,8 @@ export class RunIndex {
   readonly toolList = new Lists({ calls: u16(), failures: u16(), recovered: u16(), cost: f32(), ms: f32() });
   readonly modelList = new Lists();
   readonly tripList = new Lists({ count: u16() });
+  /** Suspected loops (reported, not stopped), by the tool or node that repeated. */
+  readonly loopList = new Lists({ count: u16() });
   readonly guardList = new Lists();
   /** Failed steps: key is the error type, `where` the place (see `places`). */
   readonly errorList = new Lists({ where: u32() });
@@ -207,6 +210,10 @@ export class RunIndex {
       if (count > 0) this.tripList.add(this.tripKinds.id(kind), { count: cap16(count) });
     }
     this.tripList.close(i);
+    for (const [name, count] of Object.entries(s.suspectedLoops ?? {})) {
+      if (count > 0) this.loopList.add(this.loopNames.id(name), { count: cap16(count) });
+    }
+    this.loopList.close(i);
     const guards = new Set<string>();
     for (const kind of Object.keys(s.trips)) if (kind.startsWith("guard")) guards.add(kind);
     const errors = new Set<string>();

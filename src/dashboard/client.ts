@@ -194,7 +194,8 @@ function render(data) {
   tile("tile-err", pct(c.err), num(recovered) + " of " + num(failures) + " failures recovered (" + num(t.injectedRecoveries) + " injected, " + num(t.organicRecoveries) + " organic)");
   tile("tile-cpcs", usd(c.cpcs), usd(t.costUsd) + " over " + num(t.completedSubtasks) + " completed subtasks" + (t.costUnknownCalls ? " · " + num(t.costUnknownCalls) + " calls of unknown price" : ""));
   const trips = Object.entries(t.trips).filter(([, n]) => n > 0);
-  tile("tile-trips", num(trips.reduce((a, [, n]) => a + n, 0)), trips.length ? trips.map(([k, n]) => k + " " + n).join(" · ") + " · in " + num(data.trips.length >= 50 ? data.trips.length + "+" : data.trips.length) + " runs" : "none");
+  const loops = Object.entries(t.suspectedLoops || {}).filter(([, n]) => n > 0);
+  tile("tile-trips", num(trips.reduce((a, [, n]) => a + n, 0)), (trips.length ? trips.map(([k, n]) => k + " " + n).join(" · ") + " · in " + (data.trips.length >= 50 ? data.trips.length + "+" : num(data.trips.length)) + " runs" : "none") + (loops.length ? " · suspected loops: " + loops.map(([k, n]) => k + " " + n).join(", ") : ""));
 
   const b = data.trendBucketMs;
   $("charts").replaceChildren(

@@ -351,4 +351,9 @@ function addRun(t: Totals, x: RunIndex, i: number): void {
     const kind = x.tripKinds.names[tl.key.a[j] as number] as string;
     t.trips[kind] = (own(t.trips, kind) ?? 0) + (tl.extra.count?.a[j] as number);
   }
+  const ll = x.loopList;
+  for (let j = ll.start.a[i] as number; j < (ll.start.a[i + 1] as number); j++) {
+    const name = x.loopNames.names[ll.key.a[j] as number] as string;
+    t.suspectedLoops[name] = (own(t.suspectedLoops, name) ?? 0) + (ll.extra.count?.a[j] as number);
+  }
 }

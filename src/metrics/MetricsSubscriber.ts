@@ -22,6 +22,8 @@ export interface MetricsConfig {
   windowSeconds: number;
   maxKeys: number;
   meterProvider: MeterProvider | undefined;
+  /** Which agent/workflow duration metric (`WardenOptions.semconv.invocationDuration`). Default `split`. */
+  invocationDuration?: "split" | "invocation";
 }
 
 /** Per-tool figures with the tool's own ERR and success rate. */
@@ -74,7 +76,8 @@ export class MetricsSubscriber implements Subscriber {
     // With no MeterProvider registered the API's is a no-op: skip building attributes for nothing.
     const provider = config.meterProvider;
     const noop = provider?.constructor?.name === "NoopMeterProvider";
-    this.instruments = provider && !noop ? new Instruments(provider, config.maxKeys) : undefined;
+    this.instruments =
+      provider && !noop ? new Instruments(provider, config.maxKeys, config.invocationDuration) : undefined;
   }
 
   onStepEnd(step: Step): void {

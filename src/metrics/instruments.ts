@@ -1,5 +1,5 @@
 import type { Attributes, Counter, Histogram, MeterProvider } from "@opentelemetry/api";
-import type { Step } from "../run/step.js";
+import type { McpInfo, Step } from "../run/step.js";
 import * as sc from "../telemetry/semconv.js";
 import { NameCap } from "./NameCap.js";
 import type { TaskSummary } from "./summary.js";
@@ -11,8 +11,6 @@ export const METRIC_PREFIX = "agentwarden";
  * OpenTelemetry instruments, through the API: a no-op until the application registers a
  * MeterProvider. Only counters of events are exported (ratios are computed in PromQL from them),
  * with low-cardinality attributes: agent, tool, model, outcome, kind — never a run id or text.
- * Agent, tool and model names are capped at `maxKeys` distinct values each (later ones are
- * `_other`), as the in-process tables are.
  */
 export class Instruments {
   private readonly tasks: Counter;
@@ -27,21 +25,40 @@ export class Instruments {
   private readonly inferenceDuration: Histogram;
   private readonly toolDuration: Histogram;
   private readonly invocationDuration: Histogram;
+  private readonly agentDuration: Histogram;
+  private readonly workflowDuration: Histogram;
+  private readonly mcpDuration: Histogram;
   private readonly inputTokens: Counter;
   private readonly outputTokens: Counter;
+  private readonly cacheReadTokens: Counter;
+  private readonly cacheWriteTokens: Counter;
+  private readonly reasoningTokens: Counter;
+  private readonly inputTokensPerCall: Histogram;
+  private readonly outputTokensPerCall: Histogram;
+  private readonly timeToFirstChunk: Histogram;
+  private readonly suspectedLoops: Counter;
+  // Agent, tool and model names (and error types, which a tool or an MCP server chooses) are capped
+  // at `maxKeys` distinct values each, later ones `_other`, as the in-process tables are.
   private readonly agents: NameCap;
   private readonly tools: NameCap;
   private readonly models: NameCap;
-  /** Error types come from the error's class or code, which a tool or an MCP server chooses. */
   private readonly errorTypes: NameCap;
 
-  constructor(provider: MeterProvider, maxKeys: number) {
+  constructor(
+    provider: MeterProvider,
+    maxKeys: number,
+    /** `split`: gen_ai.invoke_agent.duration + gen_ai.workflow.duration; `invocation`: gen_ai.invocation.duration. */
+    private readonly invocationMetric: "split" | "invocation" = "split",
+  ) {
     this.agents = new NameCap(maxKeys);
     this.tools = new NameCap(maxKeys);
     this.models = new NameCap(maxKeys);
     this.errorTypes = new NameCap(maxKeys);
     const m = provider.getMeter("agentwarden", "0.1.0");
     const p = METRIC_PREFIX;
+    this.suspectedLoops = m.createCounter(`${p}.loops.suspected`, {
+      description: "Suspected loops (detected and reported, not stopped), by tool or node",
+    });
     this.tasks = m.createCounter(`${p}.tasks`, { description: "Tasks ended, by outcome" });
     this.subtasks = m.createCounter(`${p}.subtasks`, { description: "Subtasks (tool calls) attempted" });
     this.subtasksCompleted = m.createCounter(`${p}.subtasks.completed`, { description: "Subtasks completed" });
@@ -75,8 +92,56 @@ export class Instruments {
       description: "Agent or workflow invocation duration",
       ...seconds,
     });
-    this.inputTokens = m.createCounter("gen_ai.client.inference.usage.input_tokens", { unit: "{token}" });
-    this.outputTokens = m.createCounter("gen_ai.client.inference.usage.output_tokens", { unit: "{token}" });
+    this.agentDuration = m.createHistogram("gen_ai.invoke_agent.duration", {
+      description: "The end-to-end duration of a single agent invocation",
+      ...seconds,
+    });
+    this.workflowDuration = m.createHistogram("gen_ai.workflow.duration", {
+      description: "GenAI workflow duration",
+      ...seconds,
+    });
+    this.mcpDuration = m.createHistogram("mcp.client.operation.duration", {
+      description: "The duration of the MCP request as observed on the sender",
+      ...seconds,
+    });
+    this.timeToFirstChunk = m.createHistogram("gen_ai.client.inference.time_to_first_chunk", {
+      description: "Time to receive the first chunk of a streamed model call",
+      ...seconds,
+    });
+    const tokens = { unit: "{token}" };
+    this.inputTokens = m.createCounter("gen_ai.client.inference.usage.input_tokens", {
+      description: "The number of input (prompt) tokens used, including cached tokens",
+      ...tokens,
+    });
+    this.outputTokens = m.createCounter("gen_ai.client.inference.usage.output_tokens", {
+      description: "The number of output (completion) tokens used, including reasoning tokens",
+      ...tokens,
+    });
+    this.cacheReadTokens = m.createCounter("gen_ai.client.inference.usage.cache_read.input_tokens", {
+      description: "The number of input tokens served from a provider-managed cache",
+      ...tokens,
+    });
+    this.cacheWriteTokens = m.createCounter("gen_ai.client.inference.usage.cache_write.input_tokens", {
+      description: "The number of input tokens written to a provider-managed cache",
+      ...tokens,
+    });
+    this.reasoningTokens = m.createCounter("gen_ai.client.inference.usage.reasoning.output_tokens", {
+      description: "The number of output tokens used for reasoning",
+      ...tokens,
+    });
+    const tokenBuckets = {
+      advice: { explicitBucketBoundaries: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576] },
+    };
+    this.inputTokensPerCall = m.createHistogram("gen_ai.client.inference.operation.input_tokens", {
+      description: "The number of input (prompt) tokens used per inference operation",
+      ...tokens,
+      ...tokenBuckets,
+    });
+    this.outputTokensPerCall = m.createHistogram("gen_ai.client.inference.operation.output_tokens", {
+      description: "The number of output (completion) tokens used per inference operation",
+      ...tokens,
+      ...tokenBuckets,
+    });
   }
 
   recordStep(step: Step): void {
@@ -91,29 +156,83 @@ export class Instruments {
         const a: Attributes = {
           [sc.GEN_AI_OPERATION_NAME]: sc.OPERATION_CHAT,
           [sc.GEN_AI_PROVIDER_NAME]: c?.provider ?? sc.ERROR_TYPE_OTHER,
-          [sc.GEN_AI_REQUEST_MODEL]: this.models.name(c?.requestModel ?? step.name),
           ...error,
         };
+        const model = c?.requestModel ?? step.name;
+        if (model !== sc.UNKNOWN_MODEL) a[sc.GEN_AI_REQUEST_MODEL] = this.models.name(model);
+        if (c?.responseModel !== undefined) a[sc.GEN_AI_RESPONSE_MODEL] = this.models.name(c.responseModel);
         this.inferenceDuration.record(seconds, a);
-        if (c?.usage) {
-          this.inputTokens.add(c.usage.input, a);
-          this.outputTokens.add(c.usage.output, a);
+        // Every call is counted, failed ones and those without reported usage too (0, as the
+        // conventions say); there is no modality breakdown, hence `unknown`.
+        const u = c?.usage;
+        const usage: Attributes = { ...a, [sc.GEN_AI_TOKEN_MODALITY]: "unknown" };
+        delete usage[sc.ERROR_TYPE];
+        this.inputTokens.add(u?.input ?? 0, usage);
+        this.outputTokens.add(u?.output ?? 0, usage);
+        this.cacheReadTokens.add(u?.cacheRead ?? 0, usage);
+        this.cacheWriteTokens.add(u?.cacheWrite ?? 0, usage);
+        this.reasoningTokens.add(c?.reasoningTokens ?? 0, usage);
+        this.inputTokensPerCall.record(u?.input ?? 0, a);
+        this.outputTokensPerCall.record(u?.output ?? 0, a);
+        if (c?.timeToFirstChunk !== undefined) {
+          const t: Attributes = { ...a };
+          delete t[sc.ERROR_TYPE];
+          this.timeToFirstChunk.record(c.timeToFirstChunk, t);
         }
         break;
       }
-      case "tool":
-        this.toolDuration.record(seconds, { [sc.GEN_AI_TOOL_NAME]: this.tools.name(step.name), ...error });
-        break;
-      case "agent":
-      case "workflow":
-        this.invocationDuration.record(seconds, {
-          [sc.GEN_AI_OPERATION_NAME]: step.kind === "agent" ? sc.OPERATION_INVOKE_AGENT : sc.OPERATION_INVOKE_WORKFLOW,
-          [step.kind === "agent" ? sc.GEN_AI_AGENT_NAME : sc.GEN_AI_WORKFLOW_NAME]: this.agents.name(step.name),
-          "gen_ai.invocation.is_nested": step.parent !== undefined,
+      case "tool": {
+        this.toolDuration.record(seconds, {
+          [sc.GEN_AI_OPERATION_NAME]: sc.OPERATION_EXECUTE_TOOL,
+          [sc.GEN_AI_TOOL_NAME]: this.tools.name(step.name),
+          ...(step.tool ? { [sc.GEN_AI_TOOL_TYPE]: step.tool.type } : {}),
           ...error,
         });
+        if (step.tool?.mcp) this.recordMcp(step.tool.mcp, seconds, error, this.tools.name(step.name));
         break;
+      }
+      case "mcp":
+        if (step.mcp) this.recordMcp(step.mcp, seconds, error);
+        break;
+      case "agent":
+      case "workflow": {
+        const agent = step.kind === "agent";
+        const named = step.graph?.anonymous !== true;
+        const a: Attributes = {
+          [sc.GEN_AI_OPERATION_NAME]: agent ? sc.OPERATION_INVOKE_AGENT : sc.OPERATION_INVOKE_WORKFLOW,
+          ...(named ? { [agent ? sc.GEN_AI_AGENT_NAME : sc.GEN_AI_WORKFLOW_NAME]: this.agents.name(step.name) } : {}),
+          ...error,
+        };
+        if (this.invocationMetric === "invocation") {
+          this.invocationDuration.record(seconds, { ...a, "gen_ai.invocation.is_nested": step.parent !== undefined });
+        } else if (agent) {
+          const chat = firstChat(step);
+          if (chat) {
+            a[sc.GEN_AI_PROVIDER_NAME] = chat.provider;
+            if (chat.requestModel !== sc.UNKNOWN_MODEL)
+              a[sc.GEN_AI_REQUEST_MODEL] = this.models.name(chat.requestModel);
+          }
+          this.agentDuration.record(seconds, a);
+        } else {
+          delete a[sc.GEN_AI_OPERATION_NAME];
+          this.workflowDuration.record(seconds, a);
+        }
+        break;
+      }
     }
+  }
+
+  private recordMcp(m: McpInfo, seconds: number, error: Attributes | undefined, tool?: string): void {
+    const a: Attributes = { [sc.MCP_METHOD_NAME]: m.method, ...error };
+    if (tool !== undefined) {
+      a[sc.GEN_AI_TOOL_NAME] = tool;
+      a[sc.GEN_AI_OPERATION_NAME] = sc.OPERATION_EXECUTE_TOOL;
+    }
+    if (m.promptName !== undefined) a[sc.GEN_AI_PROMPT_NAME] = this.tools.name(m.promptName);
+    if (m.protocolVersion !== undefined) a[sc.MCP_PROTOCOL_VERSION] = m.protocolVersion;
+    if (m.transport !== undefined) a[sc.NETWORK_TRANSPORT] = m.transport;
+    if (m.statusCode !== undefined) a[sc.RPC_RESPONSE_STATUS_CODE] = m.statusCode;
+    this.mcpDuration.record(seconds, a);
   }
 
   recordTask(s: TaskSummary): void {
@@ -149,6 +268,20 @@ export class Instruments {
     }
     for (const [tool, f] of Object.entries(s.tools))
       if (f.costUsd > 0) this.cost.add(f.costUsd, { ...agent, tool: this.tools.name(tool) });
+    for (const [name, n] of Object.entries(s.suspectedLoops ?? {}))
+      if (n) this.suspectedLoops.add(n, { ...agent, name: this.tools.name(name) });
     for (const [kind, n] of Object.entries(s.trips)) if (n) this.trips.add(n, { ...agent, kind });
   }
+}
+
+/** The first model call of an agent run (its own, not a nested agent's): its provider and model. */
+function firstChat(step: Step): NonNullable<Step["chat"]> | undefined {
+  for (const c of step.children) {
+    if (c.kind === "chat" && c.chat) return c.chat;
+    if (c.kind === "node" || c.kind === "recovery") {
+      const found = firstChat(c);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }

@@ -136,6 +136,8 @@ export interface TaskSummary {
   recoveredInjected: KindCounts;
   /** Breaker trips by kind. */
   trips: Record<string, number>;
+  /** Suspected loops (detected, reported, not stopped), by the tool or node that repeated; absent when none. */
+  suspectedLoops?: Record<string, number>;
   /**
    * Retries (ARGUS's N): re-runs of the same call after it failed — each retry agentwarden made of
    * a tool call (`recovery.retry`) and each node attempt after the first under a `RetryPolicy`. A
@@ -205,6 +207,7 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
     steps: records,
   };
   if (run.error) s.error = run.error;
+  if (Object.keys(run.suspectedLoops).length > 0) s.suspectedLoops = nullTable(run.suspectedLoops);
   if (run.root.graph?.conversationId !== undefined) s.conversationId = run.root.graph.conversationId;
   if (all.length > records.length) s.stepsTruncated = true;
   const chats = all.filter((step) => step.kind === "chat");
@@ -381,24 +384,33 @@ function record(step: Step, origin: number, parent: number): StepRecord {
 }
 
 /**
- * The text of a captured message list (`[{role, content}]`, possibly nested by prompt): the first
- * user message, or the last message. Undefined when nothing was captured.
+ * The text of a captured message list (`[{ role, parts: [{ type: "text", content }] }]` in the GenAI
+ * conventions' shape, or `[{ role, content }]`, possibly nested by prompt): the first user message,
+ * or the last message. Undefined when nothing was captured or the message has no text (a tool call).
  */
 function messageText(captured: string | undefined, which: "first-user" | "last"): string | undefined {
   if (captured === undefined) return undefined;
-  let text = captured;
+  let text: string | undefined = captured;
   try {
-    const messages = [JSON.parse(captured)].flat(2) as Array<{ role?: unknown; content?: unknown } | null>;
+    const messages = [JSON.parse(captured)].flat(2) as Array<{ role?: unknown; content?: unknown; parts?: unknown }>;
     const m =
       which === "last"
         ? messages[messages.length - 1]
-        : messages.find((x) => x?.role === "human" || x?.role === "user");
-    if (m && typeof m === "object") text = typeof m.content === "string" ? m.content : JSON.stringify(m.content);
+        : messages.find((x) => x?.role === "user" || x?.role === "human");
+    if (m && typeof m === "object") {
+      if (typeof m.content === "string") text = m.content;
+      else if (Array.isArray(m.parts)) {
+        text = (m.parts as Array<{ type?: unknown; content?: unknown } | null>)
+          .filter((p) => p?.type === "text" && typeof p.content === "string")
+          .map((p) => p?.content as string)
+          .join("\n");
+      } else text = undefined;
+    }
   } catch {
     // not JSON: the captured text as it is
   }
-  text = text.trim();
-  return text === "" || text === '""' ? undefined : text.slice(0, MAX_TASK_TEXT);
+  text = text?.trim();
+  return text ? text.slice(0, MAX_TASK_TEXT) : undefined;
 }
 
 function round(ms: number): number {

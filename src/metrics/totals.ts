@@ -20,6 +20,8 @@ export interface Totals {
   estimatedUsageCalls: number;
   tokens: { input: number; output: number; cacheRead: number; cacheWrite: number };
   trips: Record<string, number>;
+  /** Suspected loops by tool or node name (null prototype: the names come from agents and servers). */
+  suspectedLoops: Record<string, number>;
   retries: number;
 }
 
@@ -42,6 +44,7 @@ export function emptyTotals(): Totals {
     estimatedUsageCalls: 0,
     tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
     trips: nullTable(),
+    suspectedLoops: nullTable(),
     retries: 0,
   };
 }
@@ -64,6 +67,7 @@ export function totalsOf(s: TaskSummary): Totals {
   t.estimatedUsageCalls = s.estimatedUsageCalls;
   t.tokens = { ...s.tokens };
   t.trips = nullTable(s.trips);
+  for (const [name, n] of Object.entries(s.suspectedLoops ?? {})) t.suspectedLoops[name] = n;
   t.retries = s.retries;
   return t;
 }
@@ -82,6 +86,11 @@ export function mergeTotals(a: Totals, b: Totals, sign: 1 | -1 = 1): void {
   }
   for (const k of ["input", "output", "cacheRead", "cacheWrite"] as const) a.tokens[k] += sign * b.tokens[k];
   for (const [kind, n] of Object.entries(b.trips)) a.trips[kind] = (own(a.trips, kind) ?? 0) + sign * n;
+  for (const [name, n] of Object.entries(b.suspectedLoops)) {
+    const left = (own(a.suspectedLoops, name) ?? 0) + sign * n;
+    if (left === 0) delete a.suspectedLoops[name];
+    else a.suspectedLoops[name] = left;
+  }
 }
 
 /** The plain numeric fields of Totals. */

@@ -10,7 +10,9 @@ export type TripAction = "abort" | "finalize";
 export interface BreakersConfig {
   action: TripAction;
   onTrip: ((trip: Trip, run: Run) => TripAction | "continue") | undefined;
-  loops: { repeats: number; window: number; nearDuplicates: boolean; hint: boolean; stateCycles: boolean } | false;
+  loops:
+    | { repeats: number; window: number; nearDuplicates: boolean; stop: boolean; hint: boolean; stateCycles: boolean }
+    | false;
   sharedBudgets: SharedBudget[];
   budgetStore: BudgetStore;
   prices: PriceTable;

@@ -46,6 +46,12 @@ export class TaskGuard {
   private readonly repeats: RepeatCounter;
   private readonly nodeInputs: RepeatCounter;
   private readonly hinted = new Set<string>();
+  /** Keys already reported as suspected loops (once per key and task). */
+  private readonly suspected = new Set<string>();
+  /** The call key of each running tool step, to compare its result with the previous call's. */
+  private readonly callKeys = new WeakMap<Step, string>();
+  /** The latest result of each recent call key (bounded by the window). */
+  private readonly lastResults = new Map<string, string>();
   private spentUsd = 0;
   private tokens = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -87,6 +93,18 @@ export class TaskGuard {
     return this.error;
   }
 
+  /**
+   * True when a breaker of this task can stop it (a limit, a shared budget, loops with `stop`):
+   * only then does the adapter give the run an AbortSignal of its own.
+   */
+  get canStop(): boolean {
+    return (
+      Object.values(this.limits).some((v) => v !== undefined) ||
+      this.config.sharedBudgets.length > 0 ||
+      (this.config.loops !== false && this.config.loops.stop)
+    );
+  }
+
   /** Stops the wall-time timer. Called when the task ends. */
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
@@ -126,8 +144,10 @@ export class TaskGuard {
     }
     const loops = this.config.loops;
     if (loops && loops.stateCycles && input !== undefined) {
-      const n = this.nodeInputs.add(`${step.name}\u0000${canonical(input)}`);
-      if (n >= loops.repeats) {
+      const key = `${step.name}\u0000${canonical(input)}`;
+      const n = this.nodeInputs.add(key);
+      if (n >= loops.repeats && !loops.stop) this.suspect(step, step.name, n, `node\u0000${key}`);
+      else if (n >= loops.repeats) {
         return this.trip(step, {
           kind: "loop",
           limit: loops.repeats,
@@ -286,8 +306,10 @@ export class TaskGuard {
     const loops = this.config.loops;
     if (loops) {
       const key = `${tool}\u0000${canonical(args, loops.nearDuplicates)}`;
+      this.callKeys.set(step, key);
       const count = this.repeats.add(key);
-      if (count >= loops.repeats) {
+      if (count >= loops.repeats && !loops.stop) this.suspect(step, tool, count, `tool\u0000${key}`);
+      else if (count >= loops.repeats) {
         if (loops.hint && !this.hinted.has(key)) {
           this.hinted.add(key);
           step.addEvent("agentwarden.loop.hint", { "gen_ai.tool.name": tool, repeats: count });
@@ -307,6 +329,39 @@ export class TaskGuard {
       }
     }
     return undefined;
+  }
+
+  /**
+   * After a tool call that ran: its result. A result that differs from the previous identical
+   * call's is progress (a job being polled moved on), so the earlier calls stop counting.
+   */
+  afterTool(step: Step, result: unknown): void {
+    const key = this.callKeys.get(step);
+    if (key === undefined || !this.config.loops) return;
+    this.callKeys.delete(step);
+    const seen = canonical(result, this.config.loops.nearDuplicates);
+    const previous = this.lastResults.get(key);
+    this.lastResults.delete(key);
+    this.lastResults.set(key, seen);
+    if (this.lastResults.size > this.config.loops.window) {
+      const oldest = this.lastResults.keys().next().value;
+      if (oldest !== undefined) this.lastResults.delete(oldest);
+    }
+    if (previous !== undefined && previous !== seen) this.repeats.restart(key);
+  }
+
+  /** Reports a suspected loop once per key: an event on the step and the task, a count in the summary. */
+  private suspect(step: Step, subject: string, repeats: number, key: string): void {
+    if (this.suspected.has(key)) return;
+    this.suspected.add(key);
+    const counts = this.run.suspectedLoops;
+    counts[subject] = (counts[subject] ?? 0) + 1;
+    const attributes: Record<string, string | number> = {
+      [step.kind === "tool" ? "gen_ai.tool.name" : "gen_ai.node.name"]: subject,
+      repeats,
+    };
+    step.addEvent("agentwarden.loop.suspected", attributes);
+    if (step !== this.run.root) this.run.root.addEvent("agentwarden.loop.suspected", attributes);
   }
 
   /** The decision of an earlier trip, repeated at every later decision point. */

@@ -1,16 +1,29 @@
 import { createHash } from "node:crypto";
 import { nullTable } from "../tables.js";
 
+/**
+ * A loop: the same tool called with the same arguments `repeats` times within the last `window`
+ * tool calls of a task, each earlier call having returned the same result (a call whose result
+ * differs from the previous one's is progress, and restarts the count). By default a loop is only
+ * detected and reported; `stop: true` makes it stop the task.
+ */
 export interface LoopOptions {
   /** Occurrences of the same call within the window that make a loop. Default 5 (`DEFAULT_LOOP_REPEATS`). */
   repeats?: number;
+  /**
+   * Stop a looping task: the looping call is answered with a hint instead of running (when `hint`),
+   * and the next one trips the breaker (`onTrip`: abort or finalize). Default false: a loop is
+   * reported (span event `agentwarden.loop.suspected`, the `agentwarden.loops.suspected` metric,
+   * the task summary and the dashboard) and the task goes on exactly as it would unwrapped.
+   */
+  stop?: boolean;
   /** How many recent tool calls of the task are compared. Default 50. */
   window?: number;
   /** Also treat calls whose arguments differ only trivially (case, punctuation, spacing, word order) as the same. Default false. */
   nearDuplicates?: boolean;
-  /** Before tripping, answer the first looping call with a corrective hint instead of running it. Default true. */
+  /** With `stop`: before tripping, answer the first looping call with a corrective hint instead of running it. Default true. */
   hint?: boolean;
-  /** Also trip when a node is entered repeatedly with the same input state (a cycle making no progress). Default false. */
+  /** Also detect a node entered repeatedly with the same input state (a cycle making no progress); it trips with `stop`. Default false. */
   stateCycles?: boolean;
 }
 
@@ -74,5 +87,15 @@ export class RepeatCounter {
     let n = 0;
     for (const k of this.recent) if (k === key) n++;
     return n;
+  }
+
+  /** Forgets every occurrence of `key` but the latest: the count starts again from it. */
+  restart(key: string): void {
+    let kept = false;
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      if (this.recent[i] !== key) continue;
+      if (kept) this.recent.splice(i, 1);
+      else kept = true;
+    }
   }
 }

@@ -61,6 +61,8 @@ export class Run {
   guard: TaskGuard | undefined;
   /** Breaker trips in this task, by kind. */
   readonly trips: Record<string, number> = nullTable();
+  /** Suspected loops in this task (reported, not stopped), by the tool or node that repeated. */
+  readonly suspectedLoops: Record<string, number> = nullTable();
   private openSteps = 0;
 
   /** @internal */ readonly hub: Hub;

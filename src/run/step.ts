@@ -34,9 +34,39 @@ export interface ChatInfo {
   /** When the provider reported no usage: an estimate (characters / 4), used for cost and marked so. */
   estimatedUsage?: TokenUsage;
   finishReasons?: string[];
-  /** Opt-in content: the request messages and the response, already redacted. */
+  /** Output tokens spent on reasoning (part of `usage.output`), when the provider reports them. */
+  reasoningTokens?: number;
+  /** `gen_ai.response.id`, when the provider returned one. */
+  responseId?: string;
+  /** True for a streamed call (`gen_ai.request.stream`). */
+  stream?: boolean;
+  /** Streamed calls: seconds from the request to the first chunk. */
+  timeToFirstChunk?: number;
+  /** Request parameters given to the call (`gen_ai.request.*`), as the conventions name them. */
+  request?: ChatRequestParams;
+  /**
+   * Opt-in content, already redacted, in the conventions' JSON shapes: the request messages, the
+   * response, the system instructions and the tool definitions.
+   */
   input?: string;
   output?: string;
+  systemInstructions?: string;
+  toolDefinitions?: string;
+}
+
+/** Request parameters of a model call, when given (`gen_ai.request.*`). */
+export interface ChatRequestParams {
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  stopSequences?: string[];
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  seed?: number;
+  choiceCount?: number;
+  /** `gen_ai.output.type`: `json` when the call asked for structured output. */
+  outputType?: "json" | "text";
 }
 
 /** Facts of an MCP request (semconv `mcp.*`). */
@@ -47,6 +77,14 @@ export interface McpInfo {
   /** `pipe` (stdio) or `tcp` (HTTP), when known. */
   transport?: string;
   sessionId?: string;
+  /** `rpc.response.status_code`: the JSON-RPC error code of an error response, as a string. */
+  statusCode?: string;
+  /** `mcp.resource.uri`, on resource methods (`resources/read`, `resources/subscribe`, ...). */
+  resourceUri?: string;
+  /** `gen_ai.prompt.name`, on `prompts/get`. */
+  promptName?: string;
+  /** Set when a `tools/call` result came back with `isError: true` (then `error.type` is `tool_error`). */
+  toolError?: boolean;
   /** True when the request has a span of its own (a CLIENT span), false when it rides on an execute_tool span. */
   ownSpan: boolean;
 }
@@ -55,6 +93,8 @@ export interface McpInfo {
 export interface ToolInfo {
   name: string;
   callId?: string;
+  /** The tool's own description (`gen_ai.tool.description`), when it has one. */
+  description?: string;
   /** GenAI semconv tool type: `function`, `extension` (MCP and other remote tools) or `datastore`. */
   type: "function" | "extension" | "datastore";
   /** Opt-in content, already redacted. */
@@ -102,6 +142,11 @@ export interface GraphInfo {
   name: string;
   /** The conversation id, only from a real id (`configurable.thread_id`). */
   conversationId?: string;
+  /**
+   * True when the graph has no name of its own and `name` is only its kind (`agent`, `workflow`):
+   * then no `gen_ai.agent.name` / `gen_ai.workflow.name` is emitted (no meaningless names).
+   */
+  anonymous?: boolean;
 }
 
 /** Facts of a node execution. */

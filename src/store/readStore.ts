@@ -203,6 +203,8 @@ function parse(text: string): TaskSummary | string {
   ] as const) {
     if (typeof s[field] !== "object" || s[field] === null) return `field ${field} missing or not an object`;
   }
+  if (s.suspectedLoops !== undefined && (typeof s.suspectedLoops !== "object" || s.suspectedLoops === null))
+    return "field suspectedLoops not an object";
   if (!Array.isArray(s.steps)) return "field steps missing or not an array";
   return s as TaskSummary;
 }

@@ -10,7 +10,7 @@ import {
   trace,
 } from "@opentelemetry/api";
 import type { ResolvedOptions } from "../options.js";
-import type { Step } from "../run/step.js";
+import type { ChatRequestParams, Step } from "../run/step.js";
 import type { TokenUsage } from "../run/usage.js";
 import type { Subscriber } from "../subscriber.js";
 import * as sc from "./semconv.js";
@@ -48,7 +48,7 @@ export class TracingSubscriber implements Subscriber {
     const parentCtx = parent ? parent.ctx : context.active();
     const client = step.kind === "chat" || step.kind === "mcp" || step.tool?.mcp?.ownSpan === true;
     const span = this.tracer.startSpan(
-      spanName(step),
+      spanName(step, this.options),
       { kind: client ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes: this.startAttributes(step) },
       parentCtx,
     );
@@ -96,19 +96,26 @@ export class TracingSubscriber implements Subscriber {
       case "workflow":
       case "agent": {
         const g = step.graph;
+        const named = g?.anonymous !== true;
         if (step.kind === "agent") {
           a[sc.GEN_AI_OPERATION_NAME] = sc.OPERATION_INVOKE_AGENT;
-          a[sc.GEN_AI_AGENT_NAME] = step.name;
+          if (named) a[sc.GEN_AI_AGENT_NAME] = step.name;
         } else {
           a[sc.GEN_AI_OPERATION_NAME] = sc.OPERATION_INVOKE_WORKFLOW;
-          a[sc.GEN_AI_WORKFLOW_NAME] = step.name;
+          if (named) a[sc.GEN_AI_WORKFLOW_NAME] = step.name;
         }
-        if (g?.conversationId !== undefined) a[sc.GEN_AI_CONVERSATION_ID] = g.conversationId;
+        // invoke_workflow has no gen_ai.conversation.id in the conventions: the thread id rides
+        // on the workflow span as an extension, on its model and tool spans as the convention's.
+        if (g?.conversationId !== undefined)
+          a[step.kind === "agent" ? sc.GEN_AI_CONVERSATION_ID : sc.LANGGRAPH_THREAD_ID] = g.conversationId;
         break;
       }
       case "node": {
         const n = step.node;
-        a[sc.GEN_AI_NODE_NAME] = step.name;
+        if (this.options.semconv.nodeSpans === "run_step") {
+          a[sc.GEN_AI_OPERATION_NAME] = sc.OPERATION_RUN_STEP;
+          a[sc.GEN_AI_STEP_NAME] = step.name;
+        }
         a[sc.LANGGRAPH_NODE] = step.name;
         if (n?.superstep !== undefined) a[sc.LANGGRAPH_STEP] = n.superstep;
         if (n) a[sc.LANGGRAPH_ATTEMPT] = n.attempt;
@@ -119,9 +126,15 @@ export class TracingSubscriber implements Subscriber {
         a[sc.GEN_AI_OPERATION_NAME] = sc.OPERATION_CHAT;
         if (c) {
           a[sc.GEN_AI_PROVIDER_NAME] = c.provider;
-          a[sc.GEN_AI_REQUEST_MODEL] = c.requestModel;
+          if (c.requestModel !== sc.UNKNOWN_MODEL) a[sc.GEN_AI_REQUEST_MODEL] = c.requestModel;
+          if (c.stream) a[sc.GEN_AI_REQUEST_STREAM] = true;
+          if (c.request) requestAttributes(c.request, a);
           if (c.input !== undefined) a[sc.GEN_AI_INPUT_MESSAGES] = c.input;
+          if (c.systemInstructions !== undefined) a[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = c.systemInstructions;
+          if (c.toolDefinitions !== undefined) a[sc.GEN_AI_TOOL_DEFINITIONS] = c.toolDefinitions;
         }
+        const conversation = conversationOf(step);
+        if (conversation !== undefined) a[sc.GEN_AI_CONVERSATION_ID] = conversation;
         break;
       }
       case "tool": {
@@ -131,8 +144,18 @@ export class TracingSubscriber implements Subscriber {
         if (t) {
           a[sc.GEN_AI_TOOL_TYPE] = t.type;
           if (t.callId !== undefined) a[sc.GEN_AI_TOOL_CALL_ID] = t.callId;
+          if (t.description !== undefined) a[sc.GEN_AI_TOOL_DESCRIPTION] = t.description;
           if (t.arguments !== undefined) a[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = t.arguments;
         }
+        const agent = agentNameOf(step);
+        if (agent !== undefined) a[sc.GEN_AI_AGENT_NAME] = agent;
+        const conversation = conversationOf(step);
+        if (conversation !== undefined) a[sc.GEN_AI_CONVERSATION_ID] = conversation;
+        break;
+      }
+      case "mcp": {
+        const m = step.mcp;
+        if (m?.promptName !== undefined) a[sc.GEN_AI_PROMPT_NAME] = m.promptName;
         break;
       }
     }
@@ -148,9 +171,12 @@ export class TracingSubscriber implements Subscriber {
         if (!c) return undefined;
         const a: Attributes = {};
         if (c.responseModel !== undefined) a[sc.GEN_AI_RESPONSE_MODEL] = c.responseModel;
+        if (c.responseId !== undefined) a[sc.GEN_AI_RESPONSE_ID] = c.responseId;
         if (c.finishReasons && c.finishReasons.length > 0) a[sc.GEN_AI_RESPONSE_FINISH_REASONS] = c.finishReasons;
+        if (c.timeToFirstChunk !== undefined) a[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = c.timeToFirstChunk;
         if (c.usage) usageAttributes(c.usage, a);
         else if (step.status === "ok") a[sc.AW_USAGE_MISSING] = true;
+        if (c.reasoningTokens !== undefined) a[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = c.reasoningTokens;
         if (c.output !== undefined) a[sc.GEN_AI_OUTPUT_MESSAGES] = c.output;
         if (this.options.vocabularies.size > 0)
           Object.assign(a, vocabularyAttributes(step, this.options.vocabularies, true));
@@ -189,10 +215,21 @@ export class TracingSubscriber implements Subscriber {
         return a;
       }
       case "agent": {
-        // An agent span carries the task's aggregated usage (semconv: invoke_agent), when known.
-        if (step.parent !== undefined) return undefined;
-        const usage = step.run.usage;
-        return usage ? usageAttributes(usage, {}) : undefined;
+        // invoke_agent: the provider (required) and model of the agent's model calls, known once one
+        // was made; the task's aggregated input and output tokens on the task's own agent span (cache
+        // sums are no longer set on internal invoke_agent spans).
+        const a: Attributes = {};
+        const chat = firstChat(step);
+        if (chat) {
+          a[sc.GEN_AI_PROVIDER_NAME] = chat.provider;
+          if (chat.requestModel !== sc.UNKNOWN_MODEL) a[sc.GEN_AI_REQUEST_MODEL] = chat.requestModel;
+        }
+        const usage = step.parent === undefined ? step.run.usage : undefined;
+        if (usage) {
+          a[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input;
+          a[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output;
+        }
+        return chat || usage ? a : undefined;
       }
       default:
         return undefined;
@@ -200,19 +237,27 @@ export class TracingSubscriber implements Subscriber {
   }
 }
 
-function spanName(step: Step): string {
+function spanName(step: Step, options: ResolvedOptions): string {
   switch (step.kind) {
     case "workflow":
-      return `${sc.OPERATION_INVOKE_WORKFLOW} ${step.name}`;
+      // No meaningless names: a graph without a name of its own is named by its operation alone.
+      return step.graph?.anonymous ? sc.OPERATION_INVOKE_WORKFLOW : `${sc.OPERATION_INVOKE_WORKFLOW} ${step.name}`;
     case "agent":
-      return `${sc.OPERATION_INVOKE_AGENT} ${step.name}`;
+      return step.graph?.anonymous ? sc.OPERATION_INVOKE_AGENT : `${sc.OPERATION_INVOKE_AGENT} ${step.name}`;
+    case "node":
+      return options.semconv.nodeSpans === "run_step" ? `${sc.OPERATION_RUN_STEP} ${step.name}` : step.name;
     case "chat":
-      return `${sc.OPERATION_CHAT} ${step.chat?.requestModel ?? step.name}`;
+      // `{operation} {model}`, or the operation alone when the model is not known.
+      return step.chat?.requestModel === sc.UNKNOWN_MODEL
+        ? sc.OPERATION_CHAT
+        : `${sc.OPERATION_CHAT} ${step.chat?.requestModel ?? step.name}`;
     case "tool":
       // A standalone MCP tool call is named as the MCP conventions say: `tools/call {tool}`.
       if (step.tool?.mcp?.ownSpan) return `${step.tool.mcp.method} ${step.tool.name}`;
       return `${sc.OPERATION_EXECUTE_TOOL} ${step.tool?.name ?? step.name}`;
     case "mcp":
+      // `{mcp.method.name} {target}`: the prompt of `prompts/get`; resource URIs stay out (cardinality).
+      if (step.mcp?.promptName !== undefined) return `${step.mcp.method} ${step.mcp.promptName}`;
       return step.mcp?.method ?? step.name;
     case "eval":
       return `eval ${step.name}`;
@@ -228,7 +273,11 @@ function mcpAttributes(m: NonNullable<Step["mcp"]>): Attributes {
   if (m.requestId !== undefined) a[sc.JSONRPC_REQUEST_ID] = String(m.requestId);
   if (m.protocolVersion !== undefined) a[sc.MCP_PROTOCOL_VERSION] = m.protocolVersion;
   if (m.transport !== undefined) a[sc.NETWORK_TRANSPORT] = m.transport;
+  // The 2026-07-28 revision has no sessions: a session id is set only when the transport has one.
   if (m.sessionId !== undefined) a[sc.MCP_SESSION_ID] = m.sessionId;
+  if (m.resourceUri !== undefined) a[sc.MCP_RESOURCE_URI] = m.resourceUri;
+  if (m.promptName !== undefined) a[sc.GEN_AI_PROMPT_NAME] = m.promptName;
+  if (m.statusCode !== undefined) a[sc.RPC_RESPONSE_STATUS_CODE] = m.statusCode;
   return a;
 }
 
@@ -236,8 +285,49 @@ function usageAttributes(usage: TokenUsage, a: Attributes): Attributes {
   a[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input;
   a[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output;
   if (usage.cacheRead !== undefined) a[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cacheRead;
-  if (usage.cacheWrite !== undefined) a[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cacheWrite;
+  if (usage.cacheWrite !== undefined) a[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cacheWrite;
   return a;
+}
+
+function requestAttributes(p: ChatRequestParams, a: Attributes): void {
+  if (p.maxTokens !== undefined) a[sc.GEN_AI_REQUEST_MAX_TOKENS] = p.maxTokens;
+  if (p.temperature !== undefined) a[sc.GEN_AI_REQUEST_TEMPERATURE] = p.temperature;
+  if (p.topP !== undefined) a[sc.GEN_AI_REQUEST_TOP_P] = p.topP;
+  if (p.topK !== undefined) a[sc.GEN_AI_REQUEST_TOP_K] = p.topK;
+  if (p.stopSequences !== undefined) a[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = p.stopSequences;
+  if (p.frequencyPenalty !== undefined) a[sc.GEN_AI_REQUEST_FREQUENCY_PENALTY] = p.frequencyPenalty;
+  if (p.presencePenalty !== undefined) a[sc.GEN_AI_REQUEST_PRESENCE_PENALTY] = p.presencePenalty;
+  if (p.seed !== undefined) a[sc.GEN_AI_REQUEST_SEED] = p.seed;
+  if (p.choiceCount !== undefined) a[sc.GEN_AI_REQUEST_CHOICE_COUNT] = p.choiceCount;
+  if (p.outputType !== undefined) a[sc.GEN_AI_OUTPUT_TYPE] = p.outputType;
+}
+
+/** The conversation a step belongs to: the nearest graph run's real thread id. */
+export function conversationOf(step: Step): string | undefined {
+  for (let s: Step | undefined = step; s; s = s.parent) {
+    if (s.graph?.conversationId !== undefined) return s.graph.conversationId;
+  }
+  return undefined;
+}
+
+/** The named agent a step runs in (`gen_ai.agent.name` on its tool calls), when it has a name. */
+export function agentNameOf(step: Step): string | undefined {
+  for (let s: Step | undefined = step.parent; s; s = s.parent) {
+    if (s.kind === "agent") return s.graph?.anonymous ? undefined : s.name;
+  }
+  return undefined;
+}
+
+/** The first model call in an agent run (its own, not a nested agent's). */
+function firstChat(step: Step): NonNullable<Step["chat"]> | undefined {
+  for (const c of step.children) {
+    if (c.kind === "chat" && c.chat) return c.chat;
+    if (c.kind === "node" || c.kind === "recovery") {
+      const found = firstChat(c);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 /** The SDK provider behind the API's proxy, when it can flush. */
