@@ -3,11 +3,14 @@ export { aggregate, formatReport, reportStore, type StoreReport } from "./cli/re
 export { formatSteps } from "./cli/tree.js";
 export {
   type DashboardData,
+  type RunQuery,
   type RunRow,
   StoreFollower,
   type StoreFollowerOptions,
   type TrendPoint,
+  type TripRow,
 } from "./dashboard/data.js";
+export { type LiveEvent, type LiveRun, LiveRuns } from "./dashboard/LiveRuns.js";
 export { type Dashboard, type DashboardOptions, DEFAULT_DASHBOARD_PORT, serveDashboard } from "./dashboard/server.js";
 export { AgentWardenError, isAgentWardenError } from "./errors.js";
 export {

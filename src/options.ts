@@ -129,6 +129,12 @@ export interface WardenOptions {
   /** Path of a local run store: one JSON line per finished task, append-only. Default: none. */
   store?: string;
   /**
+   * Serve the local dashboard from this process, for `store`, with the tasks in progress shown live,
+   * step by step. `true` for the defaults (127.0.0.1, port 5317); an object to set `port` (0: a
+   * free one), `host` or `allowedHosts`. `warden.dashboard` resolves to its URL. Default off.
+   */
+  dashboard?: boolean | { port?: number; host?: string; allowedHosts?: string[] };
+  /**
    * Recovery steps when a tool call fails: retry transient failures, call a fallback, tell the model
    * how to fix its call. Default off; `{}` turns on retries (3 attempts) and corrective messages.
    */
@@ -192,6 +198,7 @@ export interface ResolvedOptions {
   meterProvider: MeterProvider | undefined;
   prices: Record<string, ModelPrice>;
   store: string | undefined;
+  dashboard: { port?: number; host?: string; allowedHosts?: string[] } | undefined;
   recovery: RecoveryConfig | false;
   toolCosts: Record<string, number>;
   limits: Limits;
@@ -249,6 +256,16 @@ const schema = z.strictObject({
     .optional(),
   prices: z.record(z.string(), z.unknown()).optional(),
   store: z.string().min(1).optional(),
+  dashboard: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        port: z.number().int().min(0).max(65_535).optional(),
+        host: z.string().min(1).optional(),
+        allowedHosts: z.array(z.string()).optional(),
+      }),
+    ])
+    .optional(),
   recovery: z
     .union([
       z.literal(false),
@@ -336,6 +353,9 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
   const parsed = schema.safeParse(options ?? {});
   if (!parsed.success) throw configError(parsed.error, options ?? {});
   const o = parsed.data;
+  if (o.dashboard && o.store === undefined) {
+    throw new TypeError("agentwarden: option dashboard is invalid: it needs option store (the runs it shows)");
+  }
   return {
     tracing: o.tracing ?? DEFAULT_TRACING,
     tracerProvider: o.tracerProvider,
@@ -361,6 +381,7 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
     meterProvider: o.meterProvider,
     prices: (o.prices ?? {}) as Record<string, ModelPrice>,
     store: o.store,
+    dashboard: o.dashboard === true ? {} : o.dashboard || undefined,
     recovery: o.recovery
       ? {
           retry:

@@ -1,5 +1,7 @@
 import { metrics } from "@opentelemetry/api";
 import { captureText } from "./content.js";
+import { LiveRuns } from "./dashboard/LiveRuns.js";
+import type { Dashboard } from "./dashboard/server.js";
 import { AgentWardenError } from "./errors.js";
 import { type FeedbackInput, feedbackRecord } from "./feedback.js";
 import { type ErrorHook, Hub } from "./hub.js";
@@ -53,6 +55,11 @@ export class Warden implements RunHost {
   readonly prices: PriceTable;
   /** The in-process agent metrics (ASF, ERR, CPCS, ...); undefined with `metrics: false`. */
   readonly metrics: MetricsSubscriber | undefined;
+  /**
+   * The dashboard this process serves (option `dashboard`), once it listens; undefined when it is
+   * off or could not listen (reported through `onError`, source `dashboard`).
+   */
+  readonly dashboard: Promise<Dashboard | undefined> | undefined;
   /** Per-tool circuit breakers across tasks; undefined unless `toolBreaker` is set. */
   readonly toolBreakers: ToolBreakers | undefined;
   /** Online evaluation (sampled, after the task, off its path); undefined unless `online` is set. */
@@ -90,6 +97,14 @@ export class Warden implements RunHost {
     if (this.online) this.hub.add(this.online);
     this.recent = this.metrics || this.store ? new RecentRuns() : undefined;
     if (this.recent) this.hub.add(this.recent);
+    if (this.options.dashboard && this.options.store) {
+      const live = new LiveRuns();
+      this.hub.add(live);
+      this.dashboard = live.serve(this.options.store, this.options.dashboard).catch((error: unknown) => {
+        this.reportError(error, "dashboard");
+        return undefined;
+      });
+    }
     const o = this.options;
     this.breakers = {
       action: typeof o.onTrip === "string" ? o.onTrip : "abort",

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { type DashboardData, StoreFollower, serveDashboard } from "../src/index.js";
+import { type DashboardData, StoreFollower, serveDashboard, Warden } from "../src/index.js";
 import { GENERATED_T0, writeGeneratedStore } from "./support/stores.js";
 
 interface Reply {
@@ -17,7 +17,7 @@ interface Reply {
 function get(base: string, path: string, headers: Record<string, string> = {}): Promise<Reply> {
   const url = new URL(path, base);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, headers }, (res) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname + url.search, headers }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => {
@@ -86,6 +86,33 @@ describe("the dashboard answers only requests addressed to it (DNS rebinding)", 
   });
 });
 
+describe("the dashboard served from the agent's process (WardenOptions.dashboard)", () => {
+  it("needs a store, validates its fields, and checks Host and Origin on its live stream too", async () => {
+    expect(() => new Warden({ tracing: false, dashboard: true })).toThrow(
+      new TypeError("agentwarden: option dashboard is invalid: it needs option store (the runs it shows)"),
+    );
+    const store = join(tmp("live"), "runs.jsonl");
+    expect(() => new Warden({ tracing: false, store, dashboard: { port: -1 } })).toThrow(/option dashboard\.port/);
+    expect(() => new Warden({ tracing: false, store, dashboard: { prot: 1 } as never })).toThrow(/dashboard\.prot/);
+    // Off: no dashboard, nothing listening.
+    expect(new Warden({ tracing: false, store, dashboard: false }).dashboard).toBeUndefined();
+    const warden = new Warden({ tracing: false, store, dashboard: { port: 0 } });
+    const dashboard = await warden.dashboard;
+    try {
+      if (!dashboard) throw new Error("no dashboard");
+      const port = new URL(dashboard.url).port;
+      const r = await get(dashboard.url, "/api/live", { host: `rebind.example:${port}` });
+      expect([r.status, r.body]).toEqual([403, "agentwarden: host not allowed\n"]);
+      const o = await get(dashboard.url, "/api/live", { host: `127.0.0.1:${port}`, origin: "http://rebind.example" });
+      expect([o.status, o.body]).toEqual([403, "agentwarden: origin not allowed\n"]);
+      const data = JSON.parse((await get(dashboard.url, "/api/data")).body) as DashboardData & { live: boolean };
+      expect(data.live).toBe(true);
+    } finally {
+      await warden.shutdown();
+    }
+  });
+});
+
 describe("the dashboard when the store cannot be read", () => {
   it("answers a JSON error when the store path is a directory, and keeps serving", async () => {
     const dir = tmp("dir");
@@ -109,9 +136,12 @@ describe("the dashboard when the store cannot be read", () => {
     writeFileSync(store, "not json\n".repeat(200_000));
     const dashboard = await serveDashboard(store, { port: 0 });
     try {
-      const r = await get(dashboard.url, "/api/data");
-      expect(r.status).toBe(200);
-      const data = JSON.parse(r.body) as DashboardData;
+      let data: DashboardData | undefined;
+      while (!data || data.reading) {
+        const r = await get(dashboard.url, "/api/data");
+        expect(r.status).toBe(200);
+        data = JSON.parse(r.body) as DashboardData;
+      }
       expect(data.skippedCount).toBe(200_000);
       expect(data.skipped.map((s) => s.line)).toEqual(Array.from({ length: 50 }, (_, i) => 199_951 + i));
       expect(data.skipped[0]?.message).toMatch(/^not JSON/);
@@ -169,13 +199,13 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard page when the store cannot
 });
 
 describe("the dashboard on a large store", () => {
-  it("answers / while it reads the store for /api/data, and aggregates all of it, keeping only the runs shown", async () => {
+  it("answers / and the runs read so far while it reads, then aggregates all of it, paging the run list", async () => {
     const store = join(tmp("large"), "runs.jsonl");
     writeGeneratedStore(store, 20_000, { pad: 300 }); // ~8 MB: several chunks
-    // The reader pauses at its first chunk boundary until the test has had its answer to `/`.
+    // The reader pauses at its first chunk boundary until the test lets it go on.
     let reading!: () => void;
-    const started = new Promise<"reading">((resolve) => {
-      reading = () => resolve("reading");
+    const started = new Promise<void>((resolve) => {
+      reading = resolve;
     });
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {
@@ -183,6 +213,7 @@ describe("the dashboard on a large store", () => {
     });
     let pauses = 0;
     const follower = new StoreFollower(store, {
+      waitMs: 50,
       pause: async () => {
         if (pauses++ > 0) return;
         reading();
@@ -191,40 +222,45 @@ describe("the dashboard on a large store", () => {
     });
     const dashboard = await serveDashboard(follower, { port: 0 });
     try {
-      const order: string[] = [];
-      const data = get(dashboard.url, "/api/data").then((r) => {
-        order.push("data");
-        return r;
-      });
-      expect(await Promise.race([started, data.then(() => "data answered first")])).toBe("reading");
-      const page = await get(dashboard.url, "/");
-      order.push("page");
-      expect(page.status).toBe(200);
+      const first = get(dashboard.url, "/api/data");
+      await started;
+      expect((await get(dashboard.url, "/")).status).toBe(200);
+      // Held at the first chunk: the data answers with the runs of that chunk, marked as reading.
+      const partial = JSON.parse((await first).body) as DashboardData;
+      expect(partial.reading?.size).toBe(statSync(store).size);
+      expect(partial.storeRuns).toBeGreaterThan(0);
+      expect(partial.storeRuns).toBeLessThan(20_000);
+      expect(partial.cumulative.totals.tasks).toBe(partial.storeRuns);
       release();
-      const r = await data;
-      expect(order).toEqual(["page", "data"]);
+      let d = partial;
+      while (d.reading) d = JSON.parse((await get(dashboard.url, "/api/data")).body) as DashboardData;
       expect(pauses).toBeGreaterThan(1);
 
-      const d = JSON.parse(r.body) as DashboardData;
-      const t = d.snapshot.cumulative.totals;
+      const t = d.cumulative.totals;
       // 20,000 tasks; failures where i % 5 === 0: 4,000.
       expect([t.tasks, t.success, t.failure]).toEqual([20_000, 16_000, 4_000]);
       // Tool failures at multiples of 7 below 20,000: 2,858; recovered at multiples of 14: 1,429.
       expect([t.failures.tool, t.recovered.tool]).toEqual([2_858, 1_429]);
       // Cost (i % 3) × 0.25: 6,667 tasks at 0, 6,667 at 0.25, 6,666 at 0.5 = 4,999.75.
       expect(t.costUsd).toBe(4_999.75);
-      expect(d.snapshot.cumulative.cpcs).toBe(4_999.75 / 32_000);
+      expect(d.cumulative.cpcs).toBe(4_999.75 / 32_000);
       // Tasks 1 s apart over 19,999 s: 15-minute buckets (300 s would need 67), 23 of them, the
       // last holding tasks 19,800–19,999; every bucket's ASF is 0.8 (900 and 200 are multiples of 5).
       expect(d.trendBucketMs).toBe(900_000);
       expect(d.trend.map((p) => [p.t, p.tasks, p.asf])).toEqual(
         Array.from({ length: 23 }, (_, j) => [GENERATED_T0 + j * 900_000, j < 22 ? 900 : 200, 0.8]),
       );
-      // The run list: the newest 500, newest first; only those are kept for their steps.
-      expect(d.runs).toHaveLength(500);
-      expect([d.runs[0]?.id, d.runs[499]?.id]).toEqual(["run-19999", "run-19500"]);
-      expect((await get(dashboard.url, "/api/runs/run-19500")).status).toBe(200);
-      expect((await get(dashboard.url, "/api/runs/run-19499")).status).toBe(404);
+      // The run list: a page of 50, newest first, of all 20,000; any run can be opened.
+      expect([d.runCount, d.page, d.runs.length]).toEqual([20_000, 0, 50]);
+      expect([d.runs[0]?.id, d.runs[49]?.id]).toEqual(["run-19999", "run-19950"]);
+      const page3 = JSON.parse((await get(dashboard.url, "/api/data?page=3")).body) as DashboardData;
+      expect([page3.page, page3.runs[0]?.id, page3.runs[49]?.id]).toEqual([3, "run-19849", "run-19800"]);
+      const run0 = await get(dashboard.url, "/api/runs/run-0");
+      expect([run0.status, (JSON.parse(run0.body) as { id: string }).id]).toEqual([200, "run-0"]);
+      expect((await get(dashboard.url, "/api/runs/run-12345")).status).toBe(200);
+      expect((await get(dashboard.url, "/api/runs/run-1234")).status).toBe(200);
+      expect((await get(dashboard.url, "/api/runs/run-123456")).status).toBe(404);
+      expect((await get(dashboard.url, "/api/runs/run")).status).toBe(404);
       // A corrupt line after every 1000th task: lines 1001, 2002, …, 20020.
       expect(d.skippedCount).toBe(20);
       expect(d.skipped.map((s) => s.line)).toEqual(Array.from({ length: 20 }, (_, k) => 1001 * (k + 1)));

@@ -78,6 +78,10 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in a real headless Chromiu
     expect(await page.textContent("#tile-asf .sub")).toBe("3 of 6 tasks succeeded · 6 tasks");
     expect(await page.textContent("#tile-err .sub")).toBe("1 of 5 failures recovered (0 injected, 1 organic)");
     expect(await page.locator("#agents tr").count()).toBe(4); // header + assistant, researcher, scraper
+    // No run carries a version or a guard decision: those filters are not offered.
+    expect(await page.locator("#f-version").isVisible()).toBe(false);
+    expect(await page.locator("#f-guard").isVisible()).toBe(false);
+    expect(await page.locator("#f-agent").isVisible()).toBe(true);
 
     // Open the researcher's run (the flaky tool recovered) and read its steps.
     await page.locator("tr.run", { hasText: "researcher" }).click();
@@ -110,7 +114,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in a real headless Chromiu
     expect(await page.locator("#run script, #run img").count()).toBe(0);
 
     mkdirSync(join(process.cwd(), "test", "artifacts"), { recursive: true });
-    await page.screenshot({ path: join(process.cwd(), "test", "artifacts", "dashboard.png"), fullPage: true });
+    await page.screenshot({ path: join(process.cwd(), "test", "artifacts", "dashboard-batch.png"), fullPage: true });
 
     // An application keeps writing: the page follows.
     await hostileTask(warden);

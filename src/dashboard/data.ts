@@ -1,11 +1,22 @@
+import { closeSync, openSync, readSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { type MetricsSnapshot, MetricsSubscriber } from "../metrics/MetricsSubscriber.js";
 import type { TaskSummary } from "../metrics/summary.js";
-import type { StoreLineError } from "../store/readStore.js";
+import type { Figures } from "../metrics/totals.js";
+import { parseStoreLine, type StoreLineError } from "../store/readStore.js";
 import { scanStore } from "../store/scanStore.js";
-import { Trend, type TrendPoint } from "./trend.js";
+import {
+  aggregate,
+  DEFAULT_PAGE_SIZE,
+  type ErrorGroup,
+  type EvalRow,
+  type GroupFigures,
+  type RunQuery,
+  type ToolRow,
+  type TrendPoint,
+} from "./query.js";
+import { errorPlace, RunIndex } from "./RunIndex.js";
 
-export type { TrendPoint } from "./trend.js";
+export type { RunQuery, TrendPoint } from "./query.js";
 
 /** One row of the dashboard's run list. */
 export interface RunRow {
@@ -19,7 +30,21 @@ export interface RunRow {
   failures: number;
   recovered: number;
   trips: number;
+  tripKinds: string[];
+  thread?: string;
+  version?: string;
+  input?: string;
+  answer?: string;
   error?: string;
+}
+
+/** A breaker trip, for the trips log. */
+export interface TripRow {
+  id: string;
+  start: number;
+  agent: string;
+  kinds: string[];
+  reason: string;
 }
 
 export interface DashboardData {
@@ -27,19 +52,34 @@ export interface DashboardData {
   readAt: number;
   /** Why there is nothing to show, when there is no store at the path yet. */
   storeError?: string;
-  snapshot: MetricsSnapshot;
+  /** Set while the store is still being read: the figures cover the runs read so far. */
+  reading?: { bytes: number; size: number };
+  range: { from: number | null; to: number | null };
+  /** Figures of the runs selected (range, filters, search), with the counts behind each ratio. */
+  cumulative: Figures;
   trend: TrendPoint[];
   trendBucketMs: number;
-  /** The newest runs, newest first (at most `MAX_DASHBOARD_RUNS`). */
+  byAgent: GroupFigures[];
+  byVersion: GroupFigures[];
+  byTool: ToolRow[];
+  errorGroups: Array<Omit<ErrorGroup, "sample"> & { sample: string; message: string }>;
+  evals: EvalRow[];
+  trips: TripRow[];
+  /** Runs selected, newest first: `runCount` in all, this page of them in `runs`. */
+  runCount: number;
+  page: number;
+  pageSize: number;
   runs: RunRow[];
+  /** Values each filter can take (of every run in the store). */
+  facets: Record<"agent" | "version" | "tool" | "model" | "error" | "trip" | "guard", string[]>;
+  /** Runs in the store. */
+  storeRuns: number;
   /** The last 50 unreadable lines. */
   skipped: StoreLineError[];
   /** Every unreadable line so far. */
   skippedCount: number;
 }
 
-/** Runs listed, and kept for their steps: older runs are counted in the figures only. */
-export const MAX_DASHBOARD_RUNS = 500;
 const MAX_SKIPPED = 50;
 
 export interface StoreFollowerOptions {
@@ -48,26 +88,31 @@ export interface StoreFollowerOptions {
    * other requests while it reads a large store.
    */
   pause?: () => Promise<void>;
+  /**
+   * How long a request for data waits for a read under way before it answers with the runs read so
+   * far (marked `reading`). Default 300 ms.
+   */
+  waitMs?: number;
 }
 
 /**
  * Follows a run store as an application appends to it: each `refresh()` streams only the new
- * complete lines into the same aggregates the report uses, and keeps only what the dashboard shows
- * (the newest runs, the last unreadable lines, about 60 trend buckets), so memory does not grow with
- * the store. Concurrent refreshes share one read.
+ * complete lines into a compact index (`RunIndex`: a few numbers a run and its byte offset), so
+ * memory grows by a few hundred bytes a run, not by the runs' size. Every query aggregates over the
+ * index; the runs shown are read again from their lines. Concurrent refreshes share one read.
  */
 export class StoreFollower {
   private offset = 0;
   private lines = 0;
   private size = -1;
   private missing = false;
-  private metrics = newMetrics();
-  private trend = new Trend();
-  private readonly recent = new Last<TaskSummary>(MAX_DASHBOARD_RUNS);
-  private readonly byId = new Map<string, TaskSummary>();
+  private index = new RunIndex();
   private readonly skipped = new Last<StoreLineError>(MAX_SKIPPED);
   private skippedCount = 0;
   private reading: Promise<void> | undefined;
+  private progress = { bytes: 0, size: 0 };
+  private generation = 0;
+  private cache: { key: string; data: DashboardData } | undefined;
 
   constructor(
     readonly path: string,
@@ -82,26 +127,97 @@ export class StoreFollower {
     return this.reading;
   }
 
-  async run(id: string): Promise<TaskSummary | undefined> {
-    await this.refresh();
-    return this.byId.get(id);
+  /** Runs indexed so far. */
+  get runs(): number {
+    return this.index.n;
   }
 
-  async data(): Promise<DashboardData> {
+  /** One run's whole summary, read again from its line. */
+  async run(id: string): Promise<TaskSummary | undefined> {
     await this.refresh();
-    const { trend, bucketMs } = this.trend.points();
+    const i = this.index.find(id);
+    if (i < 0) return undefined;
+    const s = this.summaries([i])[0];
+    return s?.id === id ? s : undefined;
+  }
+
+  async data(query: RunQuery = {}): Promise<DashboardData> {
+    const read = this.refresh();
+    const waitMs = this.options.waitMs ?? 300;
+    const done = await Promise.race([
+      read.then(() => true),
+      new Promise<false>((resolve) => setTimeout(resolve, waitMs, false).unref()),
+    ]);
+    // Asked again with nothing new read (the page refreshes every 2 s): the same answer.
+    const key = `${JSON.stringify(query)}|${this.generation}|${this.index.n}|${this.skippedCount}|${this.missing}`;
+    if (done && this.cache?.key === key) return { ...this.cache.data, readAt: Date.now() };
+    const a = aggregate(this.index, query);
+    const pageSize = query.pageSize ?? DEFAULT_PAGE_SIZE;
+    const pages = Math.max(1, Math.ceil(a.matches.length / pageSize));
+    const page = Math.min(query.page ?? 0, pages - 1);
+    const shown = Array.from(a.matches.subarray(page * pageSize, (page + 1) * pageSize));
+    const x = this.index;
+    const samples = this.summaries(a.errorGroups.map((g) => g.sample));
     const data: DashboardData = {
       store: this.path,
       readAt: Date.now(),
-      snapshot: this.metrics.snapshot(),
-      trend,
-      trendBucketMs: bucketMs,
-      runs: this.recent.list().reverse().map(row),
+      range: a.range,
+      cumulative: a.cumulative,
+      trend: a.trend,
+      trendBucketMs: a.trendBucketMs,
+      byAgent: a.byAgent,
+      byVersion: a.byVersion,
+      byTool: a.byTool,
+      errorGroups: a.errorGroups.map((g, k) => ({
+        ...g,
+        sample: samples[k]?.id ?? "",
+        message: sampleMessage(samples[k], g),
+      })),
+      evals: a.evals,
+      trips: this.summaries(a.trips).map(tripRow),
+      runCount: a.matches.length,
+      page,
+      pageSize,
+      runs: this.summaries(shown).map(row),
+      facets: {
+        agent: sorted(x.agents.names),
+        version: sorted(x.versions.names),
+        tool: sorted(x.tools.names),
+        model: sorted(x.models.names),
+        error: sorted(x.errorTypes.names),
+        trip: sorted(x.tripKinds.names),
+        guard: sorted(x.guards.names),
+      },
+      storeRuns: x.n,
       skipped: this.skipped.list(),
       skippedCount: this.skippedCount,
     };
+    if (!done) data.reading = { ...this.progress };
     if (this.missing) data.storeError = `no store at ${this.path} yet: waiting for the application to write it`;
+    this.cache = done ? { key, data } : undefined;
     return data;
+  }
+
+  /** Summaries of the runs at these index positions, read from their lines. */
+  private summaries(at: number[]): Array<TaskSummary | undefined> {
+    if (at.length === 0) return [];
+    let fd: number;
+    try {
+      fd = openSync(this.path, "r");
+    } catch {
+      return at.map(() => undefined);
+    }
+    try {
+      return at.map((i) => {
+        const length = this.index.length.a[i] as number;
+        const buffer = Buffer.allocUnsafe(length);
+        const n = readSync(fd, buffer, 0, length, this.index.offset.a[i] as number);
+        const parsed = parseStoreLine(buffer.subarray(0, n).toString("utf8"));
+        return typeof parsed === "string" ? undefined : parsed;
+      });
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private async read(): Promise<void> {
@@ -117,11 +233,26 @@ export class StoreFollower {
     this.missing = false;
     if (size === this.size) return;
     if (size < this.size) this.reset(); // truncated or replaced: start over
+    this.progress = { bytes: this.offset, size };
+    const pause = this.options.pause;
+    const from = this.offset;
+    let added = 0;
     try {
       const read = await scanStore(
         this.path,
-        { summary: (s) => this.add(s), error: (e) => this.skip(e) },
-        { offset: this.offset, lines: this.lines, final: false, pause: this.options.pause },
+        {
+          summary: (s, offset, length) => {
+            this.index.add(s, offset, length);
+            this.progress.bytes = offset + length;
+            // Once 1,000 runs of this read are in, room for the rest at the size they take.
+            if (++added === 1_000) {
+              const per = (offset + length - from) / added;
+              this.index.reserve(this.index.n + Math.ceil(((size - offset - length) / per) * 1.02));
+            }
+          },
+          error: (e) => this.skip(e),
+        },
+        { offset: this.offset, lines: this.lines, final: false, ...(pause ? { pause } : {}) },
       );
       this.offset = read.offset;
       this.lines = read.lines;
@@ -132,38 +263,56 @@ export class StoreFollower {
     }
   }
 
-  private add(s: TaskSummary): void {
-    this.metrics.add(s);
-    this.trend.add(s);
-    const dropped = this.recent.add(s);
-    if (dropped && this.byId.get(dropped.id) === dropped) this.byId.delete(dropped.id);
-    this.byId.set(s.id, s);
-  }
-
   private skip(e: StoreLineError): void {
     this.skippedCount++;
     this.skipped.add(e);
   }
 
   private reset(): void {
+    this.generation++;
+    this.cache = undefined;
     this.offset = 0;
     this.lines = 0;
     this.size = -1;
-    this.metrics = newMetrics();
-    this.trend = new Trend();
-    this.recent.clear();
-    this.byId.clear();
+    this.index = new RunIndex();
     this.skipped.clear();
     this.skippedCount = 0;
   }
 }
 
-function newMetrics(): MetricsSubscriber {
-  return new MetricsSubscriber({ windowTasks: 100, windowSeconds: 300, maxKeys: 10_000, meterProvider: undefined });
+function sorted(names: string[]): string[] {
+  return [...names].sort();
 }
 
 function readError(path: string, error: unknown): Error {
   return new Error(`cannot read store ${path}: ${(error as Error).message}`, { cause: error });
+}
+
+function sampleMessage(s: TaskSummary | undefined, g: ErrorGroup): string {
+  if (!s) return "";
+  const step =
+    g.where === "task" ? undefined : s.steps.find((st) => st.e?.type === g.type && errorPlace(st.k, st.n) === g.where);
+  return (step?.e ?? s.error)?.message.slice(0, 300) ?? "";
+}
+
+const TRIP = /breaker[_ ]trip/i;
+
+function tripRow(s: TaskSummary | undefined): TripRow {
+  if (!s) return { id: "", start: 0, agent: "", kinds: [], reason: "" };
+  const step = s.steps.find((st) => st.e && TRIP.test(st.e.type));
+  const error = s.error && TRIP.test(s.error.type) ? s.error : step?.e;
+  return {
+    id: s.id,
+    start: s.start,
+    agent: s.agent,
+    kinds: Object.keys(s.trips).filter((k) => (s.trips[k] ?? 0) > 0),
+    reason: error ? tripReason(error.message) : "",
+  };
+}
+
+/** A trip's reason without the prefixes the same trip carries on different steps. */
+export function tripReason(message: string): string {
+  return message.replace(/^agentwarden: /, "").replace(/^\w+ breaker tripped: /, "");
 }
 
 /** The last `size` items added, in a ring. */
@@ -173,16 +322,13 @@ class Last<T> {
 
   constructor(private readonly size: number) {}
 
-  /** Adds `item`; returns the item it pushed out, if any. */
-  add(item: T): T | undefined {
+  add(item: T): void {
     if (this.items.length < this.size) {
       this.items.push(item);
-      return undefined;
+      return;
     }
-    const dropped = this.items[this.next];
     this.items[this.next] = item;
     this.next = (this.next + 1) % this.size;
-    return dropped;
   }
 
   /** Oldest first. */
@@ -196,9 +342,23 @@ class Last<T> {
   }
 }
 
-function row(s: TaskSummary): RunRow {
-  const failures = s.failures.tool + s.failures.model + s.failures.eval;
-  const recovered = s.recovered.tool + s.recovered.model + s.recovered.eval;
+function row(s: TaskSummary | undefined): RunRow {
+  if (!s) {
+    return {
+      id: "",
+      agent: "",
+      outcome: "failure",
+      start: 0,
+      durationMs: 0,
+      costUsd: 0,
+      costUnknownCalls: 0,
+      failures: 0,
+      recovered: 0,
+      trips: 0,
+      tripKinds: [],
+      error: "this run's line could not be read again (the store changed)",
+    };
+  }
   const r: RunRow = {
     id: s.id,
     agent: s.agent,
@@ -207,10 +367,16 @@ function row(s: TaskSummary): RunRow {
     durationMs: s.durationMs,
     costUsd: s.costUsd,
     costUnknownCalls: s.costUnknownCalls,
-    failures,
-    recovered,
+    failures: s.failures.tool + s.failures.model + s.failures.eval,
+    recovered: s.recovered.tool + s.recovered.model + s.recovered.eval,
     trips: Object.values(s.trips).reduce((a, b) => a + b, 0),
+    tripKinds: Object.keys(s.trips).filter((k) => (s.trips[k] ?? 0) > 0),
   };
+  if (s.conversationId !== undefined) r.thread = s.conversationId;
+  const version = (s as { version?: unknown }).version;
+  if (typeof version === "string") r.version = version;
+  if (s.input !== undefined) r.input = s.input;
+  if (s.answer !== undefined) r.answer = s.answer;
   if (s.error) r.error = `${s.error.type}: ${s.error.message}`;
   return r;
 }

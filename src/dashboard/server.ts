@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { hostCheck } from "../http/hostCheck.js";
 import { StoreFollower } from "./data.js";
+import type { LiveRuns } from "./LiveRuns.js";
 import { page } from "./page.js";
+import { parseQuery } from "./query.js";
 
 export interface DashboardOptions {
   /** Port to listen on; 0 picks a free one. Default 5317 (`DEFAULT_DASHBOARD_PORT`). */
@@ -16,6 +18,11 @@ export interface DashboardOptions {
    * stops DNS rebinding. Default none.
    */
   allowedHosts?: string[];
+  /**
+   * Tasks in progress in this process (the Warden's `dashboard` option sets it): the page shows
+   * them and their steps as they run, over server-sent events at `/api/live`. Default none.
+   */
+  live?: LiveRuns;
 }
 
 export const DEFAULT_DASHBOARD_PORT = 5317;
@@ -33,7 +40,9 @@ const SECURITY = {
 
 /**
  * Serves the local dashboard for a run store (a path, or a `StoreFollower` of one): the page,
- * `/api/data` (aggregates, trends, runs) and `/api/runs/:id` (one run's steps). It reads the store
+ * `/api/data?from&to&agent&version&outcome&tool&model&error&trip&guard&q&page` (the figures of
+ * the runs selected and a page of them), `/api/runs/:id` (one run's steps) and, with `live`,
+ * `/api/live` (tasks in progress, as server-sent events). It reads the store
  * as the application appends to it, streaming, without blocking the page meanwhile. Only requests
  * addressed to the bound address are answered (see `allowedHosts`).
  */
@@ -44,6 +53,8 @@ export async function serveDashboard(
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? DEFAULT_DASHBOARD_PORT;
   const follower = typeof store === "string" ? new StoreFollower(store) : store;
+  const live = options.live;
+  const streams = new Set<ServerResponse>();
   let check: ReturnType<typeof hostCheck> | undefined;
   const server: Server = createServer((req, res) => {
     void handle(req, res);
@@ -73,8 +84,21 @@ export async function serveDashboard(
         return;
       }
       if (url.pathname === "/api/data") {
-        const body = JSON.stringify(await follower.data());
+        const data = await follower.data(parseQuery(url.searchParams));
+        const body = JSON.stringify({ ...data, live: live !== undefined });
         res.writeHead(200, { ...SECURITY, "content-type": "application/json" }).end(body);
+        return;
+      }
+      if (url.pathname === "/api/live" && live) {
+        res.writeHead(200, { ...SECURITY, "content-type": "text/event-stream", connection: "keep-alive" });
+        const send = (event: unknown) => res.write(`data: ${JSON.stringify(event)}\n\n`);
+        send({ type: "hello", runs: live.runs() });
+        const off = live.onEvent(send);
+        streams.add(res);
+        req.on("close", () => {
+          off();
+          streams.delete(res);
+        });
         return;
       }
       const run = /^\/api\/runs\/([^/]+)$/.exec(url.pathname);
@@ -105,6 +129,10 @@ export async function serveDashboard(
   check = hostCheck({ host, port: address.port, allowedHosts: options.allowedHosts });
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${address.port}/`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of streams) res.end();
+        server.close(() => resolve());
+      }),
   };
 }

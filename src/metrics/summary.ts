@@ -1,7 +1,7 @@
 import { BREAKER_TRIP } from "../policies/trip.js";
 import type { PriceTable } from "../pricing/PriceTable.js";
 import type { Run, TaskOutcome } from "../run/run.js";
-import type { Step, StepError, StepKind, StepStatus } from "../run/step.js";
+import type { RecoveryAction, Step, StepError, StepKind, StepStatus } from "../run/step.js";
 import type { TokenUsage } from "../run/usage.js";
 import { nullTable, own } from "../tables.js";
 
@@ -106,6 +106,14 @@ export interface StepRecord {
   usd?: number;
   /** True when agentwarden injected the step (a recovery). */
   inj?: true;
+  /** A recovery step: what it did (`a`), for which tool or node (`to`), after how many attempts (`n`). */
+  rc?: { a: RecoveryAction; to: string; n?: number; m?: string };
+  /** A fallback tool call: the tool it stands in for. */
+  fb?: string;
+  /** A tool call answered with agentwarden's loop hint instead of being run. */
+  hint?: true;
+  /** An evaluator's verdict and score, when it gave them. */
+  ev?: { pass?: boolean; score?: number };
 }
 
 /** Everything the metrics, the run store and the report need of one finished task. */
@@ -153,7 +161,14 @@ export interface TaskSummary {
   steps: StepRecord[];
   /** True when the task had more steps than a summary keeps (`MAX_STEP_RECORDS`). */
   stepsTruncated?: true;
+  /** With `captureContent`: the task's input (the first model call's last user message), cut to `MAX_TASK_TEXT`. */
+  input?: string;
+  /** With `captureContent`: the task's answer (the last model call's output), cut to `MAX_TASK_TEXT`. */
+  answer?: string;
 }
+
+/** Characters of the task's input and answer kept in a summary. */
+export const MAX_TASK_TEXT = 500;
 
 /** A summary keeps at most this many step records; figures always count every step. */
 export const MAX_STEP_RECORDS = 2_000;
@@ -207,6 +222,11 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
   if (run.root.graph?.conversationId !== undefined) s.conversationId = run.root.graph.conversationId;
   if (run.root.graph?.version !== undefined) s.version = run.root.graph.version;
   if (all.length > records.length) s.stepsTruncated = true;
+  const chats = all.filter((step) => step.kind === "chat");
+  const input = messageText(chats[0]?.chat?.input, "first-user");
+  const answer = messageText(chats[chats.length - 1]?.chat?.output, "last");
+  if (input !== undefined) s.input = input;
+  if (answer !== undefined) s.answer = answer;
 
   for (const step of all) {
     // A step stopped by a breaker did not fail at its work: control flow, never a failure to recover.
@@ -363,7 +383,50 @@ function record(step: Step, origin: number, parent: number): StepRecord {
   if (usage) r.tok = [usage.input, usage.output];
   if (step.chat && !step.chat.usage && step.chat.estimatedUsage) r.est = true;
   if (step.injected) r.inj = true;
+  const rc = step.recovery;
+  if (rc) {
+    r.rc = { a: rc.action, to: rc.target };
+    if (rc.attempts !== undefined) r.rc.n = rc.attempts;
+    if (rc.message !== undefined) r.rc.m = rc.message.slice(0, MAX_TASK_TEXT);
+  }
+  if (step.tool?.recovers !== undefined) r.fb = step.tool.recovers;
+  if (step.events?.some((e) => e.name === "agentwarden.loop.hint")) r.hint = true;
+  if (step.eval && (step.eval.pass !== undefined || step.eval.score !== undefined)) {
+    r.ev = {};
+    if (step.eval.pass !== undefined) r.ev.pass = step.eval.pass;
+    if (step.eval.score !== undefined && Number.isFinite(step.eval.score)) r.ev.score = step.eval.score;
+  }
   return r;
+}
+
+/**
+ * The text of a captured message list (`[{ role, parts: [{ type: "text", content }] }]` in the GenAI
+ * conventions' shape, or `[{ role, content }]`, possibly nested by prompt): the first user message,
+ * or the last message. Undefined when nothing was captured or the message has no text (a tool call).
+ */
+function messageText(captured: string | undefined, which: "first-user" | "last"): string | undefined {
+  if (captured === undefined) return undefined;
+  let text: string | undefined = captured;
+  try {
+    const messages = [JSON.parse(captured)].flat(2) as Array<{ role?: unknown; content?: unknown; parts?: unknown }>;
+    const m =
+      which === "last"
+        ? messages[messages.length - 1]
+        : messages.find((x) => x?.role === "user" || x?.role === "human");
+    if (m && typeof m === "object") {
+      if (typeof m.content === "string") text = m.content;
+      else if (Array.isArray(m.parts)) {
+        text = (m.parts as Array<{ type?: unknown; content?: unknown } | null>)
+          .filter((p) => p?.type === "text" && typeof p.content === "string")
+          .map((p) => p?.content as string)
+          .join("\n");
+      } else text = undefined;
+    }
+  } catch {
+    // not JSON: the captured text as it is
+  }
+  text = text?.trim();
+  return text ? text.slice(0, MAX_TASK_TEXT) : undefined;
 }
 
 function round(ms: number): number {

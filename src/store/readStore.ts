@@ -28,7 +28,8 @@ export interface StoreFrom {
 
 /** What a reader does with each line of the store. */
 export interface StoreVisitor {
-  summary(summary: TaskSummary): void;
+  /** A summary read from the line at byte `offset`, `length` bytes long with its newline. */
+  summary(summary: TaskSummary, offset: number, length: number): void;
   error(error: StoreLineError): void;
   /** An evaluation record (online eval, user feedback). A visitor without it skips them. */
   record?(record: EvalRecord): void;
@@ -79,7 +80,7 @@ export class StoreLineReader {
           const parsed = parse(text);
           if (parsed === SKIP) {
             // a record of a type this reader does not know: not an error
-          } else if (typeof parsed !== "string") this.deliver(parsed);
+          } else if (typeof parsed !== "string") this.deliver(parsed, length);
           else {
             const glued = afterFragment(text);
             if (glued) {
@@ -87,7 +88,7 @@ export class StoreLineReader {
                 line: this.lines,
                 message: "truncated line (no newline) followed by a whole summary: the fragment skipped",
               });
-              this.deliver(glued);
+              this.deliver(glued, length);
             } else this.visit.error({ line: this.lines, message: parsed });
           }
         }
@@ -117,9 +118,9 @@ export class StoreLineReader {
     this.oversized = false;
   }
 
-  private deliver(parsed: TaskSummary | RecordLine): void {
+  private deliver(parsed: TaskSummary | RecordLine, length: number): void {
     if ("record" in parsed) this.visit.record?.(parsed.record);
-    else this.visit.summary(parsed);
+    else this.visit.summary(parsed, this.offset, length);
   }
 
   private hold(part: Buffer): void {
@@ -163,6 +164,13 @@ export function readStore(path: string, from: StoreFrom = {}): StoreRead {
   }
   reader.end(from.final !== false);
   return { summaries, errors, records, offset: reader.offset, lines: reader.lines };
+}
+
+/** The summary a store line holds (after a fragment, if need be), or why it holds none. */
+export function parseStoreLine(text: string): TaskSummary | string {
+  const parsed = parse(text);
+  const summary = typeof parsed === "string" ? (afterFragment(text) ?? parsed) : parsed;
+  return summary === SKIP || (typeof summary === "object" && "record" in summary) ? "not a task summary" : summary;
 }
 
 /**
