@@ -4,7 +4,7 @@
  *
  *   adapters/<framework>   translate decisions into framework terms; never each other
  *   warden.ts, options.ts  compose policies and subscribers (cli/, dashboard/ sit on top)
- *   subscribers            hub.ts, subscriber.ts, telemetry/, metrics/, store/: know step events
+ *   subscribers            hub.ts, subscriber.ts, telemetry/, metrics/, store/, quality/: know step events
  *   policies               policies/, evals/, pricing/: know the ledger, no framework
  *   ledger, state          run/: Run, Step, usage, scope; state/: the StateStore policies keep state in
  *   base                   errors, tables, redaction, content capture, config errors, http checks
@@ -15,7 +15,7 @@ const BASE = "^src/(errors|tables|redact|content|configError)\\.ts$|^src/http/";
 const LEDGER = "^src/run/";
 const STATE = "^src/state/";
 const POLICIES = "^src/(policies|evals|pricing)/";
-const SUBSCRIBERS = "^src/(hub|subscriber)\\.ts$|^src/(telemetry|metrics|store)/";
+const SUBSCRIBERS = "^src/(hub|subscriber)\\.ts$|^src/(telemetry|metrics|store|quality)/";
 const COMPOSITION = "^src/(warden|options|index)\\.ts$|^src/(cli|dashboard)/";
 const FRAMEWORKS = "^node_modules/(@langchain|@modelcontextprotocol|langchain)/";
 

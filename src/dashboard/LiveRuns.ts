@@ -2,21 +2,10 @@ import { MAX_STEP_RECORDS, type StepRecord } from "../metrics/summary.js";
 import type { Run } from "../run/run.js";
 import type { Step } from "../run/step.js";
 import type { Subscriber } from "../subscriber.js";
+import type { LiveEvent, LiveFeed, LiveRun } from "./live.js";
 import type { Dashboard, DashboardOptions } from "./server.js";
 
-/** A task in progress, as the dashboard shows it. */
-export interface LiveRun {
-  id: string;
-  agent: string;
-  start: number;
-  steps: StepRecord[];
-}
-
-/** What the live dashboard is told: a task started, a step started or ended, a task ended. */
-export type LiveEvent =
-  | { type: "run"; run: LiveRun }
-  | { type: "step"; run: string; i: number; step: StepRecord }
-  | { type: "end"; run: string };
+export type { LiveEvent, LiveRun } from "./live.js";
 
 /** Tasks followed at once; more are not shown live (they appear in the store once they end). */
 export const MAX_LIVE_RUNS = 1_000;
@@ -31,7 +20,7 @@ interface Open {
  * progress and their steps so far, and tells its listeners each step as it starts and ends.
  * Registered only when the dashboard is on, so the hot path is untouched otherwise.
  */
-export class LiveRuns implements Subscriber {
+export class LiveRuns implements Subscriber, LiveFeed {
   readonly name = "dashboard";
   private readonly open = new Map<Run, Open>();
   private readonly listeners = new Set<(event: LiveEvent) => void>();

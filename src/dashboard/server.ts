@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { hostCheck } from "../http/hostCheck.js";
 import { StoreFollower } from "./data.js";
-import type { LiveRuns } from "./LiveRuns.js";
+import type { LiveFeed } from "./live.js";
 import { page } from "./page.js";
 import { parseQuery } from "./query.js";
 
@@ -22,7 +22,7 @@ export interface DashboardOptions {
    * Tasks in progress in this process (the Warden's `dashboard` option sets it): the page shows
    * them and their steps as they run, over server-sent events at `/api/live`. Default none.
    */
-  live?: LiveRuns;
+  live?: LiveFeed;
 }
 
 export const DEFAULT_DASHBOARD_PORT = 5317;

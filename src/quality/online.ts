@@ -1,12 +1,27 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { toEvalResult } from "../evals/Evaluator.js";
+import type { MetricsSubscriber } from "../metrics/MetricsSubscriber.js";
 import type { TaskSummary } from "../metrics/summary.js";
+import type { PriceTable } from "../pricing/PriceTable.js";
+import type { ContentField } from "../redact.js";
 import type { Run } from "../run/run.js";
 import type { TokenUsage } from "../run/usage.js";
+import type { FileStore } from "../store/FileStore.js";
 import type { EvalRecord } from "../store/records.js";
 import type { Subscriber } from "../subscriber.js";
-import type { Warden } from "../warden.js";
 import type { OnlineEvaluator, OnlineTask, ResolvedOnline } from "./onlineOptions.js";
+
+/**
+ * What online evaluation needs of the Warden that runs it (the Warden implements it): where results
+ * go, how judge calls are priced, how text is redacted, where failures are reported.
+ */
+export interface OnlineHost {
+  readonly metrics: Pick<MetricsSubscriber, "addEval" | "evalDropped"> | undefined;
+  readonly store: Pick<FileStore, "append"> | undefined;
+  readonly prices: Pick<PriceTable, "cost">;
+  redactText(field: ContentField, value: unknown): string;
+  reportError(error: unknown, source: string): void;
+}
 
 /** Counters of online evaluation since the Warden started. */
 export interface OnlineEvalStats {
@@ -84,7 +99,7 @@ export class OnlineEvaluation implements Subscriber {
   private readonly listeners: Array<(record: EvalRecord) => void> = [];
 
   constructor(
-    private readonly warden: Warden,
+    private readonly warden: OnlineHost,
     private readonly config: ResolvedOnline,
   ) {}
 
