@@ -419,3 +419,43 @@ describe("LangGraph's pregel tests, wrapped", () => {
     expect(sanitize(checkpointEvents)).toMatchObject(sanitize(checkpointHistory));
   });
 });
+
+describe("an already-wrapped graph used as a subgraph", () => {
+  const S = Annotation.Root({ x: Annotation<number> });
+  const sub = () =>
+    new StateGraph(S)
+      .addNode("a", (s) => ({ x: s.x + 1 }))
+      .addNode("b", (s) => ({ x: s.x + 1 }))
+      .addEdge(START, "a")
+      .addEdge("a", "b")
+      .compile({ name: "inner" });
+  const parentOf = (child: unknown) =>
+    new StateGraph(S)
+      .addNode("child", child as ReturnType<typeof sub>)
+      .addEdge(START, "child")
+      .compile({ name: "outer" });
+
+  it("is wrapped once: the same span tree and step count as a bare subgraph", async () => {
+    const tracing = memoryTracing();
+    // 3 node executions in all (child, a, b): a limit of 3 must not trip.
+    const warden = new Warden({ tracerProvider: tracing.provider, limits: { maxSteps: 3 } });
+    const bare = await wrapGraph(parentOf(sub()), { warden }).invoke({ x: 0 });
+    const bareTree = tree(tracing.spans());
+    tracing.exporter.reset();
+    const twice = await wrapGraph(parentOf(wrapGraph(sub(), { warden })), { warden }).invoke({ x: 0 });
+    expect(twice).toEqual(bare);
+    expect(bare).toEqual({ x: 2 });
+    expect(tree(tracing.spans())).toEqual(bareTree);
+    expect(bareTree).toEqual([
+      n("invoke_workflow outer", [n("child", [n("invoke_workflow inner", [n("a"), n("b")])])]),
+    ]);
+  });
+
+  it("wrapped by another Warden is refused when the parent is wrapped", () => {
+    const mine = new Warden({ tracing: false });
+    const theirs = new Warden({ tracing: false });
+    expect(() => wrapGraph(parentOf(wrapGraph(sub(), { warden: theirs })), { warden: mine })).toThrow(
+      'agentwarden: the subgraph of node "child" is already wrapped by another Warden; wrap the original graph',
+    );
+  });
+});

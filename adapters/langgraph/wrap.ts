@@ -315,13 +315,24 @@ function wrapNodes(
     let inner = bound as Runnable;
     if (isPregel(bound)) {
       // A compiled subgraph used as a node: wrap it too, so its nodes nest under this node's step.
-      const sub = wrapPregel(bound, warden, {
-        name: undefined,
-        kind: undefined,
-        finalEvals: [],
-        corrections: [],
-        version: undefined,
-      });
+      // One already wrapped by this Warden is used as it is: wrapped twice, each run would open two
+      // graph steps and each node two node steps (limits would count them twice).
+      const owner = bound[wrappedBy];
+      if (owner !== undefined && owner !== warden) {
+        throw new TypeError(
+          `agentwarden: the subgraph of node ${JSON.stringify(key)} is already wrapped by another Warden; wrap the original graph`,
+        );
+      }
+      const sub =
+        owner === warden
+          ? bound
+          : wrapPregel(bound, warden, {
+              name: undefined,
+              kind: undefined,
+              finalEvals: [],
+              corrections: [],
+              version: undefined,
+            });
       inner = sub as unknown as Runnable;
       copy.subgraphs = [sub];
     }
