@@ -145,8 +145,10 @@ export interface WardenOptions {
   limits?: Limits;
   /**
    * What a breaker trip does: `"abort"` (default: the invoke rejects with a BreakerTripError carrying
-   * the partial state), `"finalize"` (the agent is led to a final answer saying why it stopped), or a
-   * function deciding per trip (it may also return `"continue"` to let the task go on).
+   * the partial state), `"finalize"` (the agent is led to a final answer saying why it stopped),
+   * `"ask"` (the task pauses with `interrupt()`; resumed with approval the limit is raised for that
+   * task, with rejection it ends as `abort` does; needs a checkpointer), or a function deciding per
+   * trip (it may also return `"continue"` to let the task go on).
    */
   onTrip?: TripAction | ((trip: Trip, run: Run) => TripAction | "continue");
   /**
@@ -295,7 +297,7 @@ const schema = z.strictObject({
     .optional(),
   toolCosts: z.record(z.string(), z.number().min(0).finite()).optional(),
   limits: limitsSchema.optional(),
-  onTrip: z.union([z.enum(["abort", "finalize"]), fn("a function (trip, run) => action")]).optional(),
+  onTrip: z.union([z.enum(["abort", "finalize", "ask"]), fn("a function (trip, run) => action")]).optional(),
   loops: z
     .union([
       z.literal(false),

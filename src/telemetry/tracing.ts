@@ -220,6 +220,19 @@ export class TracingSubscriber implements Subscriber {
         if (e.reason !== undefined) a[sc.GEN_AI_EVALUATION_EXPLANATION] = e.reason;
         return a;
       }
+      case "guard": {
+        const g = step.guard;
+        if (!g) return undefined;
+        const a: Attributes = {
+          "agentwarden.guard": g.guard,
+          "agentwarden.guard.point": g.point,
+          "agentwarden.guard.action": g.action,
+        };
+        if (g.decision !== undefined) a["agentwarden.guard.decision"] = g.decision;
+        if (g.evaluator !== undefined) a[sc.GEN_AI_EVALUATION_NAME] = g.evaluator;
+        if (g.reason !== undefined) a[sc.GEN_AI_EVALUATION_EXPLANATION] = g.reason;
+        return a;
+      }
       case "agent": {
         // invoke_agent: the provider (required) and model of the agent's model calls, known once one
         // was made; the task's aggregated input and output tokens on the task's own agent span (cache
@@ -267,6 +280,8 @@ function spanName(step: Step, options: ResolvedOptions): string {
       return step.mcp?.method ?? step.name;
     case "eval":
       return `eval ${step.name}`;
+    case "guard":
+      return `guard ${step.name}`;
     case "recovery":
       return `recover ${step.recovery?.target ?? step.name}`;
     default:
