@@ -31,11 +31,9 @@ export interface BreakerAskPayload extends Trip {
 }
 
 /** Limits `ask` can raise for a task, by trip kind. */
-const RAISABLE: Partial<Record<TripKind, "maxCostUsd" | "maxTokens" | "maxSteps" | "maxDepth" | "maxToolCalls">> = {
+const RAISABLE: Partial<Record<TripKind, "maxCostUsd" | "maxTokens" | "maxToolCalls">> = {
   cost: "maxCostUsd",
   tokens: "maxTokens",
-  steps: "maxSteps",
-  depth: "maxDepth",
   tool_calls: "maxToolCalls",
 };
 

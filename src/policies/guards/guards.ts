@@ -161,7 +161,9 @@ export function parseResume(value: unknown, guard: string): EscalationResume {
 export function parseGuards(value: unknown, canEscalate: boolean, root = "guards"): GuardsConfig | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "object" || value === null || Array.isArray(value))
-    throw new TypeError(`agentwarden: option ${root} must be an object { input?, tool?, output? }, got ${describe(value)}`);
+    throw new TypeError(
+      `agentwarden: option ${root} must be an object { input?, tool?, output? }, got ${describe(value)}`,
+    );
   const out: GuardsConfig = {};
   for (const key of Object.keys(value)) {
     if (!(GUARD_POINTS as readonly string[]).includes(key))

@@ -71,7 +71,10 @@ async function runRule(
         result.pass ? "ok" : "error",
         result.pass
           ? undefined
-          : { type: "eval_failed", message: `evaluator ${evaluator.name} failed${result.reason ? `: ${result.reason}` : ""}` },
+          : {
+              type: "eval_failed",
+              message: `evaluator ${evaluator.name} failed${result.reason ? `: ${result.reason}` : ""}`,
+            },
       );
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -89,7 +92,11 @@ async function runRule(
     if (decision.kind !== "continue") {
       step.guard.evaluator = decision.finding.evaluator;
       if (decision.finding.reason !== undefined) step.guard.reason = decision.finding.reason;
-      const attributes: Record<string, string> = { "agentwarden.guard": guard, "gen_ai.evaluation.name": decision.finding.evaluator, decision: decision.kind };
+      const attributes: Record<string, string> = {
+        "agentwarden.guard": guard,
+        "gen_ai.evaluation.name": decision.finding.evaluator,
+        decision: decision.kind,
+      };
       step.addEvent("agentwarden.guard.decision", attributes);
     }
   }
