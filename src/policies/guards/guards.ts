@@ -208,6 +208,10 @@ function parseRule(rule: unknown, field: string, canEscalate: boolean, point: Gu
     throw new TypeError(
       `agentwarden: option ${field}.action is "escalate", which pauses the task with interrupt(): the graph needs a checkpointer (compile({ checkpointer }))`,
     );
+  if (action === "escalate" && point === "output")
+    throw new TypeError(
+      `agentwarden: option ${field}.action "escalate" is for input and tool guards: LangGraph re-runs an interrupted node, so the model would be called again on resume; an output guard blocks or redacts`,
+    );
   if (action === "redact" && point === "tool")
     throw new TypeError(
       `agentwarden: option ${field}.action "redact" applies to text (input, output guards); a tool guard blocks or escalates`,
