@@ -172,6 +172,11 @@ export { readStore, type StoreLineError, type StoreRead, type StoreVisitor } fro
 export type { EvalRecord } from "./store/records.js";
 export { type ScanOptions, scanStore } from "./store/scanStore.js";
 export type { Subscriber } from "./subscriber.js";
+export {
+  GEN_AI_EVALUATION_RESULT,
+  type LoggerLike,
+  type LoggerProviderLike,
+} from "./telemetry/evaluationEvents.js";
 export { type ExporterLike, guardExporter } from "./telemetry/guardExporter.js";
 export { TRACER_NAME, TracingSubscriber } from "./telemetry/tracing.js";
 export { Warden, type WardenStats } from "./warden.js";

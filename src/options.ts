@@ -19,6 +19,7 @@ import { type OnlineEvalOptions, onlineSchema, type ResolvedOnline, resolveOnlin
 import { type Redactor, redactSecrets } from "./redact.js";
 import type { Run } from "./run/run.js";
 import { nullTable } from "./tables.js";
+import type { LoggerProviderLike } from "./telemetry/evaluationEvents.js";
 
 /** Default of `WardenOptions.tracing`: spans are emitted. */
 export const DEFAULT_TRACING = true;
@@ -101,6 +102,12 @@ export interface WardenOptions {
    * OpenTelemetry SDK is registered.
    */
   tracerProvider?: TracerProvider;
+  /**
+   * An OpenTelemetry Logs API `LoggerProvider` (`@opentelemetry/api-logs`, an optional peer): each
+   * evaluation result is then a `gen_ai.evaluation.result` log record parented to the evaluated
+   * span. Default none: the result is a span event on the evaluated span.
+   */
+  loggerProvider?: LoggerProviderLike;
   /**
    * Capture prompts, messages, tool arguments and results on steps and spans. Default `false`
    * (`DEFAULT_CAPTURE_CONTENT`). Every captured value passes `redact` first.
@@ -190,6 +197,7 @@ export interface WardenOptions {
 export interface ResolvedOptions {
   tracing: boolean;
   tracerProvider: TracerProvider | undefined;
+  loggerProvider: LoggerProviderLike | undefined;
   captureContent: boolean;
   redact: Redactor;
   maxContentLength: number;
@@ -223,6 +231,11 @@ const schema = z.strictObject({
   tracerProvider: z
     .custom<TracerProvider>((v) => typeof (v as TracerProvider | null)?.getTracer === "function", {
       message: "expected a TracerProvider (an object with getTracer())",
+    })
+    .optional(),
+  loggerProvider: z
+    .custom<LoggerProviderLike>((v) => typeof (v as LoggerProviderLike | null)?.getLogger === "function", {
+      message: "expected a LoggerProvider (an object with getLogger())",
     })
     .optional(),
   captureContent: z.boolean().optional(),
@@ -361,6 +374,7 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
   return {
     tracing: o.tracing ?? DEFAULT_TRACING,
     tracerProvider: o.tracerProvider,
+    loggerProvider: o.loggerProvider,
     captureContent: o.captureContent ?? DEFAULT_CAPTURE_CONTENT,
     redact: (o.redact as Redactor | undefined) ?? redactSecrets,
     maxContentLength: o.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH,

@@ -2,6 +2,14 @@ import type { BaseMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { Command, MemorySaver } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs";
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type ResourceMetrics,
+} from "@opentelemetry/sdk-metrics";
 import { createAgent } from "langchain";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -18,6 +26,7 @@ import {
   Warden,
 } from "../src/index.js";
 import { TEST_PRICES, user } from "./support/agents.js";
+import { memoryTracing } from "./support/otel.js";
 
 type Messages = Array<{ content: unknown; getType(): string }>;
 
@@ -38,7 +47,9 @@ function fixedTool(name: string, answer: string) {
 function recordingModel(turns: ScriptedTurn[]) {
   const received: string[][] = [];
   const script: Script = (messages: BaseMessage[], call) => {
-    received.push(messages.map((m) => `${m.getType()}: ${typeof m.content === "string" ? m.content : JSON.stringify(m.content)}`));
+    received.push(
+      messages.map((m) => `${m.getType()}: ${typeof m.content === "string" ? m.content : JSON.stringify(m.content)}`),
+    );
     const turn = turns[Math.min(call, turns.length - 1)];
     if (!turn) throw new Error("empty script");
     return turn;
@@ -86,10 +97,12 @@ function summaries(warden: Warden): TaskSummary[] {
   return out;
 }
 
+type AnyTool = ReturnType<typeof fixedTool>["tool"];
+
 const builders = {
-  createReactAgent: (llm: ScriptedChatModel, tools: ReturnType<typeof tool>[], checkpointer?: MemorySaver) =>
+  createReactAgent: (llm: ScriptedChatModel, tools: AnyTool[], checkpointer?: MemorySaver) =>
     createReactAgent({ llm, tools, name: "analyst", ...(checkpointer ? { checkpointSaver: checkpointer } : {}) }),
-  createAgent: (llm: ScriptedChatModel, tools: ReturnType<typeof tool>[], checkpointer?: MemorySaver) =>
+  createAgent: (llm: ScriptedChatModel, tools: AnyTool[], checkpointer?: MemorySaver) =>
     createAgent({ model: llm, tools, name: "analyst", ...(checkpointer ? { checkpointer } : {}) }),
 };
 
@@ -299,7 +312,13 @@ describe("breaker escalation: onTrip ask", () => {
     const thread = { configurable: { thread_id: "ask-approve" } };
     const paused = (await agent.invoke(user("search"), thread)) as { __interrupt__?: Array<{ value: unknown }> };
     const payload = paused.__interrupt__?.[0]?.value as Record<string, unknown>;
-    expect(payload).toMatchObject({ agentwarden: "breaker", kind: "cost", limit: 0.003, spentUsd: 0.0012, tokens: 1100 });
+    expect(payload).toMatchObject({
+      agentwarden: "breaker",
+      kind: "cost",
+      limit: 0.003,
+      spentUsd: 0.0012,
+      tokens: 1100,
+    });
     expect(payload.observed).toBeGreaterThan(0.0032);
     expect(llm.calls).toBe(1);
     expect(done[0]?.outcome).toBe("interrupted");
@@ -355,11 +374,82 @@ describe("guard options", () => {
     expect(() =>
       wrapGraph(graph, { warden, guards: { input: [{ evaluators: [noInjection], action: "warn" as never }] } }),
     ).toThrow('option guards.input[0].action must be "block", "redact" or "escalate", got "warn"');
-    expect(() => wrapGraph(graph, { warden, guards: { inputs: [] } as never })).toThrow(
-      "unknown option guards.inputs",
-    );
+    expect(() => wrapGraph(graph, { warden, guards: { inputs: [] } as never })).toThrow("unknown option guards.inputs");
     expect(() => wrapGraph(graph, { warden, guards: { output: [{ evaluators: [], action: "block" }] } })).toThrow(
       "option guards.output[0].evaluators must be a non-empty array",
     );
+  });
+});
+
+describe("evaluation results in OpenTelemetry's shape", () => {
+  async function blockedAnswer(warden: Warden) {
+    const report = fixedTool("report", "Revenue 2025: $4.2M");
+    const { llm } = recordingModel([
+      { toolCalls: [{ name: "report", args: { q: "revenue" } }] },
+      { content: "Revenue in 2025 was $9.9M." },
+    ]);
+    await wrapGraph(createReactAgent({ llm, tools: [report.tool] }), {
+      warden,
+      guards: { output: [{ evaluators: [grounded], action: "block" }] },
+    }).invoke(user("What was revenue in 2025?"));
+  }
+
+  const expected = {
+    "gen_ai.evaluation.name": "grounded",
+    "gen_ai.evaluation.score.value": 0,
+    "gen_ai.evaluation.score.label": "fail",
+    "gen_ai.evaluation.explanation": "not in any source: $9.9M",
+  };
+
+  it("without a LoggerProvider: a gen_ai.evaluation.result span event on the evaluated model call's span", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider, prices: TEST_PRICES });
+    await blockedAnswer(warden);
+    const chats = spans().filter((s) => s.name === "chat test-model");
+    expect(chats).toHaveLength(2);
+    const events = chats.flatMap((s) => s.events.filter((e) => e.name === "gen_ai.evaluation.result"));
+    expect(events.map((e) => e.attributes)).toEqual([expected]);
+    expect(chats[1]?.events.some((e) => e.name === "gen_ai.evaluation.result")).toBe(true);
+    const guard = spans().find((s) => s.name === "guard output.block");
+    expect(guard?.attributes).toMatchObject({
+      "agentwarden.guard": "output[0]",
+      "agentwarden.guard.decision": "block",
+      "gen_ai.evaluation.name": "grounded",
+    });
+    expect(guard?.parentSpanContext?.spanId).toBe(chats[1]?.spanContext().spanId);
+  });
+
+  it("with a LoggerProvider: a log record parented to the evaluated span, and no span event", async () => {
+    const { provider, spans } = memoryTracing();
+    const logs = new InMemoryLogRecordExporter();
+    const loggerProvider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logs })] });
+    const warden = new Warden({ tracerProvider: provider, loggerProvider, prices: TEST_PRICES });
+    await blockedAnswer(warden);
+    await loggerProvider.forceFlush();
+    const records = logs.getFinishedLogRecords();
+    expect(records.map((r) => [r.eventName, r.attributes])).toEqual([["gen_ai.evaluation.result", expected]]);
+    const answerCall = spans().filter((s) => s.name === "chat test-model")[1];
+    expect(records[0]?.spanContext?.spanId).toBe(answerCall?.spanContext().spanId);
+    expect(records[0]?.spanContext?.traceId).toBe(answerCall?.spanContext().traceId);
+    expect(spans().flatMap((s) => s.events).filter((e) => e.name === "gen_ai.evaluation.result")).toEqual([]);
+  });
+
+  it("scores per evaluator in a histogram, and guard decisions counted", async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const warden = new Warden({ tracing: false, meterProvider, prices: TEST_PRICES });
+    await blockedAnswer(warden);
+    const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
+    const metrics = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
+    const score = metrics.find((m) => m.descriptor.name === "agentwarden.eval.score");
+    expect(score?.dataPoints.map((p) => [p.attributes, (p.value as { count: number; sum: number }).sum])).toEqual([
+      [{ name: "grounded", source: "inline" }, 0],
+    ]);
+    const decisions = metrics.find((m) => m.descriptor.name === "agentwarden.guard.decisions");
+    expect(decisions?.dataPoints.map((p) => [p.attributes, p.value])).toEqual([
+      [{ point: "output", action: "block", decision: "block" }, 1],
+    ]);
+    await meterProvider.shutdown();
   });
 });
