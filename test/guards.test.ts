@@ -431,7 +431,11 @@ describe("evaluation results in OpenTelemetry's shape", () => {
     const answerCall = spans().filter((s) => s.name === "chat test-model")[1];
     expect(records[0]?.spanContext?.spanId).toBe(answerCall?.spanContext().spanId);
     expect(records[0]?.spanContext?.traceId).toBe(answerCall?.spanContext().traceId);
-    expect(spans().flatMap((s) => s.events).filter((e) => e.name === "gen_ai.evaluation.result")).toEqual([]);
+    expect(
+      spans()
+        .flatMap((s) => s.events)
+        .filter((e) => e.name === "gen_ai.evaluation.result"),
+    ).toEqual([]);
   });
 
   it("scores per evaluator in a histogram, and guard decisions counted", async () => {
@@ -444,7 +448,7 @@ describe("evaluation results in OpenTelemetry's shape", () => {
     const metrics = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
     const score = metrics.find((m) => m.descriptor.name === "agentwarden.eval.score");
     expect(score?.dataPoints.map((p) => [p.attributes, (p.value as { count: number; sum: number }).sum])).toEqual([
-      [{ name: "grounded", source: "inline" }, 0],
+      [{ name: "grounded", source: "inline", agent: "agent" }, 0],
     ]);
     const decisions = metrics.find((m) => m.descriptor.name === "agentwarden.guard.decisions");
     expect(decisions?.dataPoints.map((p) => [p.attributes, p.value])).toEqual([

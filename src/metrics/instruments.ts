@@ -199,7 +199,11 @@ export class Instruments {
         // evaluator, beside the online ones (`source`: `inline`). A verdict without a score counts 1 or 0.
         const e = step.eval;
         if (!e || step.status === "running") break;
-        const a: Attributes = { name: this.evalNames.name(e.name), source: "inline" };
+        const a: Attributes = {
+          name: this.evalNames.name(e.name),
+          source: "inline",
+          agent: this.agents.name(step.run.name),
+        };
         const pass = e.pass ?? step.status === "ok";
         this.evalResults.add(1, { ...a, result: pass ? "pass" : "fail" });
         this.evalScore.record(e.score ?? (pass ? 1 : 0), a);
