@@ -273,8 +273,9 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
     const config = signal === options?.signal ? options : { ...options, signal };
     // A thread resumed after a breaker's `ask`: the paused task's spending carries over, so the
     // same limit trips again and the reviewer's answer applies to it.
+    const mayAsk = warden.options.onTrip === "ask" || typeof warden.options.onTrip === "function";
     const resumesAsk =
-      !parent && guard && threadId !== undefined && isResume(input) && typeof this.getState === "function";
+      mayAsk && !parent && guard && threadId !== undefined && isResume(input) && typeof this.getState === "function";
     const inner =
       resumesAsk && guard
         ? carryOver(this, guard, config, () => original.call(this, input, config))

@@ -14,13 +14,7 @@ export interface LoggerProviderLike {
 }
 
 export interface LoggerLike {
-  emit(record: {
-    eventName?: string;
-    body?: unknown;
-    attributes?: Attributes;
-    context?: Context;
-    timestamp?: number;
-  }): void;
+  emit(record: { eventName?: string; attributes?: Attributes; context?: Context; timestamp?: number }): void;
 }
 
 /**
