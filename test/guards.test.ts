@@ -180,6 +180,30 @@ describe.each(Object.entries(builders))("guards on %s", (_, build) => {
     expect(done[0]?.guards).toEqual({ "input.redact": 1 });
   });
 
+  it("input: a credential in the user's input is redacted in what the model reads, on every call; the caller's input untouched", async () => {
+    const warden = new Warden({ tracing: false, prices: TEST_PRICES });
+    const done = summaries(warden);
+    const search = fixedTool("search", "docs found");
+    const { llm, received } = recordingModel([
+      { toolCalls: [{ name: "search", args: { q: "rotate key" } }] },
+      { content: "Rotate it in the console." },
+    ]);
+    const agent = wrapGraph(build(llm, [search.tool]), {
+      warden,
+      guards: { input: [{ evaluators: [noCredentials], action: "redact" }] },
+    });
+    const input = user("My key sk-live-Zz9 leaked, how do I rotate it?");
+    await agent.invoke(input);
+    expect(received.map((call) => call.find((m) => m.startsWith("human:")))).toEqual([
+      "human: My key [REDACTED:no_credentials] leaked, how do I rotate it?",
+      "human: My key [REDACTED:no_credentials] leaked, how do I rotate it?",
+    ]);
+    expect(input.messages[0]?.content).toBe("My key sk-live-Zz9 leaked, how do I rotate it?");
+    // Checked once (the tool result passes), redacted on both calls.
+    expect(done[0]?.guards).toEqual({ "input.redact": 1 });
+    expect(done[0]?.steps.filter((r) => r.k === "guard").map((r) => r.gd?.d)).toEqual(["redact", "continue"]);
+  });
+
   it("input: an instruction injected in a tool result is blocked; the model never reads it", async () => {
     const warden = new Warden({ tracing: false, prices: TEST_PRICES });
     const done = summaries(warden);
