@@ -106,7 +106,7 @@ export class TracingSubscriber implements Subscriber {
       });
       return;
     }
-    const span = evaluated && evaluated.span.isRecording() ? evaluated.span : own.span;
+    const span = evaluated?.span.isRecording() ? evaluated.span : own.span;
     span.addEvent(GEN_AI_EVALUATION_RESULT, attributes, step.endTime);
   }
 
