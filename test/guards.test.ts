@@ -307,7 +307,7 @@ describe.each(Object.entries(builders))("guards on %s", (_, build) => {
   });
 });
 
-describe("breaker escalation: onTrip ask", () => {
+describe.each(Object.entries(builders))("breaker escalation on %s: onTrip ask", (_, build) => {
   /**
    * test-model: $1 per million input tokens, $2 output; each call's worst case is its input
    * (estimated) + 1000 output tokens ($0.002). Call 1 reports 1000 in / 100 out: $0.0012 spent. Call
@@ -322,9 +322,7 @@ describe("breaker escalation: onTrip ask", () => {
         { content: "done", usage: { input: 1000, output: 50 } },
       ],
     });
-    const agent = wrapGraph(createReactAgent({ llm, tools: [search.tool], checkpointSaver: new MemorySaver() }), {
-      warden,
-    });
+    const agent = wrapGraph(build(llm, [search.tool], new MemorySaver()), { warden });
     return { agent, llm, search };
   }
   const options = { tracing: false, prices: TEST_PRICES, defaultMaxOutputTokens: 1000, onTrip: "ask" } as const;
@@ -333,8 +331,10 @@ describe("breaker escalation: onTrip ask", () => {
     const warden = new Warden({ ...options, limits: { maxCostUsd: 0.003 } });
     const done = summaries(warden);
     const { agent, llm } = costly(warden);
-    const thread = { configurable: { thread_id: "ask-approve" } };
-    const paused = (await agent.invoke(user("search"), thread)) as { __interrupt__?: Array<{ value: unknown }> };
+    const thread = { configurable: { thread_id: `ask-approve-${_}` } };
+    const paused = (await agent.invoke(user("search"), thread)) as unknown as {
+      __interrupt__?: Array<{ value: unknown }>;
+    };
     const payload = paused.__interrupt__?.[0]?.value as Record<string, unknown>;
     expect(payload).toMatchObject({
       agentwarden: "breaker",
@@ -362,7 +362,7 @@ describe("breaker escalation: onTrip ask", () => {
   it("rejected, the task ends as an abort does", async () => {
     const warden = new Warden({ ...options, limits: { maxCostUsd: 0.003 } });
     const { agent, llm } = costly(warden);
-    const thread = { configurable: { thread_id: "ask-reject" } };
+    const thread = { configurable: { thread_id: `ask-reject-${_}` } };
     await agent.invoke(user("search"), thread);
     const error = await agent.invoke(new Command({ resume: { action: "reject" } }), thread).then(
       () => undefined,
@@ -376,9 +376,7 @@ describe("breaker escalation: onTrip ask", () => {
   it("needs a checkpointer: a TypeError at wrap time", () => {
     const warden = new Warden({ ...options, limits: { maxCostUsd: 0.003 } });
     const llm = new ScriptedChatModel({ script: [{ content: "x" }] });
-    expect(() => wrapGraph(createReactAgent({ llm, tools: [] }), { warden })).toThrow(
-      /option onTrip is "ask".*needs a checkpointer/,
-    );
+    expect(() => wrapGraph(build(llm, []), { warden })).toThrow(/option onTrip is "ask".*needs a checkpointer/);
   });
 });
 
