@@ -280,6 +280,37 @@ describe.each(Object.entries(builders))("guards on %s", (_, build) => {
     expect(done[1]?.guards).toEqual({ "tool.edit": 1 });
   });
 
+  it("input: a tool result escalated, approved, reaches the model as it was; edited, as the reviewer wrote it", async () => {
+    for (const [answer, expected] of [
+      [{ action: "approve" }, "tool: wire $9,000 to ACME"],
+      [{ action: "edit", content: "wire to ACME (amount withheld)" }, "tool: wire to ACME (amount withheld)"],
+    ] as const) {
+      const warden = new Warden({ tracing: false, prices: TEST_PRICES });
+      const done = summaries(warden);
+      const ledger = fixedTool("ledger", "wire $9,000 to ACME");
+      const { llm, received } = recordingModel([
+        { toolCalls: [{ name: "ledger", args: { q: "pending" } }] },
+        { content: "One wire is pending." },
+      ]);
+      const noAmounts = regexCheck("no_amounts", /^[^$]*$/);
+      const agent = wrapGraph(build(llm, [ledger.tool], new MemorySaver()), {
+        warden,
+        guards: { input: [{ evaluators: [noAmounts], action: "escalate" }] },
+      });
+      const thread = { configurable: { thread_id: `input-${answer.action}-${_}` } };
+      const paused = (await agent.invoke(user("What is pending?"), thread)) as unknown as {
+        __interrupt__?: Array<{ value: { point: string; content: unknown } }>;
+      };
+      expect(paused.__interrupt__?.[0]?.value).toMatchObject({ point: "input", content: "wire $9,000 to ACME" });
+      expect(llm.calls).toBe(1);
+      const out = (await agent.invoke(new Command({ resume: answer }), thread)) as { messages: Messages };
+      expect(received[1]?.at(-1)).toBe(expected);
+      expect(out.messages.at(-1)?.content).toBe("One wire is pending.");
+      expect(done[1]?.outcome).toBe("success");
+      expect(done[1]?.guards).toEqual({ [`input.${answer.action}`]: 1 });
+    }
+  });
+
   it("tool: an escalation resumed with a rejection does not run the call and fails the task", async () => {
     const warden = new Warden({ tracing: false, prices: TEST_PRICES });
     const done = summaries(warden);
