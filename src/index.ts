@@ -73,6 +73,29 @@ export type { TripAction } from "./policies/BreakersConfig.js";
 export type { BudgetContext, BudgetStore, SharedBudget } from "./policies/budgetStore.js";
 export { MemoryBudgetStore, StateBudgetStore } from "./policies/budgetStore.js";
 export { type FailureClass, failureClass } from "./policies/failureClass.js";
+export {
+  DEFAULT_REFUSAL,
+  decideGuard,
+  type EscalationPayload,
+  type EscalationResume,
+  type GuardAction,
+  type GuardDecision,
+  type GuardFinding,
+  type GuardPoint,
+  type GuardRule,
+  type GuardsConfig,
+  type GuardVerdict,
+  parseGuards,
+  parseResume,
+  redactionMark,
+} from "./policies/guards/guards.js";
+export {
+  blockTask,
+  GUARD_BLOCKED,
+  type GuardSubject,
+  runGuards,
+  settleEscalation,
+} from "./policies/guards/runGuards.js";
 export { type Limits, MAX_TIMER_MS, mergeLimits, parseLimits } from "./policies/limits.js";
 export {
   canonical,
@@ -86,7 +109,7 @@ export { handlerText, planRecovery, type RecoveryDecision } from "./policies/rec
 export type { RecoveryConfig, RetryConfig } from "./policies/recovery/RecoveryConfig.js";
 export { retryTransient } from "./policies/recovery/retryTransient.js";
 export type { ToolErrorHandler } from "./policies/recovery/ToolFailure.js";
-export { type Decision, type ModelCallEstimate, TaskGuard } from "./policies/TaskGuard.js";
+export { type BreakerAskPayload, type Decision, type ModelCallEstimate, TaskGuard } from "./policies/TaskGuard.js";
 export {
   DEFAULT_HALF_OPEN_AFTER_MS,
   DEFAULT_TOOL_BREAKER_FAILURES,
@@ -129,6 +152,7 @@ export {
   type ChatRequestParams,
   type EvalInfo,
   type GraphInfo,
+  type GuardInfo,
   type McpInfo,
   type NodeInfo,
   type RecoveryAction,
@@ -148,6 +172,11 @@ export { readStore, type StoreLineError, type StoreRead, type StoreVisitor } fro
 export type { EvalRecord } from "./store/records.js";
 export { type ScanOptions, scanStore } from "./store/scanStore.js";
 export type { Subscriber } from "./subscriber.js";
+export {
+  GEN_AI_EVALUATION_RESULT,
+  type LoggerLike,
+  type LoggerProviderLike,
+} from "./telemetry/evaluationEvents.js";
 export { type ExporterLike, guardExporter } from "./telemetry/guardExporter.js";
 export { TRACER_NAME, TracingSubscriber } from "./telemetry/tracing.js";
 export { Warden, type WardenStats } from "./warden.js";

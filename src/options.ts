@@ -19,6 +19,7 @@ import { type OnlineEvalOptions, onlineSchema, type ResolvedOnline, resolveOnlin
 import { type Redactor, redactSecrets } from "./redact.js";
 import type { Run } from "./run/run.js";
 import { nullTable } from "./tables.js";
+import type { LoggerProviderLike } from "./telemetry/evaluationEvents.js";
 
 /** Default of `WardenOptions.tracing`: spans are emitted. */
 export const DEFAULT_TRACING = true;
@@ -102,6 +103,12 @@ export interface WardenOptions {
    */
   tracerProvider?: TracerProvider;
   /**
+   * An OpenTelemetry Logs API `LoggerProvider` (`@opentelemetry/api-logs`, an optional peer): each
+   * evaluation result is then a `gen_ai.evaluation.result` log record parented to the evaluated
+   * span. Default none: the result is a span event on the evaluated span.
+   */
+  loggerProvider?: LoggerProviderLike;
+  /**
    * Capture prompts, messages, tool arguments and results on steps and spans. Default `false`
    * (`DEFAULT_CAPTURE_CONTENT`). Every captured value passes `redact` first.
    */
@@ -145,8 +152,10 @@ export interface WardenOptions {
   limits?: Limits;
   /**
    * What a breaker trip does: `"abort"` (default: the invoke rejects with a BreakerTripError carrying
-   * the partial state), `"finalize"` (the agent is led to a final answer saying why it stopped), or a
-   * function deciding per trip (it may also return `"continue"` to let the task go on).
+   * the partial state), `"finalize"` (the agent is led to a final answer saying why it stopped),
+   * `"ask"` (the task pauses with `interrupt()`; resumed with approval the limit is raised for that
+   * task, with rejection it ends as `abort` does; needs a checkpointer), or a function deciding per
+   * trip (it may also return `"continue"` to let the task go on).
    */
   onTrip?: TripAction | ((trip: Trip, run: Run) => TripAction | "continue");
   /**
@@ -188,6 +197,7 @@ export interface WardenOptions {
 export interface ResolvedOptions {
   tracing: boolean;
   tracerProvider: TracerProvider | undefined;
+  loggerProvider: LoggerProviderLike | undefined;
   captureContent: boolean;
   redact: Redactor;
   maxContentLength: number;
@@ -221,6 +231,11 @@ const schema = z.strictObject({
   tracerProvider: z
     .custom<TracerProvider>((v) => typeof (v as TracerProvider | null)?.getTracer === "function", {
       message: "expected a TracerProvider (an object with getTracer())",
+    })
+    .optional(),
+  loggerProvider: z
+    .custom<LoggerProviderLike>((v) => typeof (v as LoggerProviderLike | null)?.getLogger === "function", {
+      message: "expected a LoggerProvider (an object with getLogger())",
     })
     .optional(),
   captureContent: z.boolean().optional(),
@@ -295,7 +310,7 @@ const schema = z.strictObject({
     .optional(),
   toolCosts: z.record(z.string(), z.number().min(0).finite()).optional(),
   limits: limitsSchema.optional(),
-  onTrip: z.union([z.enum(["abort", "finalize"]), fn("a function (trip, run) => action")]).optional(),
+  onTrip: z.union([z.enum(["abort", "finalize", "ask"]), fn("a function (trip, run) => action")]).optional(),
   loops: z
     .union([
       z.literal(false),
@@ -359,6 +374,7 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
   return {
     tracing: o.tracing ?? DEFAULT_TRACING,
     tracerProvider: o.tracerProvider,
+    loggerProvider: o.loggerProvider,
     captureContent: o.captureContent ?? DEFAULT_CAPTURE_CONTENT,
     redact: (o.redact as Redactor | undefined) ?? redactSecrets,
     maxContentLength: o.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH,

@@ -158,6 +158,11 @@ function scriptedStore(path: string): void {
       models: model("gpt-b"),
       conversationId: "th-beta",
       input: "Summarise the quarterly report",
+      // A guard that let the answer through: not a guard that acted, so not in the guard filter.
+      steps: [
+        { p: -1, k: "agent", n: "writer", t: 0, d: 10, s: "ok" },
+        { p: 0, k: "guard", n: "output.block", t: 1, d: 1, s: "ok", gd: { d: "continue" } },
+      ],
     }),
     task({
       id: "r5",
@@ -165,7 +170,7 @@ function scriptedStore(path: string): void {
       start: T0 + 180 * MIN,
       steps: [
         { p: -1, k: "agent", n: "planner", t: 0, d: 10, s: "ok" },
-        { p: 0, k: "guard" as "tool", n: "pii", t: 1, d: 1, s: "ok" },
+        { p: 0, k: "guard", n: "input.block", t: 1, d: 1, s: "ok", gd: { d: "block", by: "pii" } },
       ],
     }),
     task({ id: "r6", agent: "planner", start: Date.now() - 10 * MIN, costUsd: 0.01 }),
@@ -216,6 +221,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard's views, in a real headles
       // The version and guard controls show, as the store has both.
       expect(await page.locator("#f-version").isVisible()).toBe(true);
       expect(await page.locator("#f-guard").isVisible()).toBe(true);
+      expect(await page.locator("#f-guard option").allTextContents()).not.toContain("output.block");
       const cases: Array<[string, string, string[]]> = [
         ["agent", "writer", ["r4", "r3"]],
         ["version", "v2", ["r3", "r2"]],
@@ -226,7 +232,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard's views, in a real headles
         ["error", "ToolError", ["r2"]],
         ["error", "BREAKER_TRIP", ["r3"]],
         ["trip", "loop", ["r3"]],
-        ["guard", "pii", ["r5"]],
+        ["guard", "input.block", ["r5"]],
       ];
       for (const [filter, value, ids] of cases) {
         await page.selectOption(`#f-${filter}`, value);

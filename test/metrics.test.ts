@@ -309,7 +309,20 @@ describe("OpenTelemetry metrics", () => {
         .filter((m) => m.descriptor.name.startsWith("agentwarden"))
         .flatMap((m) => m.dataPoints.flatMap((p) => Object.keys(p.attributes))),
     );
-    expect([...keys].sort()).toEqual(["agent", "finish_reason", "how", "kind", "model", "outcome", "tool", "type"]);
+    // In-task evaluators add their name, source (`inline`) and result.
+    expect([...keys].sort()).toEqual([
+      "agent",
+      "finish_reason",
+      "how",
+      "kind",
+      "model",
+      "name",
+      "outcome",
+      "result",
+      "source",
+      "tool",
+      "type",
+    ]);
     const inference = metrics.find((m) => m.descriptor.name === "gen_ai.client.inference.duration");
     expect(inference?.descriptor.unit).toBe("s");
     await meterProvider.shutdown();

@@ -5,6 +5,7 @@ import type { ModelCallEstimate, Step, TaskGuard, Trip } from "../../src/index.j
 import { estimateUsage, requestFacts, responseFacts, sumUsage } from "./chat.js";
 import { classify } from "./control.js";
 import { type Proto, parentOf, patch, stopText } from "./funnel.js";
+import { askBreaker, guardModelInput, guardModelOutput, guardsOf, refusalResult } from "./guards.js";
 import { iterateIn } from "./iterate.js";
 import { inputMessages, outputMessages, toolDefinitions } from "./messages.js";
 import { enterStep, registerLangChainScope } from "./scope.js";
@@ -55,14 +56,41 @@ function instrumentChatModelClass(proto: Proto): void {
         return enterStep(step, async () => {
           try {
             if (guard) {
-              const decision = await guard.beforeModel(
+              let decision = await guard.beforeModel(
                 step,
                 guard.wantsEstimate ? callEstimate(this, options, messages, guard) : undefined,
               );
+              // `ask`: the task pauses; resumed with approval the limit is raised and the call is checked again.
+              if (decision?.kind === "ask") {
+                decision = askBreaker(step, decision);
+                if (decision === undefined)
+                  decision = await guard.beforeModel(
+                    step,
+                    guard.wantsEstimate ? callEstimate(this, options, messages, guard) : undefined,
+                  );
+              }
               if (decision?.kind === "abort") throw decision.error;
               if (decision?.kind === "finalize") return finalAnswer(step, decision.trip);
             }
-            const result = await original.apply(this, args);
+            // Guards, only when the task has any: the input the model reads, then its output.
+            const guards = guardsOf(step.run);
+            let callArgs = args;
+            if (guards) {
+              const blocked = step.run.guardBlocked;
+              if (blocked !== undefined) return endRefused(step, blocked);
+              if (guards.input) {
+                const checked = await guardModelInput(step, guards.input, messages);
+                if ("refusal" in checked) return endRefused(step, checked.refusal);
+                if (checked.prompts !== messages) {
+                  callArgs = [checked.prompts, ...args.slice(1)] as never[];
+                  // What is recorded is what the model read.
+                  if (step.run.warden.options.captureContent && step.chat)
+                    captureRequest(step, step.chat, checked.prompts, options);
+                }
+              }
+            }
+            let result = await original.apply(this, callArgs);
+            if (guards?.output) result = await guardModelOutput(step, guards.output, callArgs[0], result);
             endChat(step, (chat) => {
               const reasons = responseFacts(chat, result);
               if (!chat.usage) chat.estimatedUsage = estimateUsage(messages, result);
@@ -168,6 +196,13 @@ function instrumentChatModelClass(proto: Proto): void {
   );
 }
 
+/** A model call a guard refused: not made, answered with the refusal (a final answer). */
+function endRefused(step: Step, refusal: string) {
+  const result = refusalResult(step, refusal);
+  step.run.end(step, "ok");
+  return result;
+}
+
 function openChat(parent: Step, model: unknown, options: unknown, messages: unknown, stream = false): Step {
   const { provider, requestModel, params } = requestFacts(model as never, options);
   const run = parent.run;
@@ -265,7 +300,11 @@ async function* guardedStream(
   estimate: ModelCallEstimate | undefined,
   start: () => AsyncIterator<unknown>,
 ): AsyncGenerator<unknown> {
-  const decision = await guard.beforeModel(step, estimate);
+  let decision = await guard.beforeModel(step, estimate);
+  if (decision?.kind === "ask") {
+    decision = askBreaker(step, decision);
+    if (decision === undefined) decision = await guard.beforeModel(step, estimate);
+  }
   if (decision?.kind === "abort") throw decision.error;
   if (decision?.kind === "finalize") {
     step.addEvent("agentwarden.finalize");

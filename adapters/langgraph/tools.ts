@@ -2,6 +2,7 @@ import { ToolMessage } from "@langchain/core/messages";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import {
   correctiveText,
+  type Decision,
   type FailureClass,
   failureClass,
   handlerText,
@@ -14,6 +15,7 @@ import {
 } from "../../src/index.js";
 import { classify } from "./control.js";
 import { type AnyFn, type Proto, parentOf, patch, stopText } from "./funnel.js";
+import { askBreaker, guardsOf, guardToolCall, guardToolResult } from "./guards.js";
 import { enterStep } from "./scope.js";
 
 interface ToolConfig {
@@ -40,6 +42,8 @@ interface Call {
   tags: unknown;
   original: AnyFn;
   parent: Step;
+  /** Set once the tool guards have checked this call. */
+  guarded?: boolean;
 }
 
 type Attempt =
@@ -117,7 +121,8 @@ function openStep(c: Call, parent: Step, recovers?: string, injected = false): S
 /** Runs the call once as `step`: breakers first, then the tool through its circuit breaker. */
 async function attempt(c: Call, step: Step): Promise<Attempt> {
   const run = step.run;
-  const decision = run.guard?.beforeTool(step, c.name, c.args);
+  let decision = run.guard?.beforeTool(step, c.name, c.args);
+  if (decision?.kind === "ask") decision = await interruptible(step, () => askBreaker(step, decision as AskDecision));
   if (decision) {
     if (decision.kind === "abort") {
       run.end(step, "error", { type: decision.error.code, message: decision.error.message });
@@ -127,6 +132,29 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
     if (decision.kind === "finalize") step.addEvent("agentwarden.finalize");
     run.end(step, "cancelled");
     return { kind: "refused", output: reply(c, decision.kind === "hint" ? decision.message : stopText(decision.trip)) };
+  }
+  // Tool guards, only when the task has any, once per call (not again on its retries).
+  const guards = guardsOf(run);
+  if (guards && !c.guarded) {
+    c.guarded = true;
+    if (run.guardBlocked !== undefined) {
+      run.end(step, "cancelled");
+      return { kind: "refused", output: reply(c, run.guardBlocked) };
+    }
+    if (guards.tool) {
+      const checked = await interruptible(step, () => guardToolCall(step, guards.tool ?? [], c.name, c.args));
+      if ("refusal" in checked) {
+        run.end(step, "cancelled");
+        return { kind: "refused", output: reply(c, checked.refusal) };
+      }
+      if (checked.args !== c.args) {
+        // A reviewer's edit: the call runs with the edited arguments (the caller's objects untouched).
+        c.args = checked.args;
+        c.arg = isToolCall(c.arg) ? { ...c.arg, args: checked.args } : checked.args;
+        const captured = run.warden.capture("gen_ai.tool.call.arguments", c.args);
+        if (captured !== undefined && step.tool) step.tool.arguments = captured;
+      }
+    }
   }
   const breakers = run.warden.toolBreakers;
   // The tool runs inside its step (LangChain's context carries it): `currentStep()` in the tool
@@ -168,8 +196,26 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
     run.end(step, "error", failed);
     return { kind: "failed", step, error: failed, cls: failureClass(failed.message), output };
   }
+  if (guards?.input) {
+    // A tool's result is checked where it is made: before ToolNode puts it into the state.
+    output = await guardToolResult(step, guards.input, output, c.callId, c.name);
+  }
   run.end(step, "ok");
   return { kind: "ok", output };
+}
+
+type AskDecision = Extract<NonNullable<Decision>, { kind: "ask" }>;
+
+/** Runs a guard or an `ask` that may `interrupt()`: the interrupt ends the tool step as interrupted. */
+async function interruptible<T>(step: Step, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await enterStep(step, fn);
+  } catch (error) {
+    const outcome = classify(error);
+    if (outcome.status === "interrupted") step.run.end(step, "interrupted");
+    else step.run.end(step, outcome.status, outcome.error);
+    throw error;
+  }
 }
 
 /** A failure nobody recovered: thrown again, or its error result returned, as the tool did. */

@@ -3,7 +3,9 @@ import {
   currentStep,
   type Evaluator,
   type GraphInfo,
+  type GuardsConfig,
   isBreakerTrip,
+  parseGuards,
   parseLimits,
   type Step,
   type StepError,
@@ -13,6 +15,7 @@ import {
 import { classify } from "./control.js";
 import type { Correction } from "./correct.js";
 import { runFinalEvals, valuesOf } from "./evals.js";
+import { setRunGuards } from "./guards.js";
 import { instrumentLangChain, instrumentToolInstance } from "./instrument.js";
 import { iterateIn } from "./iterate.js";
 import { latestState, WardenNode } from "./node.js";
@@ -50,6 +53,14 @@ export interface WrapOptions {
    * `configurable.agentwarden.version`. Default none.
    */
   version?: string;
+  /**
+   * Guard points, each a list of `{ evaluators, action }` checked in order: `input` (what a model
+   * call is about to read: the user's input, each tool result), `tool` (a tool call's arguments
+   * before it runs), `output` (a model's final answer; `finalOnly: false` for every output).
+   * Actions: `block`, `redact` (input, output), `escalate` (input, tool: needs a checkpointer).
+   * Default none: nothing runs on the hot path.
+   */
+  guards?: GuardsConfig;
 }
 
 /** The parts of a compiled LangGraph graph (Pregel) the wrapper touches. */
@@ -58,6 +69,8 @@ interface PregelLike {
   nodes: Record<string, NodeLike>;
   withConfig(config: Record<string, unknown>): PregelLike;
   _streamIterator(input: unknown, options?: StreamOptions): AsyncGenerator<unknown>;
+  getState?(config: unknown): Promise<{ tasks?: Array<{ interrupts?: Array<{ value?: unknown }> }> }>;
+  checkpointer?: unknown;
   [wrappedBy]?: Warden;
 }
 
@@ -92,6 +105,15 @@ const DEFAULT_GRAPH_NAME = "LangGraph";
  */
 export function wrapGraph<G>(graph: G, options: WrapOptions): G {
   const { warden, name, kind, finalEvals = [], corrections = [], version } = checkOptions(options);
+  const pregel = isAgent(graph) ? graph.graph : isPregel(graph) ? graph : undefined;
+  const checkpointed =
+    pregel?.checkpointer !== undefined && pregel.checkpointer !== null && pregel.checkpointer !== false;
+  const guards = parseGuards(options.guards, checkpointed);
+  if (warden.options.onTrip === "ask" && pregel && !checkpointed) {
+    throw new TypeError(
+      'agentwarden: the Warden\'s option onTrip is "ask", which pauses the task with interrupt(): the graph needs a checkpointer (compile({ checkpointer }))',
+    );
+  }
   instrumentLangChain();
   if (isAgent(graph)) {
     const owner = graph.graph[wrappedBy];
@@ -104,6 +126,7 @@ export function wrapGraph<G>(graph: G, options: WrapOptions): G {
       finalEvals,
       corrections,
       version,
+      guards,
     }) as G;
   }
   if (isPregel(graph)) {
@@ -111,7 +134,7 @@ export function wrapGraph<G>(graph: G, options: WrapOptions): G {
     if (owner === warden) return graph;
     if (owner)
       throw new TypeError("agentwarden: this graph is already wrapped by another Warden; wrap the original graph");
-    return wrapPregel(graph, warden, { name, kind, finalEvals, corrections, version }) as G;
+    return wrapPregel(graph, warden, { name, kind, finalEvals, corrections, version, guards }) as G;
   }
   throw new TypeError(
     `agentwarden: wrapGraph() expects a compiled LangGraph graph (StateGraph.compile(), createReactAgent(), entrypoint()) or a langchain createAgent() agent, got ${describe(graph)}`,
@@ -124,6 +147,7 @@ interface Wanted {
   finalEvals: Evaluator[];
   corrections: Correction[];
   version: string | undefined;
+  guards: GuardsConfig | undefined;
 }
 
 type PregelClass = abstract new (...args: never[]) => PregelLike;
@@ -227,6 +251,7 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
         ...(info.conversationId !== undefined ? { threadId: info.conversationId } : {}),
         ...(typeof own?.tenant === "string" ? { tenant: own.tenant } : {}),
       });
+      if (wanted.guards) setRunGuards(run, wanted.guards);
       if (guard?.canStop) {
         // A trip aborts the run through its AbortSignal: LangGraph stops every node, ToolNode
         // cannot swallow it, a RetryPolicy does not retry it.
@@ -246,7 +271,15 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
     // The run's config is the caller's (only the signal is ours, when a breaker may abort the run):
     // the step rides in LangChain's context, entered around every step of the iteration below.
     const config = signal === options?.signal ? options : { ...options, signal };
-    const inner = original.call(this, input, config);
+    // A thread resumed after a breaker's `ask`: the paused task's spending carries over, so the
+    // same limit trips again and the reviewer's answer applies to it.
+    const mayAsk = warden.options.onTrip === "ask" || typeof warden.options.onTrip === "function";
+    const resumesAsk =
+      mayAsk && !parent && guard && threadId !== undefined && isResume(input) && typeof this.getState === "function";
+    const inner =
+      resumesAsk && guard
+        ? carryOver(this, guard, config, () => original.call(this, input, config))
+        : original.call(this, input, config);
     let interrupted = false;
     let evalFailure: StepError | undefined;
     // Only a top-level run is evaluated, and only when there are evaluators: otherwise the
@@ -332,6 +365,7 @@ function wrapNodes(
               finalEvals: [],
               corrections: [],
               version: undefined,
+              guards: undefined,
             });
       inner = sub as unknown as Runnable;
       copy.subgraphs = [sub];
@@ -342,6 +376,37 @@ function wrapNodes(
     wrapped[key] = copy;
   }
   return wrapped;
+}
+
+/** A `Command({ resume })` input: the caller resumes an interrupted thread. */
+function isResume(input: unknown): boolean {
+  return (
+    typeof input === "object" &&
+    input !== null &&
+    (input as { lg_name?: unknown }).lg_name === "Command" &&
+    (input as { resume?: unknown }).resume !== undefined
+  );
+}
+
+/** Reads the thread's pending breaker `ask` (its interrupt payload) before the resumed run starts. */
+async function* carryOver(
+  graph: PregelLike,
+  guard: TaskGuard,
+  config: StreamOptions | undefined,
+  start: () => AsyncGenerator<unknown>,
+): AsyncGenerator<unknown> {
+  try {
+    const state = await graph.getState?.({ configurable: config?.configurable });
+    for (const task of state?.tasks ?? []) {
+      for (const i of task.interrupts ?? []) {
+        const v = i.value as { agentwarden?: unknown; spentUsd?: unknown; tokens?: unknown } | undefined;
+        if (v?.agentwarden === "breaker") guard.carryOver(v);
+      }
+    }
+  } catch (error) {
+    guard.run.warden.reportError(error, "langgraph:resume");
+  }
+  yield* start();
 }
 
 /** True when a chunk of the top-level stream reports an interrupt (`__interrupt__`), in any stream mode. */

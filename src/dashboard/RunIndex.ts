@@ -221,7 +221,8 @@ export class RunIndex {
     let texts = [s.id, s.conversationId ?? "", s.input ?? ""];
     if (s.error) texts.push(s.error.message);
     for (const step of s.steps) {
-      if ((step.k as string) === "guard") guards.add(step.n);
+      // A guard that acted (blocked, redacted, escalated), by `point.action`: not one that let the step through.
+      if (step.k === "guard" && step.gd?.d !== "continue") guards.add(step.n);
       const where = step.e && step.s === "error" ? errorPlace(step.k, step.n) : undefined;
       if (where !== undefined && step.e) {
         const key = `${step.e.type}\u0000${where}`;

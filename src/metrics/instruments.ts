@@ -46,6 +46,7 @@ export class Instruments {
   private readonly evalScore: Histogram;
   private readonly evalCost: Counter;
   private readonly evalDropped: Counter;
+  private readonly guardDecisions: Counter;
   // Agent, tool and model names (and error types, which a tool or an MCP server chooses) are capped
   // at `maxKeys` distinct values each, later ones `_other`, as the in-process tables are.
   private readonly agents: NameCap;
@@ -98,14 +99,18 @@ export class Instruments {
       description: "Model call finish reasons (stop, length, tool_calls, content_filter, ...)",
     });
     this.evalResults = m.createCounter(`${p}.eval.results`, {
-      description: "Evaluation results (online evaluators, user feedback), by name, source and result",
+      description: "Evaluation results (in-task and online evaluators, user feedback), by name, source and result",
     });
     this.evalScore = m.createHistogram(`${p}.eval.score`, {
-      description: "Evaluation scores (online evaluators, user feedback), by name and source",
+      description: "Evaluation scores (in-task and online evaluators, user feedback), by name and source",
       advice: { explicitBucketBoundaries: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1] },
     });
     this.evalCost = m.createCounter(`${p}.eval.cost.usd`, {
       description: "Judge cost of online evaluations in USD (beside the agents' own cost)",
+    });
+    this.guardDecisions = m.createCounter(`${p}.guard.decisions`, {
+      description:
+        "Guard decisions, by point, configured action and decision (continue, block, redact, escalate, approve, edit, reject)",
     });
     this.evalDropped = m.createCounter(`${p}.eval.dropped`, {
       description: "Sampled tasks not evaluated: queue full, or the evaluation budget spent",
@@ -189,6 +194,27 @@ export class Instruments {
         ? { [sc.ERROR_TYPE]: this.errorTypes.name(step.error?.type ?? sc.ERROR_TYPE_OTHER) }
         : undefined;
     switch (step.kind) {
+      case "eval": {
+        // In-task evaluators (final checks, corrections, guards): results and a score histogram per
+        // evaluator, beside the online ones (`source`: `inline`). A verdict without a score counts 1 or 0.
+        const e = step.eval;
+        if (!e || step.status === "running") break;
+        const a: Attributes = {
+          name: this.evalNames.name(e.name),
+          source: "inline",
+          agent: this.agents.name(step.run.name),
+        };
+        const pass = e.pass ?? step.status === "ok";
+        this.evalResults.add(1, { ...a, result: pass ? "pass" : "fail" });
+        this.evalScore.record(e.score ?? (pass ? 1 : 0), a);
+        break;
+      }
+      case "guard": {
+        const g = step.guard;
+        if (g?.decision !== undefined)
+          this.guardDecisions.add(1, { point: g.point, action: g.action, decision: g.decision });
+        break;
+      }
       case "chat": {
         const c = step.chat;
         const a: Attributes = {

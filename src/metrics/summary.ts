@@ -114,6 +114,8 @@ export interface StepRecord {
   hint?: true;
   /** An evaluator's verdict and score, when it gave them. */
   ev?: { pass?: boolean; score?: number };
+  /** A guard step: its decision (`continue`, `block`, `redact`, `escalate`, `approve`, `edit`, `reject`) and the evaluator that decided. */
+  gd?: { d: string; by?: string };
 }
 
 /** Everything the metrics, the run store and the report need of one finished task. */
@@ -147,6 +149,12 @@ export interface TaskSummary {
   recoveredInjected: KindCounts;
   /** Breaker trips by kind. */
   trips: Record<string, number>;
+  /**
+   * Guard decisions that acted (not `continue`), by `point.decision` (`output.block`, `input.redact`,
+   * `tool.escalate`, `tool.edit`, ...); absent when none. A block makes the task a failure (error type
+   * `guard_blocked`), not counted in ERR.
+   */
+  guards?: Record<string, number>;
   /** Suspected loops (detected, reported, not stopped), by the tool or node that repeated; absent when none. */
   suspectedLoops?: Record<string, number>;
   /**
@@ -265,8 +273,18 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
         break;
       }
       case "eval":
-        if (failed) s.failures.eval++;
+        // A guard's evaluator that finds something is a finding, not a failure to recover.
+        if (failed && step.parent?.kind !== "guard") s.failures.eval++;
         break;
+      case "guard": {
+        const d = step.guard?.decision;
+        if (d !== undefined && d !== "continue") {
+          s.guards ??= nullTable();
+          const key = `${step.guard?.point}.${d}`;
+          s.guards[key] = (own(s.guards, key) ?? 0) + 1;
+        }
+        break;
+      }
       case "chat": {
         const cost = priceChat(s, step, prices);
         const i = index.get(step);
@@ -338,7 +356,7 @@ function countRecoveries(s: TaskSummary, steps: Step[]): void {
       const list = successes.get(key);
       if (list) list.push(step);
       else successes.set(key, [step]);
-    } else if (step.status === "error" && !isTripped(step)) {
+    } else if (step.status === "error" && !isTripped(step) && step.parent?.kind !== "guard") {
       failures.push([step.kind === "tool" ? "tool" : step.kind === "eval" ? "eval" : "model", key, step]);
     }
   }
@@ -395,6 +413,10 @@ function record(step: Step, origin: number, parent: number): StepRecord {
     r.ev = {};
     if (step.eval.pass !== undefined) r.ev.pass = step.eval.pass;
     if (step.eval.score !== undefined && Number.isFinite(step.eval.score)) r.ev.score = step.eval.score;
+  }
+  if (step.guard?.decision !== undefined) {
+    r.gd = { d: step.guard.decision };
+    if (step.guard.evaluator !== undefined) r.gd.by = step.guard.evaluator;
   }
   return r;
 }

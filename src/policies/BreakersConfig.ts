@@ -3,8 +3,11 @@ import type { Run } from "../run/run.js";
 import type { BudgetStore, SharedBudget } from "./budgetStore.js";
 import type { Trip } from "./trip.js";
 
-/** What a trip does: stop the run with an error, or lead the agent to a final answer. */
-export type TripAction = "abort" | "finalize";
+/**
+ * What a trip does: stop the run with an error, lead the agent to a final answer, or `ask`: pause the
+ * task with LangGraph's `interrupt()` for a person to raise the limit (approve) or end it (reject).
+ */
+export type TripAction = "abort" | "finalize" | "ask";
 
 /** @internal The resolved breaker configuration a TaskGuard works with. */
 export interface BreakersConfig {

@@ -20,7 +20,22 @@ export type Decision =
   | undefined
   | { kind: "abort"; error: BreakerTripError }
   | { kind: "finalize"; trip: Trip }
-  | { kind: "hint"; message: string };
+  | { kind: "hint"; message: string }
+  | { kind: "ask"; trip: Trip; payload: BreakerAskPayload };
+
+/** The payload of an `ask` trip's `interrupt()`: the trip and what the task had spent. */
+export interface BreakerAskPayload extends Trip {
+  agentwarden: "breaker";
+  spentUsd: number;
+  tokens: number;
+}
+
+/** Limits `ask` can raise for a task, by trip kind. */
+const RAISABLE: Partial<Record<TripKind, "maxCostUsd" | "maxTokens" | "maxToolCalls">> = {
+  cost: "maxCostUsd",
+  tokens: "maxTokens",
+  tool_calls: "maxToolCalls",
+};
 
 /** What a model call is about to send, for the predictive guard. */
 export interface ModelCallEstimate {
@@ -66,7 +81,8 @@ export class TaskGuard {
 
   constructor(
     readonly run: Run,
-    readonly limits: Limits,
+    /** The task's limits; an approved `ask` raises one of them (a copy: the Warden's stay as they are). */
+    public limits: Limits,
     private readonly config: BreakersConfig,
     private readonly context: BudgetContext,
   ) {
@@ -371,18 +387,48 @@ export class TaskGuard {
     if (step !== this.run.root) this.run.root.addEvent("agentwarden.loop.suspected", attributes);
   }
 
+  /**
+   * Carries a paused task's spending over into its resumption (the same thread resumed after an
+   * `ask` trip), so the same limit trips again and the reviewer's answer applies to it.
+   */
+  carryOver(spent: { spentUsd?: unknown; tokens?: unknown }): void {
+    if (typeof spent.spentUsd === "number" && Number.isFinite(spent.spentUsd) && spent.spentUsd > 0)
+      this.spentUsd += spent.spentUsd;
+    if (typeof spent.tokens === "number" && Number.isSafeInteger(spent.tokens) && spent.tokens > 0)
+      this.tokens += spent.tokens;
+  }
+
+  /**
+   * A reviewer's answer to an `ask` trip: approval raises the tripped limit for this task (to `limit`
+   * when it is above what was observed, else to twice the limit, at least the observed value);
+   * rejection trips as `abort` does. Returns the decision to carry out (undefined: go on).
+   */
+  answer(step: Step, trip: Trip, approved: boolean, limit?: unknown): Decision {
+    const field = RAISABLE[trip.kind];
+    if (!approved || !field) return this.trip(step, trip, "abort");
+    const raised =
+      typeof limit === "number" && Number.isFinite(limit) && limit > trip.observed
+        ? limit
+        : Math.max(trip.limit * 2, trip.observed);
+    this.limits = { ...this.limits, [field]: raised };
+    const attributes = { kind: trip.kind, limit: trip.limit, raised };
+    step.addEvent("agentwarden.breaker.raised", attributes);
+    if (step !== this.run.root) this.run.root.addEvent("agentwarden.breaker.raised", attributes);
+    return undefined;
+  }
+
   /** The decision of an earlier trip, repeated at every later decision point. */
   private pending(): Decision {
     if (this.error) return { kind: "abort", error: this.error };
     return undefined;
   }
 
-  /** Records a trip (once per task) and decides what it does. */
-  trip(step: Step, trip: Trip): Decision {
+  /** Records a trip (once per task) and decides what it does (`forced`: a reviewer's rejection). */
+  trip(step: Step, trip: Trip, forced?: TripAction): Decision {
     if (this.tripped)
       return this.error ? { kind: "abort", error: this.error } : { kind: "finalize", trip: this.tripped };
-    let action: TripAction | "continue" = this.config.action;
-    if (this.config.onTrip) {
+    let action: TripAction | "continue" = forced ?? this.config.action;
+    if (this.config.onTrip && !forced) {
       try {
         action = this.config.onTrip(trip, this.run);
       } catch (error) {
@@ -390,6 +436,18 @@ export class TaskGuard {
       }
       if (action === "continue") return undefined;
     }
+    // Only limits a task can raise are asked about; a loop or a shared budget stops as `abort` does.
+    if (action === "ask" && RAISABLE[trip.kind]) {
+      const attributes = { kind: trip.kind, limit: trip.limit, observed: trip.observed, action: "ask" };
+      step.addEvent("agentwarden.breaker.ask", attributes);
+      if (step !== this.run.root) this.run.root.addEvent("agentwarden.breaker.ask", attributes);
+      return {
+        kind: "ask",
+        trip,
+        payload: { agentwarden: "breaker", ...trip, spentUsd: this.spentUsd, tokens: this.tokens },
+      };
+    }
+    if (action === "ask") action = "abort";
     this.tripped = trip;
     this.run.trips[trip.kind] = (own(this.run.trips, trip.kind) ?? 0) + 1;
     const attributes = {

@@ -90,6 +90,8 @@ export class Run {
   };
   /** Why the task failed though it returned normally (a final check still failing), if it did. */
   failure: StepError | undefined;
+  /** Set when a guard blocked a step: later model calls answer with the refusal instead of running. */
+  guardBlocked: string | undefined;
   /** The task's breakers, when any limit applies. */
   guard: (RunGuardOf & RunGuard) | undefined;
   /** Breaker trips in this task, by kind. */
@@ -174,6 +176,8 @@ export class Run {
     }
     if (step.eval?.reason !== undefined)
       step.eval.reason = this.warden.redactText("gen_ai.evaluation.explanation", step.eval.reason);
+    if (step.guard?.reason !== undefined)
+      step.guard.reason = this.warden.redactText("gen_ai.evaluation.explanation", step.guard.reason);
     this.openSteps--;
     this.count(step);
     this.hub.stepEnd(step);

@@ -5,9 +5,10 @@ import type { TokenUsage } from "./usage.js";
  * What a step is. `workflow` and `agent` are graph runs (the root of a task, or a nested subgraph);
  * `node` is one execution of a graph node; `chat` one model call; `tool` one tool call; `eval` one
  * evaluator run on an output; `recovery` a step agentwarden put into the run after a failure;
- * `mcp` an MCP request other than a tool call (`tools/list`, `resources/read`, ...).
+ * `mcp` an MCP request other than a tool call (`tools/list`, `resources/read`, ...); `guard` one
+ * guard's decision at a guard point (its evaluators are `eval` steps under it).
  */
-export type StepKind = "workflow" | "agent" | "node" | "chat" | "tool" | "eval" | "recovery" | "mcp";
+export type StepKind = "workflow" | "agent" | "node" | "chat" | "tool" | "eval" | "recovery" | "mcp" | "guard";
 
 /**
  * How a step ended. `interrupted` is a deliberate pause (LangGraph `interrupt()`), `cancelled` the
@@ -119,6 +120,22 @@ export interface EvalInfo {
   reason?: string;
 }
 
+/** Facts of a guard's decision (a `guard` step). */
+export interface GuardInfo {
+  /** `input`, `tool` or `output`. */
+  point: string;
+  /** The guard's place in the options: `tool[0]`. */
+  guard: string;
+  /** The configured action: `block`, `redact` or `escalate`. */
+  action: string;
+  /** What was decided: `continue`, `block`, `redact`, `escalate`, then (on resume) `approve`, `edit`, `reject`. */
+  decision?: string;
+  /** The evaluator whose finding decided. */
+  evaluator?: string;
+  /** Its reason; redacted (field `gen_ai.evaluation.explanation`) when the step ends. */
+  reason?: string;
+}
+
 /** What agentwarden did about a failure. */
 export type RecoveryAction = "retry" | "fallback" | "corrective_message" | "handler" | "eval_correction";
 
@@ -189,6 +206,7 @@ export class Step {
   eval: EvalInfo | undefined;
   recovery: RecoveryInfo | undefined;
   mcp: McpInfo | undefined;
+  guard: GuardInfo | undefined;
   /** On a failed step: the recovery agentwarden injected for it (its success then counts as injected). */
   recoveredBy: RecoveryAction | undefined;
   /** True for a step agentwarden put into the run (a retry, fallback or correction), not the agent. */

@@ -13,6 +13,7 @@ import type { ResolvedOptions } from "../options.js";
 import type { ChatRequestParams, Step } from "../run/step.js";
 import type { TokenUsage } from "../run/usage.js";
 import type { Subscriber } from "../subscriber.js";
+import { evaluatedStep, evaluationAttributes, GEN_AI_EVALUATION_RESULT, type LoggerLike } from "./evaluationEvents.js";
 import * as sc from "./semconv.js";
 import { vocabularyAttributes } from "./vocabularies.js";
 
@@ -41,7 +42,10 @@ export class TracingSubscriber implements Subscriber {
   constructor(private readonly options: ResolvedOptions) {
     const provider = options.tracerProvider ?? trace.getTracerProvider();
     this.tracer = provider.getTracer(TRACER_NAME, TRACER_VERSION);
+    this.logger = options.loggerProvider?.getLogger(TRACER_NAME, TRACER_VERSION);
   }
+
+  private readonly logger: LoggerLike | undefined;
 
   onStepStart(step: Step): void {
     const parent = step.parent ? (step.parent.slots[this.slot] as SpanSlot | undefined) : undefined;
@@ -71,6 +75,7 @@ export class TracingSubscriber implements Subscriber {
     if (step.events) {
       for (const event of step.events) span.addEvent(event.name, event.attributes, event.time);
     }
+    if (step.kind === "eval") this.evaluationResult(step, slot);
     if (step.status === "error") {
       span.setAttribute(sc.ERROR_TYPE, step.error?.type || sc.ERROR_TYPE_OTHER);
       span.setStatus({ code: SpanStatusCode.ERROR, ...(step.error ? { message: step.error.message } : {}) });
@@ -78,6 +83,31 @@ export class TracingSubscriber implements Subscriber {
       span.setAttribute(sc.AW_STEP_STATUS, step.status);
     }
     span.end();
+  }
+
+  /**
+   * An evaluation result as the GenAI conventions define it: a `gen_ai.evaluation.result` event
+   * parented to the evaluated span (the model or tool call a guard checked, the node a correction
+   * re-ran, the task's root for final checks). A log record through the Logs API when a
+   * `loggerProvider` is given (span events are being deprecated upstream); else a span event on
+   * the evaluated span, or on the eval span when the evaluated one has already ended.
+   */
+  private evaluationResult(step: Step, own: SpanSlot): void {
+    const attributes = evaluationAttributes(step);
+    if (!attributes) return;
+    const target = evaluatedStep(step);
+    const evaluated = target ? (target.slots[this.slot] as SpanSlot | undefined) : undefined;
+    if (this.logger) {
+      this.logger.emit({
+        eventName: GEN_AI_EVALUATION_RESULT,
+        attributes,
+        context: (evaluated ?? own).ctx,
+        timestamp: step.endTime ?? Date.now(),
+      });
+      return;
+    }
+    const span = evaluated?.span.isRecording() ? evaluated.span : own.span;
+    span.addEvent(GEN_AI_EVALUATION_RESULT, attributes, step.endTime);
   }
 
   async forceFlush(): Promise<void> {
@@ -220,6 +250,19 @@ export class TracingSubscriber implements Subscriber {
         if (e.reason !== undefined) a[sc.GEN_AI_EVALUATION_EXPLANATION] = e.reason;
         return a;
       }
+      case "guard": {
+        const g = step.guard;
+        if (!g) return undefined;
+        const a: Attributes = {
+          "agentwarden.guard": g.guard,
+          "agentwarden.guard.point": g.point,
+          "agentwarden.guard.action": g.action,
+        };
+        if (g.decision !== undefined) a["agentwarden.guard.decision"] = g.decision;
+        if (g.evaluator !== undefined) a[sc.GEN_AI_EVALUATION_NAME] = g.evaluator;
+        if (g.reason !== undefined) a[sc.GEN_AI_EVALUATION_EXPLANATION] = g.reason;
+        return a;
+      }
       case "agent": {
         // invoke_agent: the provider (required) and model of the agent's model calls, known once one
         // was made; the task's aggregated input and output tokens on the task's own agent span (cache
@@ -267,6 +310,8 @@ function spanName(step: Step, options: ResolvedOptions): string {
       return step.mcp?.method ?? step.name;
     case "eval":
       return `eval ${step.name}`;
+    case "guard":
+      return `guard ${step.name}`;
     case "recovery":
       return `recover ${step.recovery?.target ?? step.name}`;
     default:

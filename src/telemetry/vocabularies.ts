@@ -11,6 +11,7 @@ const openInferenceKind = {
   eval: "EVALUATOR",
   recovery: "CHAIN",
   mcp: "TOOL",
+  guard: "GUARDRAIL",
 } as const;
 const traceloopKind = {
   workflow: "workflow",
@@ -21,6 +22,7 @@ const traceloopKind = {
   eval: "task",
   recovery: "task",
   mcp: "tool",
+  guard: "task",
 } as const;
 
 /**
