@@ -1,3 +1,22 @@
+/**
+ * One span of text an evaluator found: an unsupported claim, an injection marker, a secret. `start`
+ * and `end` are UTF-16 offsets (`text.slice(start, end)`) into the text named by `source`, so a
+ * guard can redact exactly these spans.
+ */
+export interface Finding {
+  /** What was found (`e-mail address`, `API key`, `instruction override`, `unsupported number`, ...). */
+  kind: string;
+  start: number;
+  end: number;
+  /**
+   * Which text the offsets refer to: `answer` (the text the evaluator checked, by default the last
+   * message), `input` (the user's input), `tool_result:<i>` (the i-th tool result, from 0), `context:<i>`.
+   */
+  source: string;
+  /** The matched text (for display; a secret's finding carries it too, so redact before storing). */
+  text?: string;
+}
+
 /** The verdict of one evaluator on one output. */
 export interface EvalResult {
   pass: boolean;
@@ -5,6 +24,10 @@ export interface EvalResult {
   score?: number;
   /** Why it failed (or passed): shown to the model in a correction, and on the eval span. */
   reason?: string;
+  /** A short verdict label (`grounded`, `unsupported`, `injection`, `pii`, `truncated`, ...). */
+  label?: string;
+  /** The spans that made the verdict, when the evaluator locates them (built-in evaluators do). */
+  findings?: Finding[];
 }
 
 /**
@@ -17,6 +40,20 @@ export interface Evaluator<O = unknown> {
   evaluate(output: O): boolean | EvalResult | Promise<boolean | EvalResult>;
 }
 
+function isFinding(f: unknown): f is Finding {
+  const x = f as Finding | null;
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof x.kind === "string" &&
+    typeof x.source === "string" &&
+    Number.isInteger(x.start) &&
+    Number.isInteger(x.end) &&
+    x.start >= 0 &&
+    x.end >= x.start
+  );
+}
+
 /** Normalises what an evaluator returned; anything but a boolean or `{ pass: boolean }` is a failure. */
 export function toEvalResult(value: unknown): EvalResult {
   if (typeof value === "boolean") return { pass: value };
@@ -25,6 +62,15 @@ export function toEvalResult(value: unknown): EvalResult {
     const r: EvalResult = { pass: v.pass };
     if (typeof v.score === "number" && Number.isFinite(v.score)) r.score = v.score;
     if (typeof v.reason === "string") r.reason = v.reason;
+    if (typeof v.label === "string") r.label = v.label;
+    if (Array.isArray(v.findings)) {
+      const findings = v.findings.filter(isFinding).map((f) => {
+        const out: Finding = { kind: f.kind, start: f.start, end: f.end, source: f.source };
+        if (typeof f.text === "string") out.text = f.text;
+        return out;
+      });
+      if (findings.length > 0) r.findings = findings;
+    }
     return r;
   }
   return { pass: false, reason: `evaluator returned ${typeof value}, expected a boolean or { pass }` };
