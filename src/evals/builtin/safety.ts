@@ -91,9 +91,14 @@ export function piiCheck(options: PiiCheckOptions = {}): Evaluator {
       const c = select(output);
       const findings: Finding[] = [];
       if (scan.includes("answer")) findings.push(...findPii(c.answer, "answer", kinds));
-      if (scan.includes("input")) c.inputs.forEach((t, i) => findings.push(...findPii(t, `input:${i}`, kinds)));
+      if (scan.includes("input"))
+        c.inputs.forEach((t, i) => {
+          findings.push(...findPii(t, `input:${i}`, kinds));
+        });
       if (scan.includes("tool_results"))
-        c.toolResults.forEach((t, i) => findings.push(...findPii(t, `tool_result:${i}`, kinds)));
+        c.toolResults.forEach((t, i) => {
+          findings.push(...findPii(t, `tool_result:${i}`, kinds));
+        });
       if (findings.length === 0) return { pass: true, score: 1, label: "clean" };
       const found = [...new Set(findings.map((f) => f.kind))];
       return {
@@ -226,9 +231,17 @@ export function injectionCheck(options: InjectionCheckOptions = {}): Evaluator {
       const c = select(output);
       const findings: Finding[] = [];
       if (scan.includes("tool_results"))
-        c.toolResults.forEach((t, i) => findings.push(...findInjection(t, `tool_result:${i}`)));
-      if (scan.includes("context")) c.context.forEach((t, i) => findings.push(...findInjection(t, `context:${i}`)));
-      if (scan.includes("input")) c.inputs.forEach((t, i) => findings.push(...findInjection(t, `input:${i}`)));
+        c.toolResults.forEach((t, i) => {
+          findings.push(...findInjection(t, `tool_result:${i}`));
+        });
+      if (scan.includes("context"))
+        c.context.forEach((t, i) => {
+          findings.push(...findInjection(t, `context:${i}`));
+        });
+      if (scan.includes("input"))
+        c.inputs.forEach((t, i) => {
+          findings.push(...findInjection(t, `input:${i}`));
+        });
       if (scan.includes("answer")) findings.push(...findInjection(c.answer, "answer"));
       if (findings.length === 0) return { pass: true, score: 1, label: "benign" };
       const where = [...new Set(findings.map((f) => f.source))].join(", ");
