@@ -26,8 +26,36 @@ export {
   argusNormalizedWeights,
 } from "./evals/builtin/argusGarvis.js";
 export {
+  type Conversation,
+  type ConversationSelect,
+  contentText,
+  readConversation,
+} from "./evals/builtin/conversation.js";
+export { type GroundednessOptions, groundednessCheck, groundednessJudge } from "./evals/builtin/groundedness.js";
+export {
+  emptyAnswerCheck,
+  type ReliabilityCheckOptions,
+  type ReliabilityKind,
+  refusalCheck,
+  reliabilityCheck,
+  structuredOutputCheck,
+  truncationCheck,
+} from "./evals/builtin/reliability.js";
+export {
+  CREDENTIAL_KINDS,
+  findInjection,
+  findPii,
+  type InjectionCheckOptions,
+  injectionCheck,
+  type PiiCheckOptions,
+  piiCheck,
+  safetyJudge,
+} from "./evals/builtin/safety.js";
+export {
   containsCheck,
+  type JudgeModel,
   judgeCheck,
+  judgeVerdict,
   lastMessageText,
   predicateCheck,
   regexCheck,

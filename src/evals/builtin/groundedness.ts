@@ -38,6 +38,11 @@ const COMMON_CAPS = new Set(
 );
 
 function stem(w: string): string {
+  const s = stemSuffix(w);
+  return s.length > 3 && s.endsWith("e") ? s.slice(0, -1) : s;
+}
+
+function stemSuffix(w: string): string {
   if (w.length > 5 && w.endsWith("ies")) return `${w.slice(0, -3)}y`;
   if (w.length > 5 && w.endsWith("ing")) return w.slice(0, -3);
   if (w.length > 4 && w.endsWith("ed")) return w.slice(0, -2);
@@ -66,7 +71,7 @@ const SCALES: Record<string, number> = {
 };
 /** A number: digits grouped by commas or thin spaces, a decimal part, then a scale word or %. */
 const NUMBER =
-  /(?<![\p{L}\p{N}_.,])(\d{1,3}(?:[,\u202f\u00a0]\d{3})+|\d+)(\.\d+)?(?:\s?(%|percent\b|per cent\b)|\s?(k|K|m|M|mm|mn|bn|b|B|t|tn|thousand|million|millions|billion|billions|trillion)(?![\p{L}]))?(?![\p{L}\p{N}])/gu;
+  /(?<![\p{L}\p{N}_.,])(\d{1,3}(?:[,\u202f\u00a0]\d{3})+|\d+)(\.\d+)?(?:\s?(%|percent\b|per cent\b)|\s?(k|K|m|M|mm|mn|bn|b|B|t|tn|thousand|million|millions|billion|billions|trillion)(?![\p{L}]))?(?![\p{N}])/gu;
 
 interface NumberClaim {
   start: number;
@@ -99,6 +104,37 @@ function numbersIn(text: string): NumberClaim[] {
     });
   }
   return out;
+}
+
+const MONTHS = [
+  "january",
+  "february",
+  "march",
+  "april",
+  "may",
+  "june",
+  "july",
+  "august",
+  "september",
+  "october",
+  "november",
+  "december",
+];
+const DAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+
+/** Month and weekday names for their abbreviations (and back): "Feb" and "February" are one word. */
+function aliases(w: string): string[] {
+  for (const name of [...MONTHS, ...DAYS]) {
+    if (
+      w === name ||
+      (w.length >= 3 &&
+        name.startsWith(w) &&
+        (w.length === 3 || w === "sept" || w === "tues" || w === "thur" || w === "thurs"))
+    ) {
+      return [name, name.slice(0, 3)];
+    }
+  }
+  return [];
 }
 
 /** What the evidence says, indexed for the checks. */
@@ -140,20 +176,54 @@ function indexEvidence(texts: readonly string[]): Evidence {
     if (n.scale !== 1) values.push(n.mantissa);
     if (n.percent) values.push(v / 100);
   }
-  // ISO dates and clock times give their parts: 2024-03-05 → 2024, 3, 5; 14:30 → 14, 30
-  for (const m of all.matchAll(/\b\d{4}-\d{1,2}-\d{1,2}(?:T\d{1,2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}(?::\d{2})?\b/g)) {
-    for (const d of m[0].match(/\d+/g) ?? []) values.push(Number(d));
-  }
   const words = new Set<string>();
   const stems = new Set<string>();
+  // ISO dates and clock times give their parts (2024-03-05 → 2024, 3, 5; 14:30 → 14, 30), a date
+  // its month's and weekday's names
+  for (const m of all.matchAll(/\b\d{4}-\d{1,2}-\d{1,2}(?:T\d{1,2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}(?::\d{2})?\b/g)) {
+    const parts = (m[0].match(/\d+/g) ?? []).map(Number);
+    values.push(...parts);
+    if (/^\d{4}-/.test(m[0])) {
+      const [y, mo, d] = parts as [number, number, number];
+      const month = MONTHS[mo - 1];
+      if (month) for (const w of [month, month.slice(0, 3)]) words.add(w);
+      const day = DAYS[new Date(Date.UTC(y, mo - 1, d)).getUTCDay()];
+      if (day) for (const w of [day, day.slice(0, 3)]) words.add(w);
+    }
+  }
+  // a JSON object's or array's numbers add up to a total an answer may give
+  values.push(...jsonSums(texts));
   for (const m of all.toLowerCase().matchAll(WORD)) {
     for (const w of m[0].replace(/[’]/g, "'").split(/['-]/)) {
       if (!w) continue;
       words.add(w);
       stems.add(stem(w));
+      for (const a of aliases(w)) words.add(a);
     }
   }
   return { values: [...new Set(values)], stems, words, lower: all.toLowerCase() };
+}
+
+/** The sum of the numbers directly inside each JSON object or array of the evidence. */
+function jsonSums(texts: readonly string[]): number[] {
+  const sums: number[] = [];
+  const walk = (v: unknown) => {
+    if (v === null || typeof v !== "object") return;
+    const children = Object.values(v as Record<string, unknown>);
+    const nums = children.filter((x): x is number => typeof x === "number" && Number.isFinite(x));
+    if (nums.length >= 2) sums.push(nums.reduce((a, b) => a + b, 0));
+    for (const c of children) walk(c);
+  };
+  for (const t of texts) {
+    const s = t.trim();
+    if (!(s.startsWith("{") || s.startsWith("["))) continue;
+    try {
+      walk(JSON.parse(s));
+    } catch {
+      // not JSON: no sums
+    }
+  }
+  return sums;
 }
 
 function roundTo(x: number, decimals: number): number {
@@ -181,7 +251,6 @@ function numberSupported(n: NumberClaim, ev: Evidence, derived: boolean): boolea
       const a = vs[i] as number;
       const b = vs[j] as number;
       if (matches(a + b) || matches(Math.abs(a - b))) return true;
-      if (a !== 0 && b !== 0 && n.percent && (matches((b - a) / a) || matches((a - b) / b))) return true;
     }
   }
   return false;
@@ -226,8 +295,15 @@ const CONNECTORS = new Set([
   "du",
 ]);
 
+/** Units and currencies written in capitals: no names. */
+const UNITS = new Set(
+  "KB MB GB TB PB KBps Mbps Gbps USD EUR GBP JPY CHF CAD AUD UTC GMT CET PST EST AM PM ETA SKU ID OK FAQ PDF URL".split(
+    " ",
+  ),
+);
+
 function isCap(w: string): boolean {
-  return /^\p{Lu}/u.test(w) && (w.length >= 2 || /^\p{Lu}$/u.test(w)) && w !== "I";
+  return /^\p{Lu}/u.test(w) && w.length >= 2 && !UNITS.has(w);
 }
 
 interface NameClaim {
@@ -276,7 +352,13 @@ function nameSupported(n: NameClaim, ev: Evidence): boolean {
   return n.words.every((w) => {
     const lower = w.toLowerCase().replace(/[’]/g, "'");
     const parts = lower.split(/['-]/).filter((p) => p.length > 0);
-    return parts.every((p) => ev.words.has(p) || ev.stems.has(stem(p)) || (p.length >= 4 && ev.lower.includes(p)));
+    return parts.every(
+      (p) =>
+        ev.words.has(p) ||
+        ev.stems.has(stem(p)) ||
+        aliases(p).some((a) => ev.words.has(a)) ||
+        (p.length >= 4 && ev.lower.includes(p)),
+    );
   });
 }
 
@@ -317,7 +399,7 @@ export interface GroundednessOptions {
   statementCoverage?: number;
   /** Sentences with fewer content words are not judged as statements. Default 4. */
   minStatementWords?: number;
-  /** Accept a number that is the sum or difference (or, for a percentage, the change) of two evidence numbers. Default true. */
+  /** Accept a number that is the sum or difference of two evidence numbers. Default true. */
   derivedNumbers?: boolean;
   /** Integers up to this are not checked (counts, list positions). Default 10. */
   ignoreIntegersUpTo?: number;

@@ -14,7 +14,10 @@ export function jsonCandidate(answer: string): { text: string; offset: number } 
   }
   const lead = /^\s*/.exec(answer)?.[0].length ?? 0;
   const c = answer[lead];
-  if (c === "{" || (c === "[" && /^\[\s*(?:[[{"\d\-tfn\]])/.test(answer.slice(lead)))) {
+  // "[" opens JSON when an object, array or string follows, or the answer also ends in "]"
+  // ("[1] Smith, J. (2020)..." is a reference list)
+  const rest = answer.slice(lead);
+  if (c === "{" || (c === "[" && (/^\[\s*[[{"]/.test(rest) || /^\[[\s\S]*\]\s*$/.test(rest)))) {
     return { text: answer.slice(lead), offset: lead };
   }
   return undefined;
@@ -103,7 +106,7 @@ function empty(answer: string): Problem | undefined {
 const REFUSAL = new RegExp(
   [
     String.raw`\bI(?:'m| am)\s+(?:really\s+|very\s+)?sorry,?\s+(?:but\s+)?I\s+(?:can(?:no|')t|won't|will not|am unable to|am not able to|must decline to)\s+(?:help|assist|provide|do|comply|share|fulfil|fulfill|complete|create|write|generate|give|answer|continue|engage|support|discuss)`,
-    String.raw`\bI\s+(?:can(?:no|')t|won't|will not|am not able to|am unable to|(?:'m| am) not able to|(?:'m| am) unable to)\s+(?:help|assist)\s+(?:you\s+)?with\s+(?:that|this|your request|such|requests)`,
+    String.raw`\bI\s+(?:can(?:no|')t|won't|will not|am not able to|am unable to|(?:'m| am) not able to|(?:'m| am) unable to)\s+(?:help|assist)\s+(?:you\s+)?with\s+(?:that|this|your request|such|requests|[a-z]+ing\b)`,
     String.raw`\bI\s+(?:can(?:no|')t|won't|will not|must decline to|(?:'m| am) (?:not able|unable|not allowed|not permitted) to)\s+(?:provide|share|comply|fulfil|fulfill|do that|do this|create that|write that|generate that|give you that|answer that|assist with (?:that|this))`,
     String.raw`\bI\s+(?:must|have to|need to)\s+(?:respectfully\s+)?decline\b`,
     String.raw`\bAs an AI(?: language model| assistant| model)?,?\s+I\s+(?:can(?:no|')t|don't|do not|am not able to|won't)\b`,

@@ -63,8 +63,21 @@ export function findPii(text: string, source = "answer", kinds: readonly string[
     if (s.kind === "password or secret assignment" && PLACEHOLDER.test(value)) continue;
     out.push({ kind: s.kind, start: s.start, end: s.end, source });
   }
-  return out;
+  // international numbers written in groups (+44 20 7946 0958, +33 6 12 34 56 78), which the
+  // redactor's phone pattern (ungrouped +digits, or the North American shape) leaves alone
+  if (allowed.has("phone number") && text.includes("+")) {
+    for (const m of text.matchAll(INTERNATIONAL_PHONE)) {
+      const digits = m[0].replace(/\D/g, "").length;
+      const start = m.index;
+      const end = start + m[0].length;
+      if (digits < 8 || digits > 15 || out.some((f) => start < f.end && f.start < end)) continue;
+      out.push({ kind: "phone number", start, end, source });
+    }
+  }
+  return out.sort((a, b) => a.start - b.start);
 }
+
+const INTERNATIONAL_PHONE = /(?<![\w+])\+[1-9]\d{0,2}(?:[ .-]\(?\d{1,4}\)?){2,6}(?![\d-])/g;
 
 export interface PiiCheckOptions {
   name?: string;
@@ -112,86 +125,87 @@ export function piiCheck(options: PiiCheckOptions = {}): Evaluator {
   };
 }
 
-/** One prompt-injection marker: a kind and a pattern (case-insensitive unless it says otherwise). */
+/** One prompt-injection marker: a kind and a pattern; `toolOnly` ones are not looked for in the user's input. */
 interface Marker {
   kind: string;
   pattern: RegExp;
+  toolOnly?: boolean;
 }
 
-const IGNORE = String.raw`(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|discard)`;
-const PRIOR = String.raw`(?:all\s+|any\s+|the\s+|your\s+|these\s+|those\s+|my\s+|every\s+)*(?:previous|prior|above|earlier|preceding|original|former|existing|initial|system|developer|safety)?`;
-const ORDERS = String.raw`(?:instructions?|directions?|directives?|prompts?|rules|guidelines|guardrails|constraints|context|orders|programming|restrictions)`;
+const IGNORE = String.raw`(?:ignore|disregard|forget|override|bypass|skip|abandon|discard)`;
+const DET = String.raw`(?:(?:all|any|the|your|these|those|my|every|of)\s+)*`;
+const ADJ = String.raw`(?:(?:previous|prior|above|earlier|preceding|original|former|existing|initial|system|developer|safety|security|content|moderation|built-in|other)\s+){0,2}`;
+const ORDERS = String.raw`(?:instructions?|directions?|directives?|prompts?|rules|guidelines|guidance|guardrails|constraints|context|orders|programming|restrictions|polic(?:y|ies)|training|everything\s+(?:above|before))`;
 
 /**
  * The markers, each bounded (no unbounded repeat before a literal), so each runs in linear time.
  * They look for text that addresses the model rather than the user: orders to drop its
- * instructions, a new identity, fake role or system turns, requests to reveal its prompt or to
- * send data somewhere, hidden characters.
+ * instructions, a new identity or mode, fake role or system turns, requests to reveal its prompt or
+ * secrets, orders to send data somewhere, hidden characters.
  */
 const MARKERS: readonly Marker[] = [
-  {
-    kind: "instruction override",
-    pattern: new RegExp(String.raw`\b${IGNORE}\s+${PRIOR}\s*${ORDERS}\b`, "gi"),
-  },
+  { kind: "instruction override", pattern: new RegExp(String.raw`\b${IGNORE}\s+${DET}${ADJ}${ORDERS}\b`, "gi") },
   {
     kind: "instruction override",
     pattern:
-      /\b(?:do not|don't|never)\s+(?:follow|obey|listen to)\s+(?:the\s+|your\s+|any\s+)?(?:previous|prior|original|system|user'?s?)\s+(?:instructions?|prompt|rules)\b/gi,
+      /\b(?:do not|don't|never|stop)\s+(?:follow(?:ing)?|obey(?:ing)?|listen(?:ing)? to|work(?:ing)? for)\s+(?:the\s+|your\s+|any\s+)?(?:previous\s+|prior\s+|original\s+|system\s+)?(?:user'?s?|instructions?|prompt|rules)\b/gi,
   },
   {
     kind: "new instructions",
     pattern:
-      /(?:^|[\n.!>:\]]\s*)(?:new|updated|revised|real|actual|additional|important|urgent|hidden)\s+(?:system\s+)?(?:instructions?|directives?|orders|task)\s*[:\-—]/gi,
+      /\b(?:new|updated|revised|real|actual|additional|important|urgent|hidden|true)\s+(?:system\s+)?(?:instructions?|directives?|orders)\s*(?:[:\-—]|are\b)|\byour\s+(?:new|real|actual|true|only)\s+(?:task|instructions?|goal|objective|job|purpose)\b/gi,
   },
   {
     kind: "new instructions",
     pattern:
-      /\b(?:from now on|henceforth|for the rest of this conversation),?\s+(?:you|the assistant|the ai|the agent)\b/gi,
+      /\b(?:from now on|henceforth|for the rest of (?:this|the) conversation),?\s+(?:you|the assistant|the ai|the agent)\b/gi,
   },
   {
     kind: "role hijack",
     pattern:
-      /\byou\s+are\s+(?:now|no longer)\b|\b(?:act|behave|respond)\s+as\s+(?:if\s+you\s+were\s+)?(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|different)\b|\bpretend\s+(?:to\s+be|you\s+are)\s+(?:an?\s+)?(?:unrestricted|unfiltered|different|evil|dan)\b|\b(?:developer|god|dan|jailbreak|admin|debug)\s+mode\b|\bdo anything now\b/gi,
+      /\byou\s+are\s+(?:now\s+(?:an?\s+|in\s+|my\s+|dan\b|free\b|unrestricted|unfiltered|jailbroken|evil|no longer)|no\s+longer\s+(?:an?\s+)?(?:ai|assistant|bound|restricted|chatgpt))|\b(?:act|behave|respond)\s+as\s+(?:if\s+you\s+were\s+)?(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|evil)\b|\bpretend\s+(?:to\s+be|you\s+are)\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|evil|jailbroken|dan)\b|\b(?:dan|jailbreak|unrestricted|unfiltered)\s+mode\b|\bdeveloper\s+mode\b(?=[^\n]{0,60}\b(?:guidelines|rules|restrictions|polic(?:y|ies)|filters|safety|censor))|\bdo anything now\b/gi,
   },
   {
     kind: "addressed to the model",
+    toolOnly: true,
     pattern:
-      /(?:^|[\n.!]\s*)(?:attention|note|important|notice|message)?\s*(?:to\s+)?(?:the\s+)?(?:ai|llm|assistant|agent|chatbot|language model|gpt|claude)\s*(?:assistant|agent|model)?\s*(?:reading|processing|summari[sz]ing)?[^.\n]{0,40}?[:,]\s*(?:you\s+(?:must|should|will|need)|please\s+(?:ignore|disregard|send|forward|reveal|include|respond|reply|tell|say|execute|call|run|delete|transfer)|ignore|disregard|do not)\b/gi,
+      /\b(?:dear|hey|attention|note\s+to|message\s+to|p\.?\s?s\.?\s+to|instructions?\s+(?:to|for))\s+(?:the\s+|any\s+|all\s+)?(?:ai|llms?|assistants?|(?:ai\s+)?agents?|chatbots?|(?:large\s+)?language\s+models?|gpt|chatgpt|claude|gemini|copilot)\b|\bif\s+you\s+are\s+(?:an?\s+)?(?:ai|llm|large language model|language model|assistant|bot|chatbot|agent)\b|\b(?:chatgpt|claude|gemini|copilot|assistant|ai|agent)\s*,\s*(?:when|while|before|after|please|you\s+(?:must|should|will))\b|\b(?:when|while)\s+(?:summari[sz]ing|processing|reading|answering)\s+this\b[^.\n]{0,40}?,\s*(?:say|tell|mark|respond|reply|include|write|state)\b/gi,
   },
   {
     kind: "fake role turn",
     pattern:
-      /<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|>|\[\/?INST\]|<<\/?SYS>>|<\/?(?:system|system_prompt|instructions?)>|(?:^|\n)\s*(?:#{2,3}\s*)?(?:system|assistant)\s*(?:message|prompt)?\s*:\s*(?=\S)/gi,
+      /<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|>|\[\/?INST\]|<<\/?SYS>>|<\/?(?:system|system_prompt|instructions?)>|(?:^|\n|[.!?]\s+)\s*(?:#{1,3}\s*)?(?:system|assistant)\s*(?:message|prompt)?\s*:\s*(?=\S)/gi,
   },
   {
     kind: "prompt extraction",
     pattern:
-      /\b(?:reveal|print|output|repeat|show|display|leak|disclose|tell me|give me|send|write out)\s+(?:me\s+)?(?:all\s+of\s+|the\s+|your\s+|its\s+)*(?:(?:full|entire|complete|exact|hidden|secret|original|initial)\s+)*(?:system\s+prompt|(?:system\s+|initial\s+|hidden\s+|original\s+)instructions|prompt\s+above|instructions\s+above|api\s+keys?|credentials|secrets|environment\s+variables|password)/gi,
+      /\b(?:reveal|print|output|repeat|show|display|leak|disclose|tell me|give me|send|write out|recite)\s+(?:me\s+)?(?:all\s+of\s+|the\s+|your\s+|its\s+)*(?:(?:full|entire|complete|exact|hidden|secret|original|initial)\s+)*(?:system\s+prompt|(?:system|initial|hidden|original|secret)\s+instructions|(?:prompt|instructions|text|words|everything)\s+above|api\s+keys?|credentials|secrets|environment\s+variables|password)/gi,
   },
   {
     kind: "exfiltration",
     pattern:
-      /\b(?:send|forward|post|upload|email|e-mail|transmit|exfiltrate|leak|copy)\s+(?:all\s+|the\s+|this\s+|your\s+|any\s+|every\s+)*(?:[\w'’-]+\s+){0,4}?(?:to|into)\s+(?:https?:\/\/|[\w.+-]+@[\w-]+\.|the\s+(?:following\s+)?(?:url|address|endpoint|webhook))/gi,
+      /\b(?:send|forward|post|upload|email|e-mail|transmit|exfiltrate|leak|copy)\s+(?:\S+\s+){0,6}?(?:to|into)\s+(?:https?:\/\/|the\s+(?:following\s+)?(?:url|endpoint|webhook|server))/gi,
   },
   {
     kind: "exfiltration",
-    pattern: /!\[[^\]\n]{0,100}\]\(https?:\/\/[^)\s]{1,300}[?&][\w-]{1,40}=(?:\{|\$|%7B|<)/gi,
+    pattern:
+      /\b(?:send|forward|email|e-mail|leak|copy)\s+(?:all\s+|the\s+|of\s+)*(?:user'?s?\s+|customer'?s?\s+|their\s+)?(?:full\s+|entire\s+|whole\s+)?(?:conversation|chat|history|files|data|credentials|passwords?|keys|contents|everything|address(?:es)?|records|emails|contacts)\s+(?:\S+\s+){0,3}?to\s+[\w.+-]+@[\w-]+\./gi,
   },
+  { kind: "exfiltration", pattern: /!\[[^\]\n]{0,100}\]\(https?:\/\/[^)\s]{1,300}[?&][\w-]{1,40}=(?:\{|\$|%7B|<)/gi },
   {
     kind: "tool hijack",
     pattern:
-      /\b(?:call|invoke|use|run|execute)\s+(?:the\s+)?(?:`?[a-z_][\w.-]{2,40}`?\s+)?(?:tool|function)\s+(?:with|to)\b[^.\n]{0,80}\b(?:delete|transfer|send|drop|rm\s+-rf|wire|pay|grant|admin)\b/gi,
+      /\b(?:call|invoke|use|run|execute)\s+(?:the\s+)?(?:`?[a-z_][\w.-]{2,40}`?\s+)?(?:tool|function)\s+(?:with|to)\b[^.\n]{0,80}?(?:delete|transfer|send|drop|rm\s+-rf|wire|pay|grant|admin)/gi,
   },
-  {
-    kind: "hidden characters",
-    pattern: /[\u{E0000}-\u{E007F}]{2,}|[\u200B-\u200D\u2060\uFEFF]{3,}/gu,
-  },
+  { kind: "hidden characters", pattern: /[\u{E0000}-\u{E007F}]{2,}|[\u200B-\u200D\u2060\uFEFF]{3,}/gu },
 ];
 
 /** The prompt-injection markers in `text`, in text order, overlapping ones merged into the first. */
 export function findInjection(text: string, source: string): Finding[] {
   const out: Finding[] = [];
-  for (const { kind, pattern } of MARKERS) {
+  const fromUser = source.startsWith("input");
+  for (const { kind, pattern, toolOnly } of MARKERS) {
+    if (toolOnly && fromUser) continue;
     pattern.lastIndex = 0;
     for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
       if (m[0].length === 0) {
@@ -199,7 +213,7 @@ export function findInjection(text: string, source: string): Finding[] {
         continue;
       }
       // a leading separator the pattern needed to see is not part of the marker
-      const lead = /^[\s\n.!>:\]]*/.exec(m[0])?.[0].length ?? 0;
+      const lead = /^[\s.!?>:\]]*/.exec(m[0])?.[0].length ?? 0;
       const start = m.index + lead;
       const end = m.index + m[0].length;
       if (end <= start || out.some((f) => start < f.end && f.start < end)) continue;
