@@ -24,6 +24,7 @@ export {
   argusGarvisEvaluator,
   argusGarvisScores,
   argusNormalizedWeights,
+  argusRequestOf,
 } from "./evals/builtin/argusGarvis.js";
 export {
   type Conversation,

@@ -6,6 +6,7 @@ import {
   argusGarvisEvaluator,
   argusGarvisScores,
   argusNormalizedWeights,
+  argusScores,
 } from "../src/index.js";
 
 /**
@@ -212,6 +213,16 @@ describe("ARGUS G-ARVIS scores, worked by hand", () => {
     expect(r.pass).toBe(false);
     expect(r.score).toBe(0.6867);
     expect(r.reason).toContain("healthcare");
+  });
+});
+
+describe("ARGUS agentic scores round as Python does", () => {
+  it("ASF on an exact tie: round(0.03125, 4) is 0.0312 in Python", () => {
+    // P=8, C=1, F=4, N=40: (1/8) · (1 − 4/8) · max(0.5, 1 − 0.1·40/8) = 0.125 · 0.5 · 0.5 = 0.03125, exact
+    // in binary; Python's round goes to the even digit, Math.round(x·10⁴)/10⁴ went up to 0.0313.
+    expect(argusScores({ planned: 8, completed: 1, failed: 4, recovered: 0, retries: 40, costUsd: 0 }).asf).toBe(
+      0.0312,
+    );
   });
 });
 

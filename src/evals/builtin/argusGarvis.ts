@@ -1,4 +1,5 @@
 import type { EvalResult, Evaluator } from "../Evaluator.js";
+import { readConversation } from "./conversation.js";
 import { pyCount, pyFloatOfDigits, pyJsonLoads, pyLen, pyRegex, pyRound, pySplit, pyStrip, pySum } from "./python.js";
 
 /**
@@ -506,8 +507,22 @@ export function argusGarvisScores(
   return { composite: c, ...dims, passing: c >= 0.7, weights: w, details };
 }
 
-/** What `argusGarvisEvaluator` scores, taken from the output; by default `{ prompt, response, context, ... }` itself. */
+/** What `argusGarvisEvaluator` scores, taken from the output. */
 export type ArgusSelect = (output: unknown) => ArgusRequest;
+
+/**
+ * The default `ArgusSelect`: an `ArgusRequest` (`{ prompt, response, ... }`) as it is; otherwise the
+ * conversation's last user message as the prompt, its answer as the response, and its tool results
+ * and retrieved context, joined by blank lines, as the context.
+ */
+export function argusRequestOf(output: unknown): ArgusRequest {
+  const o = output as Partial<ArgusRequest> | null;
+  if (o && typeof o === "object" && typeof o.prompt === "string" && typeof o.response === "string")
+    return o as ArgusRequest;
+  const c = readConversation(output);
+  const context = [...c.toolResults, ...c.context].join("\n\n");
+  return { prompt: c.inputs[c.inputs.length - 1] ?? "", response: c.answer, context: context || null };
+}
 
 /**
  * An evaluator giving ARGUS's G-ARVIS composite as its score; passes when ARGUS's `passing` does
@@ -523,7 +538,7 @@ export function argusGarvisEvaluator(
   } = {},
 ): Evaluator {
   const threshold = options.threshold ?? 0.7;
-  const select = options.select ?? ((o: unknown) => o as ArgusRequest);
+  const select = options.select ?? argusRequestOf;
   return {
     name: options.name ?? "argus_garvis",
     evaluate(output): EvalResult {
