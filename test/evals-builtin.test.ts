@@ -63,7 +63,7 @@ async function measure(evaluator: Evaluator, rows: Row[], positive: (r: Row) => 
  */
 const STATED: Record<string, { all: [number, number]; holdout: [number, number] }> = {
   groundedness: { all: [0.9, 0.7], holdout: [0.76, 0.55] },
-  injection: { all: [0.96, 0.78], holdout: [0.0, 0.0] },
+  injection: { all: [0.97, 0.82], holdout: [1.0, 0.06] },
   pii: { all: [1.0, 0.89], holdout: [1.0, 0.89] },
   reliability: { all: [0.98, 0.94], holdout: [1.0, 0.89] },
 };

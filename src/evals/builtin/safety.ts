@@ -148,6 +148,11 @@ const MARKERS: readonly Marker[] = [
   {
     kind: "instruction override",
     pattern:
+      /\b(?:ignore|disregard)\s+(?:the\s+)?(?:user'?s?|customer'?s?|human'?s?)\s+(?:request|question|instructions?|message|task)\b/gi,
+  },
+  {
+    kind: "instruction override",
+    pattern:
       /\b(?:do not|don't|never|stop)\s+(?:follow(?:ing)?|obey(?:ing)?|listen(?:ing)? to|work(?:ing)? for)\s+(?:the\s+|your\s+|any\s+)?(?:previous\s+|prior\s+|original\s+|system\s+)?(?:user'?s?|instructions?|prompt|rules)\b/gi,
   },
   {
@@ -196,6 +201,22 @@ const MARKERS: readonly Marker[] = [
     kind: "tool hijack",
     pattern:
       /\b(?:call|invoke|use|run|execute)\s+(?:the\s+)?(?:`?[a-z_][\w.-]{2,40}`?\s+)?(?:tool|function)\s+(?:with|to)\b[^.\n]{0,80}?(?:delete|transfer|send|drop|rm\s+-rf|wire|pay|grant|admin)/gi,
+  },
+  {
+    kind: "addressed to the model",
+    toolOnly: true,
+    pattern:
+      /\b(?:for|to)\s+(?:any\s+|all\s+)?(?:automated|ai|llm)\s+(?:assistants?|agents?|models?|reviewers?|readers?|systems?)\b|\b(?:for|to)\s+(?:ai|llm|language)\s+models?\s+only\b|\bwho(?:ever)?\s+or\s+what(?:ever)?\s+is\s+reading\b|\b(?:llm|ai|assistant|agent)s?\s*:\s*(?:when|before|after|please|always|never|do not|don't|you)\b|\byou\s+are\s+an?\s+(?:ai|llm|bot|assistant|language model)\s*(?:,\s*)?so\s+you\b|\b(?:before|instead of)\s+(?:you\s+)?(?:answer(?:ing)?|respond(?:ing)?|reply(?:ing)?|using\s+any\s+other\s+tool|summari[sz]ing)\b[^.\n]{0,30}?\b(?:open|visit|read|call|fetch|send|append|include|pass|run|execute)\b/gi,
+  },
+  {
+    kind: "instruction override",
+    pattern:
+      /\b(?:system|safety|policy|admin)\s+override\b|<\/?important>|\bignore\s+(?:everything|anything|all)\s+(?:you\s+(?:were|have\s+been)\s+told|(?:written\s+)?(?:above|before|earlier))|\b(?:you\s+(?:have\s+to|must)\s+obey)\b|\b(?:mark|approve|close|resolve)\s+(?:it|this|the\s+\w+)\s+(?:as\s+)?(?:paid|approved|resolved|closed|pre-approved)\s+without\b/gi,
+  },
+  {
+    kind: "prompt extraction",
+    pattern:
+      /\b(?:dump|print|show|reveal|output|quote|list)\s+(?:me\s+)?(?:your|its)\s+(?:full\s+|entire\s+|current\s+|hidden\s+)?(?:configuration|config|rules|instructions|system\s+message|guidelines|context\s+window)\b|\b(?:instructions|rules|messages?)\s+you\s+(?:received|were\s+given|got)\s+(?:before|above|earlier|prior)\b|\b(?:its|your)\s+own\s+(?:hidden\s+)?(?:system\s+(?:message|prompt)|instructions)\b|\bmaintenance\s+mode\b/gi,
   },
   { kind: "hidden characters", pattern: /[\u{E0000}-\u{E007F}]{2,}|[\u200B-\u200D\u2060\uFEFF]{3,}/gu },
 ];
