@@ -136,6 +136,27 @@ describe("findings: spans a guard can redact exactly", () => {
     );
   });
 
+  it("on every text of the labelled sets, masking findSecrets' spans gives redactSecrets' output", () => {
+    const texts = ["pii", "injection", "groundedness", "reliability"]
+      .flatMap(load)
+      .flatMap((r) => [
+        r.answer,
+        r.input,
+        ...((r.toolResults as string[] | undefined) ?? []),
+        ...((r.context as string[] | undefined) ?? []),
+      ])
+      .filter((t): t is string => typeof t === "string");
+    expect(texts.length).toBeGreaterThan(1000);
+    let masked = 0;
+    for (const t of texts) {
+      let m = t;
+      for (const s of [...findSecrets(t)].reverse()) m = `${m.slice(0, s.start)}[X]${m.slice(s.end)}`;
+      if (m !== t) masked++;
+      expect(m).toBe(redactSecrets(t, "error.message").replace(/\[REDACTED_[A-Z_]+\]/g, "[X]"));
+    }
+    expect(masked).toBeGreaterThan(40);
+  });
+
   it("injection findings name the tool result and the marker", () => {
     const r = toEvalResult(
       injectionCheck().evaluate({
