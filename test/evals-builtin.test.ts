@@ -5,8 +5,10 @@ import { tool } from "@langchain/core/tools";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { wrapGraph } from "../adapters/langgraph/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
 import {
+  argusGarvisEvaluator,
   type EvalResult,
   type Evaluator,
   findSecrets,
@@ -14,11 +16,13 @@ import {
   groundednessJudge,
   injectionCheck,
   piiCheck,
+  type Run,
   readConversation,
   redactSecrets,
   reliabilityCheck,
   safetyJudge,
   toEvalResult,
+  Warden,
 } from "../src/index.js";
 
 interface Row {
@@ -264,6 +268,50 @@ describe("reading a real LangGraph run", () => {
     expect(results[0]?.pass).toBe(true);
     expect(results[1]?.pass).toBe(false);
     expect(results[1]?.findings?.map((f) => f.text)).toEqual(["27", "Met Office"]);
+  });
+
+  it("as final evaluators of a wrapped agent: an ungrounded answer makes the task a failure", async () => {
+    const lookup = tool(async () => "Order 88412: shipped with UPS, arriving 2025-02-14.", {
+      name: "order_status",
+      description: "order status",
+      schema: z.object({ id: z.string() }),
+    });
+    const warden = new Warden({ tracing: false });
+    const runs: Run[] = [];
+    warden.onTaskEnd((run) => runs.push(run));
+    for (const answer of ["Order 88412 shipped with UPS; it arrives February 14.", "Order 88412 shipped with DHL."]) {
+      const llm = new ScriptedChatModel({
+        script: [
+          { toolCalls: [{ name: "order_status", args: { id: "88412" } }] },
+          { content: answer, finishReason: "stop" },
+        ],
+      });
+      const agent = wrapGraph(createReactAgent({ llm, tools: [lookup], name: "orders" }), {
+        warden,
+        finalEvals: [reliabilityCheck(), piiCheck(), injectionCheck(), groundednessCheck()],
+      });
+      await agent.invoke({ messages: [{ role: "user", content: "Where is order 88412?" }] });
+    }
+    await warden.flush();
+    expect(runs.map((r) => r.outcome)).toEqual(["success", "failure"]);
+    expect(runs[1]?.error?.message).toBe(
+      'evaluator groundedness failed: 1 claim in the answer no tool result or context supports: "DHL"',
+    );
+  });
+
+  it("the ARGUS evaluator reads a conversation: the last question, the answer, the tool results as context", async () => {
+    const r = toEvalResult(
+      await argusGarvisEvaluator({ profile: "agentic" }).evaluate({
+        messages: [
+          { role: "user", content: "Summarize this document" },
+          { role: "tool", content: "Q3 2024 revenue increased 12% year-over-year to $4.2B." },
+          { role: "assistant", content: "The document discusses quarterly revenue trends." },
+        ],
+      }),
+    );
+    // quickstart.py's quick score (see evals-argus.test.ts): agentic .15·.23 + .15 + .25·.9 + .2·.7667 +
+    // .1·.5 + .15 = 0.76284 → 0.7628
+    expect([r.pass, r.score]).toEqual([true, 0.7628]);
   });
 
   it("message objects, serialised messages and role dictionaries read alike", () => {
