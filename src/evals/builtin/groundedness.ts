@@ -245,15 +245,27 @@ function numberSupported(n: NumberClaim, ev: Evidence, derived: boolean): boolea
   // arithmetic is credited only for figures of some precision: small whole numbers are too easily
   // a sum of two others by chance
   if (!derived || (n.decimals === 0 && n.mantissa * n.scale < 100)) return false;
-  const vs = ev.values.length > 200 ? ev.values.slice(0, 200) : ev.values;
+  return derivedValues(ev).some(matches);
+}
+
+/** Sums and differences of two evidence numbers (of the first `MAX_DERIVED_FROM`), computed once per evidence. */
+const MAX_DERIVED_FROM = 60;
+const derivedCache = new WeakMap<Evidence, number[]>();
+
+function derivedValues(ev: Evidence): number[] {
+  let out = derivedCache.get(ev);
+  if (out) return out;
+  out = [];
+  const vs = ev.values.slice(0, MAX_DERIVED_FROM);
   for (let i = 0; i < vs.length; i++) {
     for (let j = i + 1; j < vs.length; j++) {
       const a = vs[i] as number;
       const b = vs[j] as number;
-      if (matches(a + b) || matches(Math.abs(a - b))) return true;
+      out.push(a + b, Math.abs(a - b));
     }
   }
-  return false;
+  derivedCache.set(ev, out);
+  return out;
 }
 
 interface Token {
@@ -399,7 +411,10 @@ export interface GroundednessOptions {
   statementCoverage?: number;
   /** Sentences with fewer content words are not judged as statements. Default 4. */
   minStatementWords?: number;
-  /** Accept a number that is the sum or difference of two evidence numbers. Default true. */
+  /**
+   * Accept a number of 100 or more, or with decimals, that is the sum or difference of two evidence
+   * numbers (of the evidence's first 60). Default true.
+   */
   derivedNumbers?: boolean;
   /** Integers up to this are not checked (counts, list positions). Default 10. */
   ignoreIntegersUpTo?: number;
