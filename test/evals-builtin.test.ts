@@ -122,6 +122,8 @@ describe("findings: spans a guard can redact exactly", () => {
       ["password or secret assignment", "Winter2025!"],
     ]); // the order number fails the Luhn check: no card
     expect(r.findings?.every((f) => f.text === undefined && f.source === "answer")).toBe(true);
+    // the texts a `redact` guard replaces
+    expect(r.matches).toEqual(spans.map(([, text]) => text));
     // masking exactly these spans leaves what redactSecrets leaves around them
     let masked = answer;
     for (const f of [...(r.findings ?? [])].reverse()) masked = `${masked.slice(0, f.start)}#${masked.slice(f.end)}`;

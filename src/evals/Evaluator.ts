@@ -24,6 +24,11 @@ export interface EvalResult {
   score?: number;
   /** Why it failed (or passed): shown to the model in a correction, and on the eval span. */
   reason?: string;
+  /**
+   * The exact text the evaluator objected to (a credential, an injected instruction), when it can
+   * say: a `redact` guard replaces each occurrence; without it a redact guard withholds the whole text.
+   */
+  matches?: string[];
   /** A short verdict label (`grounded`, `unsupported`, `injection`, `pii`, `truncated`, ...). */
   label?: string;
   /** The spans that made the verdict, when the evaluator locates them (built-in evaluators do). */
@@ -62,6 +67,10 @@ export function toEvalResult(value: unknown): EvalResult {
     const r: EvalResult = { pass: v.pass };
     if (typeof v.score === "number" && Number.isFinite(v.score)) r.score = v.score;
     if (typeof v.reason === "string") r.reason = v.reason;
+    if (Array.isArray(v.matches)) {
+      const matches = v.matches.filter((m): m is string => typeof m === "string" && m.length > 0);
+      if (matches.length > 0) r.matches = matches;
+    }
     if (typeof v.label === "string") r.label = v.label;
     if (Array.isArray(v.findings)) {
       const findings = v.findings.filter(isFinding).map((f) => {

@@ -92,7 +92,8 @@ export interface PiiCheckOptions {
  * Fails when the answer (or the other texts `scan` names) contains personal data or a credential:
  * the redactor's patterns (e-mail, phone, US SSN, card, IBAN; private keys, API keys, tokens, JWTs,
  * URL credentials, password assignments). Findings carry each kind and position (no text: they
- * are secrets), so a guard can redact exactly those spans.
+ * are secrets), so a guard can redact exactly those spans; `matches` has the secrets' texts, which
+ * a `redact` guard replaces wherever they occur.
  */
 export function piiCheck(options: PiiCheckOptions = {}): Evaluator {
   const select = options.select ?? readConversation;
@@ -114,9 +115,18 @@ export function piiCheck(options: PiiCheckOptions = {}): Evaluator {
         });
       if (findings.length === 0) return { pass: true, score: 1, label: "clean" };
       const found = [...new Set(findings.map((f) => f.kind))];
+      const texts: Record<string, string> = { answer: c.answer };
+      c.inputs.forEach((t, i) => {
+        texts[`input:${i}`] = t;
+      });
+      c.toolResults.forEach((t, i) => {
+        texts[`tool_result:${i}`] = t;
+      });
       return {
         pass: false,
         score: 0,
+        // the secrets themselves, for a guard's `redact` (which replaces each occurrence)
+        matches: [...new Set(findings.map((f) => (texts[f.source] ?? "").slice(f.start, f.end)))],
         label: found.some((k) => CREDENTIAL_KINDS.includes(k)) ? "credential" : "pii",
         reason: `the answer contains ${found.join(", ")} (${findings.length} span${findings.length > 1 ? "s" : ""}); remove or mask them`,
         findings,
