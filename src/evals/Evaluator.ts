@@ -9,11 +9,12 @@ export interface Finding {
   start: number;
   end: number;
   /**
-   * Which text the offsets refer to: `answer` (the text the evaluator checked, by default the last
-   * message), `input` (the user's input), `tool_result:<i>` (the i-th tool result, from 0), `context:<i>`.
+   * Which text the offsets refer to: `answer` (the answer checked, by default the last assistant
+   * message), `input:<i>` (the i-th user message), `tool_result:<i>` (the i-th tool result),
+   * `context:<i>` (the i-th retrieved document); all counted from 0.
    */
   source: string;
-  /** The matched text (for display; a secret's finding carries it too, so redact before storing). */
+  /** The matched text, for display; the built-in PII check leaves it out (its findings are secrets). */
   text?: string;
 }
 
