@@ -130,6 +130,27 @@ describe("findings: spans a guard can redact exactly", () => {
     expect(masked).toBe("Mail # or call #; card #; key #; password=# and order 4000 1234 5678 9010.");
   });
 
+  it("at the guard points: a user message, a tool call's arguments, a model's answer", () => {
+    const pii = piiCheck();
+    const input = toEvalResult(
+      pii.evaluate({ messages: [new HumanMessage("My card is 4242 4242 4242 4242, book it")] }) as EvalResult,
+    );
+    expect([input.pass, input.findings?.[0]?.source, input.matches]).toEqual([
+      false,
+      "input:0",
+      ["4242 4242 4242 4242"],
+    ]);
+    const call = toEvalResult(
+      pii.evaluate({ name: "send_email", args: { to: "ops@example.org", body: "hi" } }) as EvalResult,
+    );
+    expect([call.pass, call.matches]).toEqual([false, ["ops@example.org"]]);
+    const answer = toEvalResult(
+      pii.evaluate({ messages: [new HumanMessage("q"), new AIMessage("Call +14155550198")] }) as EvalResult,
+    );
+    expect([answer.pass, answer.findings?.[0]?.source, answer.matches]).toEqual([false, "answer", ["+14155550198"]]);
+    expect(toEvalResult(pii.evaluate({ messages: [new HumanMessage("hello")] }) as EvalResult).pass).toBe(true);
+  });
+
   it("findSecrets gives the spans redactSecrets masks, the kept prefixes outside them", () => {
     const text = "Authorization: Bearer abcdefghijklmnop1234 to postgres://app:S3cret@db:5432/x";
     const spans = findSecrets(text);

@@ -118,14 +118,18 @@ const CONTEXT_KEYS = ["context", "documents", "docs", "retrieved", "sources"];
 
 /**
  * The conversation in an output: a string is the answer alone; `{ messages }` is read message by
- * message; an object with `answer` (or `response`, `output`) is taken as a `Conversation`, its
- * missing lists empty.
+ * message; `{ name, args }` (a tool call) has its arguments, as JSON, as the answer; an object with
+ * `answer` (or `response`, `output`) is taken as a `Conversation`, its missing lists empty.
  */
 export function readConversation(output: unknown): Conversation {
   if (typeof output === "string") return { answer: output, inputs: [], toolResults: [], context: [] };
   const o = (output ?? {}) as Record<string, unknown>;
   const context = CONTEXT_KEYS.flatMap((k) => texts(o[k]));
   if (!Array.isArray(o.messages)) {
+    // a tool call about to run (`{ name, args }`, what a tool guard sees): its arguments are the text checked
+    if (typeof o.name === "string" && "args" in o && o.answer === undefined) {
+      return { answer: contentText(o.args), inputs: [], toolResults: [], context };
+    }
     const answer = o.answer ?? o.response ?? o.output;
     const c: Conversation = {
       answer: typeof answer === "string" ? answer : contentText(answer),

@@ -83,7 +83,10 @@ export interface PiiCheckOptions {
   name?: string;
   /** Which kinds fail the check (of `SECRET_KINDS`); default all. `CREDENTIAL_KINDS` for credentials only. */
   kinds?: readonly string[];
-  /** Which texts to scan: the answer (default), the user's input, tool results. */
+  /**
+   * Which texts to scan: the answer, the user's input, tool results. Default: the answer, or, when
+   * there is none (an input guard's `{ messages: [userMessage] }`), the user's input.
+   */
   scan?: ReadonlyArray<"answer" | "input" | "tool_results">;
   select?: ConversationSelect;
 }
@@ -97,12 +100,12 @@ export interface PiiCheckOptions {
  */
 export function piiCheck(options: PiiCheckOptions = {}): Evaluator {
   const select = options.select ?? readConversation;
-  const scan = options.scan ?? ["answer"];
   const kinds = options.kinds ?? SECRET_KINDS;
   return {
     name: options.name ?? "pii",
     evaluate(output): EvalResult {
       const c = select(output);
+      const scan = options.scan ?? (c.answer === "" && c.inputs.length > 0 ? ["input"] : ["answer"]);
       const findings: Finding[] = [];
       if (scan.includes("answer")) findings.push(...findPii(c.answer, "answer", kinds));
       if (scan.includes("input"))
