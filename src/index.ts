@@ -14,15 +14,56 @@ export { type LiveEvent, type LiveRun, LiveRuns } from "./dashboard/LiveRuns.js"
 export { type Dashboard, type DashboardOptions, DEFAULT_DASHBOARD_PORT, serveDashboard } from "./dashboard/server.js";
 export { AgentWardenError, isAgentWardenError } from "./errors.js";
 export {
+  ARGUS_WEIGHT_PROFILES,
+  type ArgusDimension,
+  type ArgusGarvisScores,
+  type ArgusProfile,
+  type ArgusRequest,
+  type ArgusSelect,
+  type ArgusWeights,
+  argusGarvisEvaluator,
+  argusGarvisScores,
+  argusNormalizedWeights,
+  argusRequestOf,
+} from "./evals/builtin/argusGarvis.js";
+export {
+  type Conversation,
+  type ConversationSelect,
+  contentText,
+  readConversation,
+} from "./evals/builtin/conversation.js";
+export { type GroundednessOptions, groundednessCheck, groundednessJudge } from "./evals/builtin/groundedness.js";
+export {
+  emptyAnswerCheck,
+  type ReliabilityCheckOptions,
+  type ReliabilityKind,
+  refusalCheck,
+  reliabilityCheck,
+  structuredOutputCheck,
+  truncationCheck,
+} from "./evals/builtin/reliability.js";
+export {
+  CREDENTIAL_KINDS,
+  findInjection,
+  findPii,
+  type InjectionCheckOptions,
+  injectionCheck,
+  type PiiCheckOptions,
+  piiCheck,
+  safetyJudge,
+} from "./evals/builtin/safety.js";
+export {
   containsCheck,
+  type JudgeModel,
   judgeCheck,
+  judgeVerdict,
   lastMessageText,
   predicateCheck,
   regexCheck,
   type Select,
   schemaCheck,
 } from "./evals/checks.js";
-export { type EvalResult, type Evaluator, toEvalResult } from "./evals/Evaluator.js";
+export { type EvalResult, type Evaluator, type Finding, toEvalResult } from "./evals/Evaluator.js";
 export { DEFAULT_FEEDBACK_NAME, type FeedbackInput, feedbackRecord, recordFeedback } from "./feedback.js";
 export type { ErrorHook } from "./hub.js";
 export {
@@ -144,7 +185,15 @@ export {
 } from "./quality/onlineOptions.js";
 export { addScore, type ScoreFigures, type ScoreStats, scoreFigures } from "./quality/scores.js";
 export { NO_VERSION, type VersionFigures, VersionTable } from "./quality/versions.js";
-export { type ContentField, type Redactor, redactSecrets, redactWith, SECRET_KINDS } from "./redact.js";
+export {
+  type ContentField,
+  findSecrets,
+  type Redactor,
+  redactSecrets,
+  redactWith,
+  SECRET_KINDS,
+  type SecretSpan,
+} from "./redact.js";
 export { Run, type StepCounts, type TaskOutcome } from "./run/run.js";
 export { currentRun, currentStep, registerScopeResolver, runInStep } from "./run/scope.js";
 export {

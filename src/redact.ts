@@ -186,6 +186,41 @@ export const redactSecrets: Redactor = function redactSecrets(text) {
   return out;
 };
 
+/** Where the default redactor would mask a secret: `text.slice(start, end)` is the masked part. */
+export interface SecretSpan {
+  /** One of `SECRET_KINDS`. */
+  kind: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * The spans `redactSecrets` would mask, with their kinds, in text order: the same patterns in the
+ * same order, a span that overlaps one found by an earlier pattern skipped. The kept part of a
+ * match (the `Bearer ` prefix, the key of `password=...`, the scheme and `@` of URL credentials)
+ * is outside the span.
+ */
+export function findSecrets(text: string): SecretSpan[] {
+  const spans: SecretSpan[] = [];
+  for (const { kind, pattern, replacement, needs } of patterns) {
+    if (needs !== undefined && !text.includes(needs)) continue;
+    const rx = new RegExp(pattern.source, pattern.flags);
+    for (let m = rx.exec(text); m !== null; m = rx.exec(text)) {
+      if (m[0].length === 0) {
+        rx.lastIndex++;
+        continue;
+      }
+      let start = m.index;
+      let end = m.index + m[0].length;
+      if (replacement.startsWith("$1") && m[1] !== undefined) start += m[1].length;
+      if (replacement.endsWith("@") && m[0].endsWith("@")) end -= 1;
+      if (end <= start || spans.some((s) => start < s.end && s.start < end)) continue;
+      spans.push({ kind, start, end });
+    }
+  }
+  return spans.sort((a, b) => a.start - b.start);
+}
+
 /** A redactor that applies `redactSecrets` and then the given patterns (each match replaced). */
 export function redactWith(extra: ReadonlyArray<RegExp>, replacement = "[REDACTED]"): Redactor {
   return function redactWithPatterns(text, field) {

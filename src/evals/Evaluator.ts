@@ -1,3 +1,23 @@
+/**
+ * One span of text an evaluator found: an unsupported claim, an injection marker, a secret. `start`
+ * and `end` are UTF-16 offsets (`text.slice(start, end)`) into the text named by `source`, so a
+ * guard can redact exactly these spans.
+ */
+export interface Finding {
+  /** What was found (`e-mail address`, `API key`, `instruction override`, `unsupported number`, ...). */
+  kind: string;
+  start: number;
+  end: number;
+  /**
+   * Which text the offsets refer to: `answer` (the answer checked, by default the last assistant
+   * message), `input:<i>` (the i-th user message), `tool_result:<i>` (the i-th tool result),
+   * `context:<i>` (the i-th retrieved document); all counted from 0.
+   */
+  source: string;
+  /** The matched text, for display; the built-in PII check leaves it out (its findings are secrets). */
+  text?: string;
+}
+
 /** The verdict of one evaluator on one output. */
 export interface EvalResult {
   pass: boolean;
@@ -10,6 +30,10 @@ export interface EvalResult {
    * say: a `redact` guard replaces each occurrence; without it a redact guard withholds the whole text.
    */
   matches?: string[];
+  /** A short verdict label (`grounded`, `unsupported`, `injection`, `pii`, `truncated`, ...). */
+  label?: string;
+  /** The spans that made the verdict, when the evaluator locates them (built-in evaluators do). */
+  findings?: Finding[];
 }
 
 /**
@@ -20,6 +44,20 @@ export interface Evaluator<O = unknown> {
   /** Low-cardinality name (`answer_schema`, `has_citation`). */
   name: string;
   evaluate(output: O): boolean | EvalResult | Promise<boolean | EvalResult>;
+}
+
+function isFinding(f: unknown): f is Finding {
+  const x = f as Finding | null;
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof x.kind === "string" &&
+    typeof x.source === "string" &&
+    Number.isInteger(x.start) &&
+    Number.isInteger(x.end) &&
+    x.start >= 0 &&
+    x.end >= x.start
+  );
 }
 
 /** Normalises what an evaluator returned; anything but a boolean or `{ pass: boolean }` is a failure. */
@@ -33,6 +71,15 @@ export function toEvalResult(value: unknown): EvalResult {
     if (Array.isArray(v.matches)) {
       const matches = v.matches.filter((m): m is string => typeof m === "string" && m.length > 0);
       if (matches.length > 0) r.matches = matches;
+    }
+    if (typeof v.label === "string") r.label = v.label;
+    if (Array.isArray(v.findings)) {
+      const findings = v.findings.filter(isFinding).map((f) => {
+        const out: Finding = { kind: f.kind, start: f.start, end: f.end, source: f.source };
+        if (typeof f.text === "string") out.text = f.text;
+        return out;
+      });
+      if (findings.length > 0) r.findings = findings;
     }
     return r;
   }

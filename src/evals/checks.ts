@@ -95,8 +95,23 @@ export function containsCheck(
 }
 
 /** Any LangChain chat model (or anything with `invoke(prompt)` returning `{ content }`). */
-interface JudgeModel {
+export interface JudgeModel {
   invoke(input: string): Promise<{ content: unknown }>;
+}
+
+/**
+ * Asks `model` the judge's `prompt` and reads its verdict: a score from 0 to 1 on the reply (the
+ * first number of that form), passing at `threshold` or above, the rest of the reply as the reason.
+ * A reply without a score fails. Shared by `judgeCheck` and the built-in judges.
+ */
+export async function judgeVerdict(model: JudgeModel, prompt: string, threshold: number): Promise<EvalResult> {
+  const reply = await model.invoke(prompt);
+  const text = typeof reply.content === "string" ? reply.content : JSON.stringify(reply.content);
+  const match = /(?:^|\s)(0(?:\.\d+)?|1(?:\.0+)?)(?:\s|$)/.exec(text);
+  if (!match) return { pass: false, reason: `the judge gave no score (${text.slice(0, 100)})` };
+  const score = Number(match[1]);
+  const why = text.slice((match.index ?? 0) + match[0].length).trim();
+  return { pass: score >= threshold, score, reason: why || `scored ${score}, below ${threshold}` };
 }
 
 /**
@@ -124,13 +139,7 @@ export function judgeCheck(options: {
         "",
         "Reply with a score from 0 to 1 on the first line, then one sentence saying what is missing.",
       ].join("\n");
-      const reply = await options.model.invoke(prompt);
-      const text = typeof reply.content === "string" ? reply.content : JSON.stringify(reply.content);
-      const match = /(?:^|\s)(0(?:\.\d+)?|1(?:\.0+)?)(?:\s|$)/.exec(text);
-      if (!match) return { pass: false, reason: `the judge gave no score (${text.slice(0, 100)})` };
-      const score = Number(match[1]);
-      const why = text.slice((match.index ?? 0) + match[0].length).trim();
-      return { pass: score >= threshold, score, reason: why || `scored ${score}, below ${threshold}` };
+      return judgeVerdict(options.model, prompt, threshold);
     },
   };
 }

@@ -1,3 +1,4 @@
+import { pyRound } from "../evals/builtin/python.js";
 import type { Totals } from "./totals.js";
 
 /** ARGUS's inputs: planned P, completed C, failed F, recovered R, retries N, total cost $. */
@@ -59,6 +60,7 @@ function clamp(x: number): number {
   return Math.min(1, Math.max(0, x));
 }
 
+/** Python's `round(x, 4)`, as ARGUS rounds: the exact binary value, a tie to the even digit. */
 function round4(x: number): number {
-  return Math.round(x * 10_000) / 10_000;
+  return pyRound(x, 4);
 }
