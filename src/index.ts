@@ -129,6 +129,7 @@ export {
   parseGuards,
   parseResume,
   redactionMark,
+  splitReask,
 } from "./policies/guards/guards.js";
 export {
   blockTask,

@@ -157,6 +157,31 @@ describe.each(Object.entries(builders))("guards on %s", (_, build) => {
     expect(done[0]?.steps.filter((r) => r.k === "guard").map((r) => r.gd)).toEqual([{ d: "continue" }]);
   });
 
+  it("output: reask runs the correction loop — the model is told which check failed and answers again", async () => {
+    const warden = new Warden({ tracing: false, prices: TEST_PRICES });
+    const done = summaries(warden);
+    const { llm, received } = recordingModel([
+      { content: "Use the key sk-live-abc123 to call it." },
+      { content: "Ask your administrator for a key." },
+    ]);
+    const agent = wrapGraph(build(llm, []), {
+      warden,
+      guards: { output: [{ evaluators: [noCredentials], action: "reask", maxAttempts: 2 }] },
+    });
+    const out = (await agent.invoke(user("How do I call the billing API?"))) as { messages: Messages };
+
+    expect(out.messages.at(-1)?.content).toBe("Ask your administrator for a key.");
+    expect(received).toHaveLength(2);
+    expect(received[1]?.at(-1)).toBe(
+      'human: Your previous answer did not pass the check "no_credentials": a live API key. Correct your answer and reply again.',
+    );
+    const s = done[0] as TaskSummary;
+    expect(s.outcome).toBe("success");
+    // The failed check, recovered by the re-ask: ERR counts it as an eval failure recovered.
+    expect(s.failures).toEqual({ tool: 0, model: 0, eval: 1 });
+    expect(s.recovered).toEqual({ tool: 0, model: 0, eval: 1 });
+  });
+
   it("input: a credential in a tool result is redacted before the model reads it", async () => {
     const warden = new Warden({ tracing: false, prices: TEST_PRICES });
     const done = summaries(warden);
@@ -422,11 +447,33 @@ describe("guard options", () => {
       }),
     ).toThrow(/option guards\.tool\[0\]\.action is "escalate".*needs a checkpointer/);
   });
+  it("reask is for output guards only, and takes maxAttempts", () => {
+    const warden = new Warden({ tracing: false });
+    const graph = () => createReactAgent({ llm: recordingModel([{ content: "ok" }]).llm, tools: [] });
+    expect(() =>
+      wrapGraph(graph(), { warden, guards: { tool: [{ evaluators: [noInjection], action: "reask" }] } }),
+    ).toThrow(
+      'agentwarden: option guards.tool[0].action "reask" re-asks the model about its own output: it is for output guards',
+    );
+    expect(() =>
+      wrapGraph(graph(), {
+        warden,
+        guards: { output: [{ evaluators: [noInjection], action: "block", maxAttempts: 2 }] },
+      }),
+    ).toThrow("agentwarden: option guards.output[0].maxAttempts belongs to reask guards");
+    expect(() =>
+      wrapGraph(graph(), {
+        warden,
+        guards: { output: [{ evaluators: [noInjection], action: "reask", maxAttempts: 0 }] },
+      }),
+    ).toThrow("agentwarden: option guards.output[0].maxAttempts must be an integer >= 1, got 0");
+  });
+
   it("unknown actions, points and empty evaluator lists are rejected naming the field", () => {
     const graph = createReactAgent({ llm, tools: [] });
     expect(() =>
       wrapGraph(graph, { warden, guards: { input: [{ evaluators: [noInjection], action: "warn" as never }] } }),
-    ).toThrow('option guards.input[0].action must be "block", "redact" or "escalate", got "warn"');
+    ).toThrow('option guards.input[0].action must be "block", "redact", "escalate" or "reask", got "warn"');
     expect(() => wrapGraph(graph, { warden, guards: { inputs: [] } as never })).toThrow("unknown option guards.inputs");
     expect(() => wrapGraph(graph, { warden, guards: { output: [{ evaluators: [], action: "block" }] } })).toThrow(
       "option guards.output[0].evaluators must be a non-empty array",

@@ -9,6 +9,7 @@ import {
   parseLimits,
   type Step,
   type StepError,
+  splitReask,
   type TaskGuard,
   type Warden,
 } from "../../src/index.js";
@@ -104,11 +105,20 @@ const DEFAULT_GRAPH_NAME = "LangGraph";
  * methods, `withConfig` copies, which stay wrapped); the graph passed in is left untouched.
  */
 export function wrapGraph<G>(graph: G, options: WrapOptions): G {
-  const { warden, name, kind, finalEvals = [], corrections = [], version } = checkOptions(options);
+  const { warden, name, kind, finalEvals = [], corrections: given = [], version } = checkOptions(options);
   const pregel = isAgent(graph) ? graph.graph : isPregel(graph) ? graph : undefined;
   const checkpointed =
     pregel?.checkpointer !== undefined && pregel.checkpointer !== null && pregel.checkpointer !== false;
-  const guards = parseGuards(options.guards, checkpointed);
+  // `reask` output guards are the correction loop on the model node: one correction each.
+  const { guards, reask } = splitReask(parseGuards(options.guards, checkpointed));
+  const corrections = [
+    ...given,
+    ...reask.map((r) => ({
+      evaluators: r.evaluators,
+      ...(r.maxAttempts !== undefined ? { maxAttempts: r.maxAttempts } : {}),
+      ...(r.finalOnly !== undefined ? { finalOnly: r.finalOnly } : {}),
+    })),
+  ];
   if (warden.options.onTrip === "ask" && pregel && !checkpointed) {
     throw new TypeError(
       'agentwarden: the Warden\'s option onTrip is "ask", which pauses the task with interrupt(): the graph needs a checkpointer (compile({ checkpointer }))',

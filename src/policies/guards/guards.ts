@@ -13,9 +13,10 @@ export type GuardPoint = "input" | "tool" | "output";
  * What a guard does when one of its evaluators fails: `block` (the step does not happen or its
  * output is replaced by a refusal; the task fails, kind `guard`), `redact` (the matching text is
  * replaced before anything downstream sees it), `escalate` (the task pauses with LangGraph's
- * `interrupt()`; a person approves, edits or rejects).
+ * `interrupt()`; a person approves, edits or rejects), `reask` (output guards: the correction loop —
+ * the model is told which check failed and answers again, up to `maxAttempts` runs).
  */
-export type GuardAction = "block" | "redact" | "escalate";
+export type GuardAction = "block" | "redact" | "escalate" | "reask";
 
 /** One guard: evaluators, all run on the content; the first failing one decides. */
 export interface GuardRule {
@@ -25,6 +26,8 @@ export interface GuardRule {
   refusal?: string;
   /** Output guards: check only final answers (a model output with no tool calls). Default true. */
   finalOnly?: boolean;
+  /** `reask` guards: runs of the model node in all, the first included. Default 3. */
+  maxAttempts?: number;
 }
 
 /** Guards by point; each a list of rules checked in order. */
@@ -35,7 +38,7 @@ export interface GuardsConfig {
 }
 
 export const GUARD_POINTS: readonly GuardPoint[] = ["input", "tool", "output"];
-const ACTIONS: readonly GuardAction[] = ["block", "redact", "escalate"];
+const ACTIONS: readonly GuardAction[] = ["block", "redact", "escalate", "reask"];
 
 /** What a blocked step is answered with when its guard names no refusal of its own. */
 export const DEFAULT_REFUSAL = "I can't continue with this request: a safety check stopped it.";
@@ -128,6 +131,9 @@ export function decideGuard(
     }
     case "escalate":
       return { kind: "escalate", finding, payload: { agentwarden: "guard", guard, point, finding, content } };
+    case "reask":
+      // Carried out by the correction loop of the model node, never decided here (see splitReask).
+      return { kind: "continue" };
   }
 }
 
@@ -184,7 +190,7 @@ function parseRule(rule: unknown, field: string, canEscalate: boolean, point: Gu
     throw new TypeError(`agentwarden: option ${field} must be { evaluators, action }, got ${describe(rule)}`);
   const r = rule as Record<string, unknown>;
   for (const key of Object.keys(r)) {
-    if (!["evaluators", "action", "refusal", "finalOnly"].includes(key))
+    if (!["evaluators", "action", "refusal", "finalOnly", "maxAttempts"].includes(key))
       throw new TypeError(`agentwarden: unknown option ${field}.${key}`);
   }
   const evaluators = r.evaluators;
@@ -202,7 +208,7 @@ function parseRule(rule: unknown, field: string, canEscalate: boolean, point: Gu
   const action = r.action;
   if (!(ACTIONS as readonly unknown[]).includes(action))
     throw new TypeError(
-      `agentwarden: option ${field}.action must be "block", "redact" or "escalate", got ${describe(action)}`,
+      `agentwarden: option ${field}.action must be "block", "redact", "escalate" or "reask", got ${describe(action)}`,
     );
   if (action === "escalate" && !canEscalate)
     throw new TypeError(
@@ -216,6 +222,16 @@ function parseRule(rule: unknown, field: string, canEscalate: boolean, point: Gu
     throw new TypeError(
       `agentwarden: option ${field}.action "redact" applies to text (input, output guards); a tool guard blocks or escalates`,
     );
+  if (action === "reask" && point !== "output")
+    throw new TypeError(
+      `agentwarden: option ${field}.action "reask" re-asks the model about its own output: it is for output guards`,
+    );
+  if (r.maxAttempts !== undefined && action !== "reask")
+    throw new TypeError(`agentwarden: option ${field}.maxAttempts belongs to reask guards`);
+  if (r.maxAttempts !== undefined && (!Number.isSafeInteger(r.maxAttempts) || (r.maxAttempts as number) < 1))
+    throw new TypeError(
+      `agentwarden: option ${field}.maxAttempts must be an integer >= 1, got ${describe(r.maxAttempts)}`,
+    );
   if (r.refusal !== undefined && (typeof r.refusal !== "string" || r.refusal.length === 0))
     throw new TypeError(`agentwarden: option ${field}.refusal must be a non-empty string, got ${describe(r.refusal)}`);
   if (r.finalOnly !== undefined && typeof r.finalOnly !== "boolean")
@@ -223,5 +239,20 @@ function parseRule(rule: unknown, field: string, canEscalate: boolean, point: Gu
   const parsed: GuardRule = { evaluators: [...(evaluators as Evaluator[])], action: action as GuardAction };
   if (typeof r.refusal === "string") parsed.refusal = r.refusal;
   if (typeof r.finalOnly === "boolean") parsed.finalOnly = r.finalOnly;
+  if (typeof r.maxAttempts === "number") parsed.maxAttempts = r.maxAttempts;
   return parsed;
+}
+
+/**
+ * Splits the `reask` output guards off: they are the correction loop on the model node (a
+ * correction per guard, in order), the other guards stay guards.
+ */
+export function splitReask(guards: GuardsConfig | undefined): { guards: GuardsConfig | undefined; reask: GuardRule[] } {
+  const reask = guards?.output?.filter((r) => r.action === "reask") ?? [];
+  if (!guards || reask.length === 0) return { guards, reask };
+  const output = guards.output?.filter((r) => r.action !== "reask") ?? [];
+  const rest: GuardsConfig = { ...guards };
+  if (output.length > 0) rest.output = output;
+  else delete rest.output;
+  return { guards: Object.keys(rest).length > 0 ? rest : undefined, reask };
 }
