@@ -70,7 +70,7 @@ export {
   type WardenOptions,
 } from "./options.js";
 export type { TripAction } from "./policies/BreakersConfig.js";
-export type { BudgetContext, BudgetStore, SharedBudget } from "./policies/budgetStore.js";
+export type { BudgetContext, BudgetStore, RateLimit, SharedBudget } from "./policies/budgetStore.js";
 export { MemoryBudgetStore, StateBudgetStore } from "./policies/budgetStore.js";
 export { type FailureClass, failureClass } from "./policies/failureClass.js";
 export { type Limits, MAX_TIMER_MS, mergeLimits, parseLimits } from "./policies/limits.js";
@@ -86,6 +86,7 @@ export { handlerText, planRecovery, type RecoveryDecision } from "./policies/rec
 export type { RecoveryConfig, RetryConfig } from "./policies/recovery/RecoveryConfig.js";
 export { retryTransient } from "./policies/recovery/retryTransient.js";
 export type { ToolErrorHandler } from "./policies/recovery/ToolFailure.js";
+export { SharedToolBreakers } from "./policies/SharedToolBreakers.js";
 export { type Decision, type ModelCallEstimate, TaskGuard } from "./policies/TaskGuard.js";
 export {
   DEFAULT_HALF_OPEN_AFTER_MS,
@@ -142,7 +143,8 @@ export {
 } from "./run/step.js";
 export type { TokenUsage } from "./run/usage.js";
 export { MemoryStateStore } from "./state/MemoryStateStore.js";
-export type { MaybePromise, StateStore } from "./state/StateStore.js";
+export type { MaybePromise, Reserved, ReserveLine, StateStore, Taken } from "./state/StateStore.js";
+export { isStateUnavailable, STATE_UNAVAILABLE, StateUnavailableError } from "./state/StateStore.js";
 export { FileStore } from "./store/FileStore.js";
 export { readStore, type StoreLineError, type StoreRead, type StoreVisitor } from "./store/readStore.js";
 export type { EvalRecord } from "./store/records.js";
