@@ -11,14 +11,14 @@ type Reply = Record<string, unknown> & { reply: string };
 class Worker {
   readonly child: ChildProcess;
   private readonly inbox: Reply[] = [];
-  private waiting: Array<{ name: string; resolve: (m: Reply) => void }> = [];
+  private waiting: Array<{ names: string[]; resolve: (m: Reply) => void }> = [];
   exitCode: number | null | undefined;
 
   constructor() {
     this.child = fork(WORKER, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.child.on("message", (m: Reply) => {
       if (m.reply === "error") throw new Error(`worker failed: ${m.error}`);
-      const i = this.waiting.findIndex((w) => w.name === m.reply);
+      const i = this.waiting.findIndex((w) => w.names.includes(m.reply));
       if (i >= 0) this.waiting.splice(i, 1)[0]?.resolve(m);
       else this.inbox.push(m);
     });
@@ -27,13 +27,15 @@ class Worker {
     });
   }
 
-  next(name: string, timeoutMs = 60_000): Promise<Reply> {
-    const i = this.inbox.findIndex((m) => m.reply === name);
+  /** The next message whose `reply` is one of `names` (`a|b`). */
+  next(names: string, timeoutMs = 60_000): Promise<Reply> {
+    const wanted = names.split("|");
+    const i = this.inbox.findIndex((m) => wanted.includes(m.reply));
     if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0] as Reply);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${name} from worker within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`no ${names} from worker within ${timeoutMs} ms`)), timeoutMs);
       this.waiting.push({
-        name,
+        names: wanted,
         resolve: (m) => {
           clearTimeout(timer);
           resolve(m);
@@ -128,4 +130,105 @@ describe.skipIf(!hasRedis)("many workers on one Redis", () => {
     expect(admitted).toBeGreaterThanOrEqual(Math.floor((0.021 - WORKERS * 0.003) / 0.003));
     await stopAll(workers);
   }, 120_000);
+
+  it("a shared tool breaker opens in every worker after the shared threshold; one worker probes in half-open", async () => {
+    const workers = await fleet({
+      url: redis.url,
+      prefix: prefix(),
+      breaker: { consecutiveFailures: 5, halfOpenAfterMs: 500 },
+    });
+    const backend = async () => {
+      const r = await Promise.all(workers.map((w) => w.ask({ cmd: "tool", fail: false }, "tool")));
+      return { replies: r, calls: r.reduce((n, x) => n + Number(x.backendCalls), 0) };
+    };
+    // The backend is down: one call per worker, in turn. The first 5 reach it and fail; the shared
+    // window then holds 5 failures, the breaker is open, and the last 3 workers are refused.
+    const first: Reply[] = [];
+    for (const w of workers) first.push(await w.ask({ cmd: "tool", fail: true }, "tool"));
+    expect(first.map((r) => r.outcome)).toEqual([...Array(5).fill("failed"), ...Array(3).fill("refused")]);
+    // Every worker sees it open, those that never saw a failure too; no call reaches the backend.
+    const open = await backend();
+    expect(open.replies.map((r) => [r.outcome, r.state])).toEqual(workers.map(() => ["refused", "open"]));
+    expect(open.calls).toBe(5);
+    await new Promise((r) => setTimeout(r, 600)); // past halfOpenAfterMs
+    // Half-open, the backend back: all 8 call at once. One worker takes the probe (the backend holds
+    // its call until the test releases it); the other 7 are refused meanwhile.
+    const answers = await Promise.all(
+      workers.map((w) => {
+        const first = w.next("tool|probing");
+        w.child.send({ cmd: "tool", fail: false, hold: true });
+        return first;
+      }),
+    );
+    const probers = workers.filter((_, i) => answers[i]?.reply === "probing");
+    expect(probers).toHaveLength(1);
+    const others = answers.filter((a) => a.reply === "tool");
+    expect(others.map((a) => [a.outcome, a.state])).toEqual(Array(7).fill(["refused", "half-open"]));
+    const prober = probers[0] as Worker;
+    const probed = await prober.ask({ cmd: "release" }, "tool");
+    expect([probed.outcome, probed.state]).toEqual(["ok", "closed"]);
+    // Its success closed the breaker for all.
+    const closed = await backend();
+    expect(closed.replies.map((r) => [r.outcome, r.state])).toEqual(workers.map(() => ["ok", "closed"]));
+    expect(closed.calls).toBe(5 + 1 + 8);
+    await stopAll(workers);
+  }, 120_000);
+
+  it("a rate limit holds across 8 workers: admitted requests per window within the GCRA bound", async () => {
+    const workers = await fleet({ url: redis.url, prefix: prefix() });
+    // 20 per second (T = 50 ms between requests, bursts of 20), 8 workers asking as fast as they can.
+    const L = 20;
+    const P = 1000;
+    const T = P / L;
+    const replies = await Promise.all(
+      workers.map((w) => w.ask({ cmd: "take", ms: 2500, limit: L, periodMs: P }, "take")),
+    );
+    const at = replies.flatMap((r) => r.admitted as number[]).sort((a, b) => a - b);
+    const attempts = replies.reduce((n, r) => n + Number(r.attempts), 0);
+    // GCRA: the n requests admitted in [a, a + w) push the arrival time to ≥ a + n·T, and an admitted
+    // request leaves it ≤ its time + P; so n·T ≤ w + P, n ≤ L + w/T — in any window, by the store's clock.
+    for (let i = 0; i < at.length; i++) {
+      const start = at[i] as number;
+      const n = at.filter((t) => t >= start && t < start + 1000).length;
+      expect(n).toBeLessThanOrEqual(L + 1000 / T);
+    }
+    const span = (at.at(-1) as number) - (at[0] as number);
+    expect(at.length).toBeLessThanOrEqual(L + span / T);
+    expect(at.length).toBeGreaterThanOrEqual(L); // the first burst
+    expect(attempts).toBeGreaterThan(at.length); // and the limit refused the rest
+    await stopAll(workers);
+  }, 120_000);
+
+  for (const mode of ["failOpen", "failClosed"] as const) {
+    it(`Redis stopped mid-run and restarted (${mode})`, async () => {
+      const workers = await fleet({ url: redis.url, prefix: prefix(), budget: 1, mode });
+      const tasks = (n: number) =>
+        Promise.all(workers.map((w) => w.ask({ cmd: "tasks", n, output: 100 }, "tasks", 30_000)));
+      const results = (rs: Reply[]) =>
+        rs.flatMap((r) => r.results as Array<{ ok: boolean; kind?: string; reason?: string }>);
+      const before = await tasks(1);
+      expect(results(before).every((r) => r.ok)).toBe(true);
+      expect(before.flatMap((r) => r.events)).toEqual(workers.map(() => "reserved"));
+      await redis.stop();
+      const during = await tasks(2);
+      if (mode === "failOpen") {
+        // Every task finishes on local limits; each fallback is counted and reported.
+        expect(results(during).every((r) => r.ok)).toBe(true);
+        expect(during.flatMap((r) => r.events)).toEqual(Array(WORKERS * 2).fill("reserved_local"));
+        // Per task: the reservation and the settlement fell back.
+        expect(during.map((r) => r.fallbacks)).toEqual(workers.map(() => 4));
+      } else {
+        // Refused, with the typed reason.
+        expect(results(during).map((r) => r.kind)).toEqual(Array(WORKERS * 2).fill("state_unavailable"));
+        expect(results(during).every((r) => r.reason?.includes("shared state store is unreachable"))).toBe(true);
+      }
+      await redis.start();
+      const ready = await Promise.all(workers.map((w) => w.ask({ cmd: "waitReady" }, "waitReady")));
+      expect(ready.every((r) => r.ready)).toBe(true); // reconnected, no restart
+      const after = await tasks(1);
+      expect(results(after).every((r) => r.ok)).toBe(true);
+      expect(after.flatMap((r) => r.events)).toEqual(workers.map(() => "reserved"));
+      await stopAll(workers);
+    }, 120_000);
+  }
 });

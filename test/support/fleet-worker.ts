@@ -49,7 +49,7 @@ async function init(m: Msg): Promise<void> {
 }
 
 async function tasks(m: Msg): Promise<void> {
-  const results: Array<{ ok: boolean; kind?: string }> = [];
+  const results: Array<{ ok: boolean; kind?: string; reason?: string }> = [];
   for (let i = 0; i < Number(m.n); i++) {
     const llm = new ScriptedChatModel({
       model: "test-model",
@@ -70,7 +70,7 @@ async function tasks(m: Msg): Promise<void> {
       results.push({ ok: true });
     } catch (error) {
       if (!isBreakerTrip(error)) throw error;
-      results.push({ ok: false, kind: error.data.kind });
+      results.push({ ok: false, kind: error.data.kind, reason: error.data.reason });
     }
   }
   reply({ reply: "tasks", results, fallbacks: store.fallbacks, events: events.splice(0) });
