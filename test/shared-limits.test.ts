@@ -1,0 +1,100 @@
+import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import { describe, expect, it } from "vitest";
+import { wrapGraph } from "../adapters/langgraph/index.js";
+import { ScriptedChatModel } from "../adapters/testing/index.js";
+import { type BreakerTripError, isBreakerTrip, MemoryStateStore, Warden } from "../src/index.js";
+import { TEST_PRICES, user } from "./support/agents.js";
+
+// The in-process side of issue 16: reservations, rate limits and their figures on MemoryStateStore
+// (the fleet side, on Redis with 8 processes, is test/fleet.test.ts).
+
+async function tripOf(promise: Promise<unknown>): Promise<BreakerTripError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isBreakerTrip(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a BreakerTripError");
+}
+
+describe("MemoryStateStore reservations", () => {
+  const lines = [
+    { key: "task", limit: 10, windowMs: 60_000 },
+    { key: "tenant", limit: 5, windowMs: 60_000 },
+  ];
+
+  it("reserves against every line at once, or on none", () => {
+    const s = new MemoryStateStore();
+    expect(s.reserve("a", lines, 3, 0, 1000)).toEqual({ ok: true });
+    // 3 reserved on both; 3 more would fit the task (6 ≤ 10) but not the tenant (6 > 5): refused by line 1.
+    expect(s.reserve("b", lines, 3, 1, 1000)).toEqual({ ok: false, index: 1, spent: 0, reserved: 3 });
+    // Nothing of the refused one was reserved on line 0: 3 + 7 = 10 fits the task, the tenant refuses.
+    expect(s.reserve("c", [lines[0] as (typeof lines)[0]], 7, 2, 1000)).toEqual({ ok: true });
+  });
+
+  it("settles to the actual cost, and a reservation never settled expires", () => {
+    const s = new MemoryStateStore();
+    s.reserve("a", lines, 4, 0, 1000);
+    s.settle("a", lines, 1.5, 10);
+    expect(s.windowSum("tenant", 60_000, 10)).toBe(1.5);
+    expect(s.reserve("b", lines, 3.5, 20, 1000)).toEqual({ ok: true }); // 1.5 + 3.5 = 5
+    expect(s.reserve("c", lines, 0.5, 30, 1000)).toMatchObject({ ok: false, spent: 1.5, reserved: 3.5 });
+    // "b"'s worker died: at 20 + 1000 its reservation is gone.
+    expect(s.reserve("d", lines, 3.5, 1020, 1000)).toEqual({ ok: true });
+  });
+
+  it("GCRA: a burst of the limit, then one per interval", () => {
+    const s = new MemoryStateStore();
+    for (let i = 0; i < 10; i++) expect(s.take("k", 1, 10, 1000, 0).ok).toBe(true);
+    expect(s.take("k", 1, 10, 1000, 0)).toMatchObject({ ok: false, retryAfterMs: 100 });
+    expect(s.take("k", 1, 10, 1000, 99).ok).toBe(false);
+    expect(s.take("k", 1, 10, 1000, 100).ok).toBe(true);
+    expect(s.take("k", 1, 10, 1000, 100).ok).toBe(false);
+  });
+});
+
+describe("shared limits in one process", () => {
+  const run = (warden: Warden, tenant = "acme") => {
+    const llm = new ScriptedChatModel({
+      model: "test-model",
+      script: [{ content: "ok", usage: { input: 1000, output: 500 } }],
+    });
+    const agent = wrapGraph(createReactAgent({ llm, tools: [] }), { warden });
+    return { llm, result: agent.invoke(user("x"), { configurable: { agentwarden: { tenant } } }) };
+  };
+
+  it("concurrent tasks of one process cannot overspend a shared budget: the worst cases are reserved", async () => {
+    // Four tasks started together, each one call. Its worst case, reserved before it: the input
+    // estimated (a few tokens, $1/M) + 500 output tokens ($2/M) ≈ $0.001. Budget $0.0025: the
+    // reservations admit 2 (2 in flight + a third's worst case > $0.0025); checking the spend alone
+    // (nothing spent yet while they all start) admitted all 4.
+    const warden = new Warden({
+      tracing: false,
+      prices: TEST_PRICES,
+      defaultMaxOutputTokens: 500,
+      sharedBudgets: [{ name: "tenant-hourly", key: "tenant", maxCostUsd: 0.0025, windowMs: 3_600_000 }],
+    });
+    const runs = [run(warden), run(warden), run(warden), run(warden)];
+    const settled = await Promise.allSettled(runs.map((r) => r.result));
+    const called = runs.reduce((n, r) => n + r.llm.calls, 0);
+    expect(called).toBe(2);
+    expect(settled.filter((s) => s.status === "rejected")).toHaveLength(2);
+    expect(warden.metrics?.snapshot().fleet).toMatchObject({ reservations: 2, refusals: 2, fallbacks: 0 });
+  });
+
+  it("a per-model request rate limit trips once the burst is spent (maxWaitMs 0)", async () => {
+    const warden = new Warden({
+      tracing: false,
+      prices: TEST_PRICES,
+      rateLimits: [{ name: "rpm", key: "model", requestsPerMinute: 2 }],
+    });
+    await run(warden).result;
+    await run(warden).result;
+    const third = run(warden);
+    const trip = await tripOf(third.result);
+    expect(trip.data).toMatchObject({ kind: "rate_limit", subject: "rpm", limit: 2 });
+    expect(third.llm.calls).toBe(0);
+    expect(trip.data.reason).toMatch(/room in \d+ ms, more than the 0 ms it may wait/);
+  });
+});
