@@ -11,6 +11,8 @@ type Msg = Record<string, unknown> & { cmd: string };
 let store: RedisStateStore;
 let close: () => Promise<void>;
 let warden: Warden;
+/** The same limits on this process's memory (the benchmark's in-process variant). */
+let localWarden: Warden;
 let client: { isReady: boolean } | undefined;
 let backendCalls = 0;
 let release: (() => void) | undefined;
@@ -43,13 +45,26 @@ async function init(m: Msg): Promise<void> {
     ...(m.budget
       ? { sharedBudgets: [{ name: "tenant-daily", key: "tenant", maxCostUsd: Number(m.budget), windowMs: 86_400_000 }] }
       : {}),
+    ...(m.rpm ? { rateLimits: [{ name: "rpm", key: "model" as const, requestsPerMinute: Number(m.rpm) }] } : {}),
     ...(m.breaker ? { toolBreaker: m.breaker as { consecutiveFailures: number; halfOpenAfterMs: number } } : {}),
   });
   warden.onTaskEnd((run: Run) => budgetEvents(run.root));
+  localWarden = new Warden({
+    tracing: false,
+    metrics: false,
+    loops: false,
+    prices: { "test-model": { input: Number(m.inputPrice ?? 0), output: 2 } },
+    defaultMaxOutputTokens: Number(m.maxOutput ?? 1000),
+    ...(m.budget
+      ? { sharedBudgets: [{ name: "tenant-daily", key: "tenant", maxCostUsd: Number(m.budget), windowMs: 86_400_000 }] }
+      : {}),
+    ...(m.rpm ? { rateLimits: [{ name: "rpm", key: "model" as const, requestsPerMinute: Number(m.rpm) }] } : {}),
+  });
 }
 
 async function tasks(m: Msg): Promise<void> {
   const results: Array<{ ok: boolean; kind?: string; reason?: string }> = [];
+  const started = performance.now();
   for (let i = 0; i < Number(m.n); i++) {
     const llm = new ScriptedChatModel({
       model: "test-model",
@@ -61,7 +76,9 @@ async function tasks(m: Msg): Promise<void> {
         },
       ],
     });
-    const agent = wrapGraph(createReactAgent({ llm, tools: [] }), { warden });
+    // `bare`: the same agent without agentwarden (the benchmark's baseline).
+    const graph = createReactAgent({ llm, tools: [] });
+    const agent = m.bare ? graph : wrapGraph(graph, { warden: m.local ? localWarden : warden });
     try {
       await agent.invoke(
         { messages: [{ role: "user", content: "x" }] },
@@ -73,7 +90,8 @@ async function tasks(m: Msg): Promise<void> {
       results.push({ ok: false, kind: error.data.kind, reason: error.data.reason });
     }
   }
-  reply({ reply: "tasks", results, fallbacks: store.fallbacks, events: events.splice(0) });
+  const ms = performance.now() - started;
+  reply({ reply: "tasks", results, ms, fallbacks: store.fallbacks, events: events.splice(0) });
 }
 
 async function tool(m: Msg): Promise<void> {
@@ -123,7 +141,8 @@ process.on("message", (m: Msg) => {
       while (!client?.isReady && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
       reply({ reply: "waitReady", ready: client?.isReady === true });
     } else if (m.cmd === "exit") {
-      await warden.shutdown?.();
+      await warden.shutdown();
+      await localWarden.shutdown();
       await close();
       process.disconnect();
     }
