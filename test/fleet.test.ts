@@ -205,7 +205,7 @@ describe.skipIf(!hasRedis)("many workers on one Redis", () => {
       const tasks = (n: number) =>
         Promise.all(workers.map((w) => w.ask({ cmd: "tasks", n, output: 100 }, "tasks", 30_000)));
       const results = (rs: Reply[]) =>
-        rs.flatMap((r) => r.results as Array<{ ok: boolean; kind?: string; reason?: string }>);
+        rs.flatMap((r) => r.results as Array<{ ok: boolean; kind?: string; reason?: string; cause?: string }>);
       const before = await tasks(1);
       expect(results(before).every((r) => r.ok)).toBe(true);
       expect(before.flatMap((r) => r.events)).toEqual(workers.map(() => "reserved"));
@@ -221,6 +221,7 @@ describe.skipIf(!hasRedis)("many workers on one Redis", () => {
         // Refused, with the typed reason.
         expect(results(during).map((r) => r.kind)).toEqual(Array(WORKERS * 2).fill("state_unavailable"));
         expect(results(during).every((r) => r.reason?.includes("shared state store is unreachable"))).toBe(true);
+        expect(results(during).map((r) => r.cause)).toEqual(Array(WORKERS * 2).fill("STATE_UNAVAILABLE"));
       }
       await redis.start();
       const ready = await Promise.all(workers.map((w) => w.ask({ cmd: "waitReady" }, "waitReady")));

@@ -1,8 +1,16 @@
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { describe, expect, it } from "vitest";
 import { wrapGraph } from "../adapters/langgraph/index.js";
+import { RedisStateStore } from "../adapters/redis/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
-import { type BreakerTripError, isBreakerTrip, MemoryStateStore, Warden } from "../src/index.js";
+import {
+  type BreakerTripError,
+  isBreakerTrip,
+  isStateUnavailable,
+  MemoryStateStore,
+  StateUnavailableError,
+  Warden,
+} from "../src/index.js";
 import { TEST_PRICES, user } from "./support/agents.js";
 
 // The in-process side of issue 16: reservations, rate limits and their figures on MemoryStateStore
@@ -96,5 +104,28 @@ describe("shared limits in one process", () => {
     expect(trip.data).toMatchObject({ kind: "rate_limit", subject: "rpm", limit: 2 });
     expect(third.llm.calls).toBe(0);
     expect(trip.data.reason).toMatch(/room in \d+ ms, more than the 0 ms it may wait/);
+  });
+});
+
+describe("RedisStateStore when Redis does not answer", () => {
+  const line = [{ key: "tenant", limit: 1, windowMs: 60_000 }];
+  const hanging = { sendCommand: () => new Promise<never>(() => {}) };
+  const down = { sendCommand: () => Promise.reject(new Error("The client is closed")) };
+
+  it("failOpen: a hanging server is given up after timeoutMs, the decision is made locally and counted", async () => {
+    const fallbacks: string[] = [];
+    const store = new RedisStateStore(hanging, { timeoutMs: 20, onFallback: (op) => fallbacks.push(op) });
+    expect(await store.reserve("a", line, 0.6, 0, 1000)).toEqual({ ok: true, local: true });
+    expect(await store.reserve("b", line, 0.6, 0, 1000)).toMatchObject({ ok: false, local: true, reserved: 0.6 });
+    expect(store.fallbacks).toBe(2);
+    expect(fallbacks).toEqual(["reserve", "reserve"]);
+  });
+
+  it("failClosed: refused with a StateUnavailableError saying why", async () => {
+    const store = new RedisStateStore(down, { onUnavailable: "failClosed" });
+    const error = await store.take("k", 1, 10, 1000, 0).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StateUnavailableError);
+    expect(isStateUnavailable(error)).toBe(true);
+    expect((error as StateUnavailableError).data).toEqual({ operation: "take", reason: "The client is closed" });
   });
 });

@@ -273,14 +273,18 @@ export class TaskGuard {
         "agentwarden.budget.latency_ms": performance.now() - started,
       });
       this.figures.unavailable++;
-      return this.trip(step, {
-        kind: "state_unavailable",
-        limit: 0,
-        observed: 0,
-        overshoot: 0,
-        reason: `${error.message}`,
-        subject: budgets[0]?.name,
-      });
+      return this.trip(
+        step,
+        {
+          kind: "state_unavailable",
+          limit: 0,
+          observed: 0,
+          overshoot: 0,
+          reason: `${error.message}`,
+          subject: budgets[0]?.name,
+        },
+        error,
+      );
     }
     const latency = performance.now() - started;
     if (result.local) this.figures.local++;
@@ -356,14 +360,18 @@ export class TaskGuard {
           } catch (error) {
             if (!isStateUnavailable(error)) throw error;
             this.figures.unavailable++;
-            return this.trip(step, {
-              kind: "state_unavailable",
-              limit: 0,
-              observed: 0,
-              overshoot: 0,
-              reason: error.message,
-              subject: limit.name,
-            });
+            return this.trip(
+              step,
+              {
+                kind: "state_unavailable",
+                limit: 0,
+                observed: 0,
+                overshoot: 0,
+                reason: error.message,
+                subject: limit.name,
+              },
+              error,
+            );
           }
           if (taken.local) this.figures.local++;
           if (taken.ok) {
@@ -572,7 +580,7 @@ export class TaskGuard {
   }
 
   /** Records a trip (once per task) and decides what it does. */
-  trip(step: Step, trip: Trip): Decision {
+  trip(step: Step, trip: Trip, cause?: unknown): Decision {
     if (this.tripped)
       return this.error ? { kind: "abort", error: this.error } : { kind: "finalize", trip: this.tripped };
     let action: TripAction | "continue" = this.config.action;
@@ -607,12 +615,15 @@ export class TaskGuard {
     } catch {
       partialState = undefined;
     }
-    this.error = new BreakerTripError({
-      ...trip,
-      runId: this.run.id,
-      spentUsd: this.spentUsd,
-      ...(partialState !== undefined ? { partialState } : {}),
-    });
+    this.error = new BreakerTripError(
+      {
+        ...trip,
+        runId: this.run.id,
+        spentUsd: this.spentUsd,
+        ...(partialState !== undefined ? { partialState } : {}),
+      },
+      cause === undefined ? undefined : { cause },
+    );
     this.abort?.(this.error);
     return { kind: "abort", error: this.error };
   }

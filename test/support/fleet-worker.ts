@@ -63,7 +63,7 @@ async function init(m: Msg): Promise<void> {
 }
 
 async function tasks(m: Msg): Promise<void> {
-  const results: Array<{ ok: boolean; kind?: string; reason?: string }> = [];
+  const results: Array<{ ok: boolean; kind?: string; reason?: string; cause?: string }> = [];
   const started = performance.now();
   for (let i = 0; i < Number(m.n); i++) {
     const llm = new ScriptedChatModel({
@@ -87,7 +87,8 @@ async function tasks(m: Msg): Promise<void> {
       results.push({ ok: true });
     } catch (error) {
       if (!isBreakerTrip(error)) throw error;
-      results.push({ ok: false, kind: error.data.kind, reason: error.data.reason });
+      const cause = (error.cause as { code?: string } | undefined)?.code;
+      results.push({ ok: false, kind: error.data.kind, reason: error.data.reason, ...(cause ? { cause } : {}) });
     }
   }
   const ms = performance.now() - started;
