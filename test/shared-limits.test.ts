@@ -1,8 +1,12 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { describe, expect, it } from "vitest";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { RedisStateStore } from "../adapters/redis/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
+import { StoreFollower } from "../src/dashboard/data.js";
 import {
   type BreakerTripError,
   isBreakerTrip,
@@ -77,9 +81,11 @@ describe("shared limits in one process", () => {
     // estimated (a few tokens, $1/M) + 500 output tokens ($2/M) ≈ $0.001. Budget $0.0025: the
     // reservations admit 2 (2 in flight + a third's worst case > $0.0025); checking the spend alone
     // (nothing spent yet while they all start) admitted all 4.
+    const store = join(mkdtempSync(join(tmpdir(), "aw-shared-")), "runs.jsonl");
     const warden = new Warden({
       tracing: false,
       prices: TEST_PRICES,
+      store,
       defaultMaxOutputTokens: 500,
       sharedBudgets: [{ name: "tenant-hourly", key: "tenant", maxCostUsd: 0.0025, windowMs: 3_600_000 }],
     });
@@ -89,6 +95,15 @@ describe("shared limits in one process", () => {
     expect(called).toBe(2);
     expect(settled.filter((s) => s.status === "rejected")).toHaveLength(2);
     expect(warden.metrics?.snapshot().fleet).toMatchObject({ reservations: 2, refusals: 2, fallbacks: 0 });
+    expect(warden.metrics?.snapshot().cumulative.totals).toMatchObject({
+      budgetReservations: 2,
+      budgetRefusals: 2,
+      stateFallbacks: 0,
+    });
+    // The run store and the dashboard's figures, from the tasks' summaries.
+    await warden.shutdown();
+    const data = await new StoreFollower(store).data();
+    expect(data.cumulative.totals).toMatchObject({ budgetReservations: 2, budgetRefusals: 2, stateFallbacks: 0 });
   });
 
   it("a per-model request rate limit trips once the burst is spent (maxWaitMs 0)", async () => {
