@@ -65,6 +65,8 @@ export class TaskGuard {
   private tokens = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private error: BreakerTripError | undefined;
+  /** The error behind the next trip (a StateUnavailableError under failClosed), as its cause. */
+  private tripCause: unknown;
   /** Reservations of model calls in flight against shared budgets, by chat step. */
   private readonly reservations = new Map<Step, { id: string; lines: ReserveLine[]; usd: number }>();
 
@@ -273,18 +275,15 @@ export class TaskGuard {
         "agentwarden.budget.latency_ms": performance.now() - started,
       });
       this.figures.unavailable++;
-      return this.trip(
-        step,
-        {
-          kind: "state_unavailable",
-          limit: 0,
-          observed: 0,
-          overshoot: 0,
-          reason: `${error.message}`,
-          subject: budgets[0]?.name,
-        },
-        error,
-      );
+      this.tripCause = error;
+      return this.trip(step, {
+        kind: "state_unavailable",
+        limit: 0,
+        observed: 0,
+        overshoot: 0,
+        reason: `${error.message}`,
+        subject: budgets[0]?.name,
+      });
     }
     const latency = performance.now() - started;
     if (result.local) this.figures.local++;
@@ -360,18 +359,15 @@ export class TaskGuard {
           } catch (error) {
             if (!isStateUnavailable(error)) throw error;
             this.figures.unavailable++;
-            return this.trip(
-              step,
-              {
-                kind: "state_unavailable",
-                limit: 0,
-                observed: 0,
-                overshoot: 0,
-                reason: error.message,
-                subject: limit.name,
-              },
-              error,
-            );
+            this.tripCause = error;
+            return this.trip(step, {
+              kind: "state_unavailable",
+              limit: 0,
+              observed: 0,
+              overshoot: 0,
+              reason: error.message,
+              subject: limit.name,
+            });
           }
           if (taken.local) this.figures.local++;
           if (taken.ok) {
@@ -580,7 +576,7 @@ export class TaskGuard {
   }
 
   /** Records a trip (once per task) and decides what it does. */
-  trip(step: Step, trip: Trip, cause?: unknown): Decision {
+  trip(step: Step, trip: Trip): Decision {
     if (this.tripped)
       return this.error ? { kind: "abort", error: this.error } : { kind: "finalize", trip: this.tripped };
     let action: TripAction | "continue" = this.config.action;
@@ -622,8 +618,9 @@ export class TaskGuard {
         spentUsd: this.spentUsd,
         ...(partialState !== undefined ? { partialState } : {}),
       },
-      cause === undefined ? undefined : { cause },
+      this.tripCause === undefined ? undefined : { cause: this.tripCause },
     );
+    this.tripCause = undefined;
     this.abort?.(this.error);
     return { kind: "abort", error: this.error };
   }
