@@ -86,7 +86,6 @@ export { handlerText, planRecovery, type RecoveryDecision } from "./policies/rec
 export type { RecoveryConfig, RetryConfig } from "./policies/recovery/RecoveryConfig.js";
 export { retryTransient } from "./policies/recovery/retryTransient.js";
 export type { ToolErrorHandler } from "./policies/recovery/ToolFailure.js";
-export { SharedToolBreakers } from "./policies/SharedToolBreakers.js";
 export { type Decision, type ModelCallEstimate, TaskGuard } from "./policies/TaskGuard.js";
 export {
   DEFAULT_HALF_OPEN_AFTER_MS,
