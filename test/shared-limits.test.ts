@@ -1,8 +1,10 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tool } from "@langchain/core/tools";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { RedisStateStore } from "../adapters/redis/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
@@ -142,5 +144,76 @@ describe("RedisStateStore when Redis does not answer", () => {
     expect(error).toBeInstanceOf(StateUnavailableError);
     expect(isStateUnavailable(error)).toBe(true);
     expect((error as StateUnavailableError).data).toEqual({ operation: "take", reason: "The client is closed" });
+  });
+});
+
+describe("rate limits wait up to maxWaitMs, then trip", () => {
+  const once = (warden: Warden) => {
+    const llm = new ScriptedChatModel({
+      model: "test-model",
+      script: [{ content: "ok", usage: { input: 10, output: 5 } }],
+    });
+    const agent = wrapGraph(createReactAgent({ llm, tools: [] }), { warden });
+    return { llm, result: agent.invoke(user("x")) };
+  };
+  // 60 a minute: one a second once the burst of 60 is spent. The burst is spent beforehand on the
+  // same key, so the next call needs about a second of room.
+  const spent = () => {
+    const state = new MemoryStateStore();
+    expect(state.take("rate\u0000rpm\u0000requests\u0000test-model", 60, 60, 60_000, Date.now()).ok).toBe(true);
+    return state;
+  };
+
+  it("waits for room when maxWaitMs allows it", async () => {
+    const warden = new Warden({
+      tracing: false,
+      state: spent(),
+      rateLimits: [{ name: "rpm", key: "model", requestsPerMinute: 60, maxWaitMs: 10_000 }],
+    });
+    const run = once(warden);
+    await run.result;
+    expect(run.llm.calls).toBe(1);
+  });
+
+  it("trips when the room comes later than maxWaitMs", async () => {
+    const warden = new Warden({
+      tracing: false,
+      state: spent(),
+      rateLimits: [{ name: "rpm", key: "model", requestsPerMinute: 60, maxWaitMs: 100 }],
+    });
+    const run = once(warden);
+    const trip = await tripOf(run.result);
+    expect(trip.data).toMatchObject({ kind: "rate_limit", subject: "rpm" });
+    expect(run.llm.calls).toBe(0);
+  });
+});
+
+describe("a budget per task", () => {
+  it("key: task limits each task alone", async () => {
+    // Worst case of each call: ~$0.001 (500 output tokens at $2/M + the input estimate). $0.0015 a task:
+    // a task's first call fits, its second does not; another task starts afresh.
+    const warden = new Warden({
+      tracing: false,
+      prices: TEST_PRICES,
+      defaultMaxOutputTokens: 500,
+      sharedBudgets: [{ name: "per-task", key: "task", maxCostUsd: 0.0015, windowMs: 3_600_000 }],
+    });
+    const twoCalls = () => {
+      const llm = new ScriptedChatModel({
+        model: "test-model",
+        script: [
+          { toolCalls: [{ name: "noop", args: {} }], usage: { input: 10, output: 500 } },
+          { content: "done", usage: { input: 10, output: 5 } },
+        ],
+      });
+      const noop = tool(async () => "ok", { name: "noop", description: "does nothing", schema: z.object({}) });
+      return { llm, result: wrapGraph(createReactAgent({ llm, tools: [noop] }), { warden }).invoke(user("x")) };
+    };
+    for (let i = 0; i < 2; i++) {
+      const run = twoCalls();
+      const trip = await tripOf(run.result);
+      expect(trip.data).toMatchObject({ kind: "shared_budget", subject: "per-task" });
+      expect(run.llm.calls).toBe(1);
+    }
   });
 });
