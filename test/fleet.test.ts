@@ -135,7 +135,8 @@ describe.skipIf(!hasRedis)("many workers on one Redis", () => {
     const workers = await fleet({
       url: redis.url,
       prefix: prefix(),
-      breaker: { consecutiveFailures: 5, halfOpenAfterMs: 500 },
+      // Long enough that the open phase below is over before it ends, even on a loaded machine.
+      breaker: { consecutiveFailures: 5, halfOpenAfterMs: 4000 },
     });
     const backend = async () => {
       const r = await Promise.all(workers.map((w) => w.ask({ cmd: "tool", fail: false }, "tool")));
@@ -150,7 +151,7 @@ describe.skipIf(!hasRedis)("many workers on one Redis", () => {
     const open = await backend();
     expect(open.replies.map((r) => [r.outcome, r.state])).toEqual(workers.map(() => ["refused", "open"]));
     expect(open.calls).toBe(5);
-    await new Promise((r) => setTimeout(r, 600)); // past halfOpenAfterMs
+    await new Promise((r) => setTimeout(r, 4100)); // past halfOpenAfterMs
     // Half-open, the backend back: all 8 call at once. One worker takes the probe (the backend holds
     // its call until the test releases it); the other 7 are refused meanwhile.
     const answers = await Promise.all(
