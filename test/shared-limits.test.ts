@@ -18,6 +18,7 @@ import {
   Warden,
 } from "../src/index.js";
 import { TEST_PRICES, user } from "./support/agents.js";
+import { memoryTracing } from "./support/otel.js";
 
 // The in-process side of issue 16: reservations, rate limits and their figures on MemoryStateStore
 // (the fleet side, on Redis with 8 processes, is test/fleet.test.ts).
@@ -215,5 +216,42 @@ describe("a budget per task", () => {
       expect(trip.data).toMatchObject({ kind: "shared_budget", subject: "per-task" });
       expect(run.llm.calls).toBe(1);
     }
+  });
+});
+
+describe("the figures of each decision on the model call's span", () => {
+  it("agentwarden.budget.reserve and .settle, with the reserved and the actual cost", async () => {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({
+      tracerProvider: provider,
+      prices: TEST_PRICES,
+      defaultMaxOutputTokens: 500,
+      sharedBudgets: [{ name: "tenant-hourly", key: "tenant", maxCostUsd: 1, windowMs: 3_600_000 }],
+    });
+    const llm = new ScriptedChatModel({
+      model: "test-model",
+      script: [{ content: "ok", usage: { input: 1000, output: 100 } }],
+    });
+    await wrapGraph(createReactAgent({ llm, tools: [] }), { warden }).invoke(user("x"), {
+      configurable: { agentwarden: { tenant: "acme" } },
+    });
+    await warden.shutdown();
+    const chat = spans().find((s) => s.name.startsWith("chat"));
+    const root = spans().find((s) => s.parentSpanContext === undefined);
+    // The reservation on the model call's span; the settlement, made once the call has ended, on the task's.
+    const events = Object.fromEntries(
+      [...(chat?.events ?? []), ...(root?.events ?? [])].map((e) => [e.name, e.attributes]),
+    );
+    expect(events["agentwarden.budget.reserve"]).toMatchObject({ "agentwarden.budget.outcome": "reserved" });
+    // Worst case: the input estimate (a few tokens at $1/M) + 500 output tokens at $2/M.
+    const reserved = events["agentwarden.budget.reserve"]?.["agentwarden.budget.reserved_usd"] as number;
+    expect(reserved).toBeGreaterThan(0.001);
+    expect(reserved).toBeLessThan(0.0011);
+    // Actual: 1000 · $1/M + 100 · $2/M = $0.0012.
+    expect(events["agentwarden.budget.settle"]).toMatchObject({
+      "agentwarden.budget.reserved_usd": reserved,
+      "agentwarden.budget.call": "test-model",
+    });
+    expect(events["agentwarden.budget.settle"]?.["agentwarden.budget.actual_usd"]).toBeCloseTo(0.0012, 12);
   });
 });

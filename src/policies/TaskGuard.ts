@@ -323,9 +323,13 @@ export class TaskGuard {
   /** Ends a call's reservation at its actual cost (fire and forget from dispose). */
   private settle(step: Step, r: { id: string; lines: ReserveLine[]; usd: number }, actual: number): Promise<void> {
     const store = this.config.budgetStore;
-    step.addEvent("agentwarden.budget.settle", {
+    // The adapter ends a model call's step before reporting its usage: the settlement then goes on
+    // the task's root span, naming the call.
+    const target = step.endTime === undefined ? step : this.run.root;
+    target.addEvent("agentwarden.budget.settle", {
       "agentwarden.budget.reserved_usd": r.usd,
       "agentwarden.budget.actual_usd": actual,
+      ...(target !== step ? { "agentwarden.budget.call": step.name } : {}),
     });
     return Promise.resolve()
       .then(() => store.settle?.(r.id, r.lines, actual, Date.now()))
