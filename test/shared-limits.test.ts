@@ -3,6 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tool } from "@langchain/core/tools";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from "@opentelemetry/sdk-metrics";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
@@ -85,9 +91,12 @@ describe("shared limits in one process", () => {
     // reservations admit 2 (2 in flight + a third's worst case > $0.0025); checking the spend alone
     // (nothing spent yet while they all start) admitted all 4.
     const store = join(mkdtempSync(join(tmpdir(), "aw-shared-")), "runs.jsonl");
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
     const warden = new Warden({
       tracing: false,
       prices: TEST_PRICES,
+      meterProvider: new MeterProvider({ readers: [reader] }),
       store,
       defaultMaxOutputTokens: 500,
       sharedBudgets: [{ name: "tenant-hourly", key: "tenant", maxCostUsd: 0.0025, windowMs: 3_600_000 }],
@@ -103,6 +112,14 @@ describe("shared limits in one process", () => {
       budgetRefusals: 2,
       stateFallbacks: 0,
     });
+    await reader.forceFlush();
+    const decisions = exporter
+      .getMetrics()
+      .flatMap((r) => r.scopeMetrics.flatMap((m) => m.metrics))
+      .find((m) => m.descriptor.name === "agentwarden.budget.decisions");
+    expect(
+      Object.fromEntries((decisions?.dataPoints ?? []).map((p) => [String(p.attributes.outcome), p.value])),
+    ).toEqual({ reserved: 2, refused: 2 });
     // The run store and the dashboard's figures, from the tasks' summaries.
     await warden.shutdown();
     const data = await new StoreFollower(store).data();
