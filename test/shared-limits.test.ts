@@ -206,6 +206,22 @@ describe("rate limits wait up to maxWaitMs, then trip", () => {
   });
 });
 
+describe("tokens per minute", () => {
+  it("counts each call's worst case: a call that could use more than the minute allows trips", async () => {
+    // Worst case: the input estimate + 500 output tokens, more than 400 tokens a minute admits at once.
+    const warden = new Warden({
+      tracing: false,
+      defaultMaxOutputTokens: 500,
+      rateLimits: [{ name: "tpm", key: "model", tokensPerMinute: 400 }],
+    });
+    const llm = new ScriptedChatModel({ model: "test-model", script: [{ content: "ok" }] });
+    const trip = await tripOf(wrapGraph(createReactAgent({ llm, tools: [] }), { warden }).invoke(user("x")));
+    expect(trip.data).toMatchObject({ kind: "rate_limit", subject: "tpm", limit: 400 });
+    expect(trip.data.reason).toContain("400 tokens per minute");
+    expect(llm.calls).toBe(0);
+  });
+});
+
 describe("a budget per task", () => {
   it("key: task limits each task alone", async () => {
     // Worst case of each call: ~$0.001 (500 output tokens at $2/M + the input estimate). $0.0015 a task:
