@@ -150,4 +150,6 @@ process.on("message", (m: Msg) => {
   };
   run().catch((error: unknown) => reply({ reply: "error", error: String((error as Error)?.stack ?? error) }));
 });
+// Orphaned (the test process died): exit rather than linger.
+process.on("disconnect", () => process.exit(0));
 reply({ reply: "started" });
