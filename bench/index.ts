@@ -1,6 +1,7 @@
 import { breakersBench } from "./breakers.js";
 import { concurrencyBench } from "./concurrency.js";
 import { dashboardBench } from "./dashboard.js";
+import { fleetBench } from "./fleet.js";
 import { mcpBench } from "./mcp.js";
 import { metricsBench } from "./metrics.js";
 import { onlineBench } from "./online.js";
@@ -11,7 +12,7 @@ import { soakBench } from "./soak.js";
  * `npm run bench` prints every figure, readable; `npm run bench -- --json` prints one JSON object
  * (the last line of output; `npm run -s bench -- --json` prints nothing else). `--quick` runs fewer
  * rounds (a smoke check, not figures); `--only peers,metrics` runs some of the benchmarks
- * (peers, metrics, breakers, mcp, online, concurrency, soak, dashboard; soak, 100,000 tasks, and dashboard,
+ * (peers, metrics, breakers, mcp, online, concurrency, fleet, soak, dashboard; soak, 100,000 tasks, and dashboard,
  * a 200,000-run store in headless Chromium, take the longest).
  */
 const args = process.argv.slice(2);
@@ -34,6 +35,10 @@ if (wanted("online"))
   figures.online = await onlineBench(quick ? { tasks: 1_000, rounds: 5 } : { tasks: 10_000, rounds: 100 });
 if (wanted("concurrency"))
   figures.concurrency = await concurrencyBench(quick ? { tasks: 200, rounds: 2 } : { tasks: 5_000, rounds: 5 });
+if (wanted("fleet"))
+  figures.fleet = await fleetBench(
+    quick ? { decisions: 500, tasks: 20, rounds: 2 } : { decisions: 10_000, tasks: 100, rounds: 5 },
+  );
 if (wanted("dashboard")) figures.dashboard = await dashboardBench(quick ? 20_000 : 200_000);
 if (wanted("soak")) figures.soak = await soakBench(quick ? 2_000 : 100_000);
 

@@ -226,18 +226,24 @@ warden.shutdown().then(() => console.log("cjs ok"));
   await dashboardCheck(line, cwd);
 
   // The other subpaths, each with the peers the README's Install section names for it.
-  installClean(line, cwd, "/prometheus and /mcp peers", [...otel.metrics, "@modelcontextprotocol/sdk"]);
+  installClean(line, cwd, "/prometheus, /mcp and /redis peers", [
+    ...otel.metrics,
+    "@modelcontextprotocol/sdk",
+    "redis@^6",
+  ]);
   writeFileSync(
     join(cwd, "subpaths.mjs"),
     `import { servePrometheus } from "agentwarden/prometheus";
 import { instrumentMcp } from "agentwarden/mcp";
 import { SpanQueue } from "agentwarden/otel";
+import { RedisStateStore, connectRedis } from "agentwarden/redis";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import { Warden } from "agentwarden";
 const endpoint = await servePrometheus({ port: 0 });
 const warden = new Warden({ meterProvider: endpoint.meterProvider });
 const queue = new SpanQueue(new InMemorySpanExporter());
 if (typeof instrumentMcp !== "function") throw new Error("no instrumentMcp");
+if (typeof connectRedis !== "function" || typeof RedisStateStore !== "function") throw new Error("no agentwarden/redis");
 await queue.shutdown();
 await warden.shutdown();
 await endpoint.close();
@@ -246,7 +252,7 @@ console.log("subpaths ok", endpoint.url);
   );
   const subpaths = run(cwd, line.exec, "node", ["subpaths.mjs"]);
   if (subpaths.code === 0 && subpaths.out.includes("subpaths ok"))
-    log("  ✓ agentwarden/prometheus, /mcp and /otel load and run with their peers");
+    log("  ✓ agentwarden/prometheus, /mcp, /otel and /redis load and run with their peers");
   else fail(subpaths.out, "subpaths");
 
   const ls = run(cwd, line.exec, "npm", ["ls", "--all"]);

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the system packages the integration tests drive (Debian's prometheus and chromium), when missing and
+# Installs the system packages the integration tests drive (Debian's prometheus, chromium and redis-server), when missing and
 # when this user can: root with apt-get. Otherwise those tests are skipped, and say so.
 set -u
 missing=()
 { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing system packages for integration tests: ${missing[*]}"

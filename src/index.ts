@@ -111,7 +111,7 @@ export {
   type WardenOptions,
 } from "./options.js";
 export type { TripAction } from "./policies/BreakersConfig.js";
-export type { BudgetContext, BudgetStore, SharedBudget } from "./policies/budgetStore.js";
+export type { BudgetContext, BudgetStore, RateLimit, SharedBudget } from "./policies/budgetStore.js";
 export { MemoryBudgetStore, StateBudgetStore } from "./policies/budgetStore.js";
 export { type FailureClass, failureClass } from "./policies/failureClass.js";
 export {
@@ -216,7 +216,8 @@ export {
 } from "./run/step.js";
 export type { TokenUsage } from "./run/usage.js";
 export { MemoryStateStore } from "./state/MemoryStateStore.js";
-export type { MaybePromise, StateStore } from "./state/StateStore.js";
+export type { MaybePromise, Reserved, ReserveLine, StateStore, Taken } from "./state/StateStore.js";
+export { isStateUnavailable, STATE_UNAVAILABLE, StateUnavailableError } from "./state/StateStore.js";
 export { FileStore } from "./store/FileStore.js";
 export { readStore, type StoreLineError, type StoreRead, type StoreVisitor } from "./store/readStore.js";
 export type { EvalRecord } from "./store/records.js";

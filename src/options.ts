@@ -4,13 +4,14 @@ import { configError, describe } from "./configError.js";
 import type { ErrorHook } from "./hub.js";
 import type { SubtaskRule } from "./metrics/summary.js";
 import type { TripAction } from "./policies/BreakersConfig.js";
-import type { BudgetStore, SharedBudget } from "./policies/budgetStore.js";
+import type { BudgetStore, RateLimit, SharedBudget } from "./policies/budgetStore.js";
 import { type Limits, limitsSchema, MAX_TIMER_MS } from "./policies/limits.js";
 import { DEFAULT_LOOP_REPEATS, DEFAULT_LOOP_WINDOW, type LoopOptions } from "./policies/loops.js";
 import type { RecoveryConfig } from "./policies/recovery/RecoveryConfig.js";
 import type { ToolErrorHandler } from "./policies/recovery/ToolFailure.js";
 import type { ToolBreakerOptions } from "./policies/ToolBreakers.js";
 import type { Trip } from "./policies/trip.js";
+import type { StateStore } from "./state/StateStore.js";
 
 export type { ToolErrorContext } from "./policies/recovery/ToolFailure.js";
 
@@ -169,8 +170,18 @@ export interface WardenOptions {
   toolBreaker?: ToolBreakerOptions | false;
   /** Budgets shared by the tasks of a thread, a tenant or any key, over a rolling window. */
   sharedBudgets?: SharedBudget[];
-  /** Where shared budgets keep their spending. Default: in memory (`MemoryBudgetStore`). */
+  /** Where shared budgets keep their spending. Default: on `state`, else in memory (`MemoryBudgetStore`). */
   budgetStore?: BudgetStore;
+  /**
+   * The StateStore shared budgets, rate limits and tool breakers keep their state in. Default: in
+   * this process's memory. A store shared by many workers (`agentwarden/redis`) makes every limit
+   * hold across them; with it, `toolBreaker` is shared too (one probe in half-open for the fleet).
+   */
+  state?: StateStore;
+  /** Requests and tokens per minute per model, tenant, thread or key, before each model call. */
+  rateLimits?: RateLimit[];
+  /** How long a model call's budget reservation lives if its worker never settles it. Default 600 000 ms. */
+  reservationTtlMs?: number;
   /** Output tokens assumed by the cost guard for a call that sets no limit of its own. Default 4096. */
   defaultMaxOutputTokens?: number;
   /**
@@ -217,6 +228,9 @@ export interface ResolvedOptions {
   toolBreaker: ToolBreakerOptions | false;
   sharedBudgets: SharedBudget[];
   budgetStore: BudgetStore | undefined;
+  state: StateStore | undefined;
+  rateLimits: RateLimit[];
+  reservationTtlMs: number;
   defaultMaxOutputTokens: number;
   flushTimeoutMs: number;
   online: ResolvedOnline | undefined;
@@ -333,6 +347,7 @@ const schema = z.strictObject({
         rateWindowMs: z.number().min(1).optional(),
         minimumCalls: z.number().int().min(1).optional(),
         halfOpenAfterMs: z.number().min(0).optional(),
+        probeTimeoutMs: z.number().min(1).max(MAX_TIMER_MS).optional(),
       }),
     ])
     .optional(),
@@ -340,7 +355,7 @@ const schema = z.strictObject({
     .array(
       z.strictObject({
         name: z.string().min(1),
-        key: z.union([z.enum(["thread", "tenant"]), fn("a function (context) => string | undefined")]),
+        key: z.union([z.enum(["task", "thread", "tenant"]), fn("a function (context) => string | undefined")]),
         maxCostUsd: z.number().min(0).finite(),
         windowMs: z.number().min(1),
       }),
@@ -353,6 +368,27 @@ const schema = z.strictObject({
       { message: "expected a BudgetStore (an object with spent() and add())" },
     )
     .optional(),
+  state: z
+    .custom<StateStore>(
+      (v) =>
+        ["addToWindow", "windowSum", "get", "set", "acquire", "release", "delete", "reserve", "settle", "take"].every(
+          (m) => typeof (v as Record<string, unknown> | null)?.[m] === "function",
+        ),
+      { message: "expected a StateStore (MemoryStateStore, RedisStateStore, or the same methods)" },
+    )
+    .optional(),
+  rateLimits: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        key: z.union([z.enum(["model", "tenant", "thread"]), fn("a function (context) => string | undefined")]),
+        requestsPerMinute: z.number().gt(0).finite().optional(),
+        tokensPerMinute: z.number().gt(0).finite().optional(),
+        maxWaitMs: z.number().min(0).max(MAX_TIMER_MS).optional(),
+      }),
+    )
+    .optional(),
+  reservationTtlMs: z.number().int().min(1).max(MAX_TIMER_MS).optional(),
   defaultMaxOutputTokens: z.number().int().min(1).optional(),
   flushTimeoutMs: z.number().int().min(1).max(MAX_TIMER_MS).optional(),
 });
@@ -431,6 +467,9 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
     toolBreaker: o.toolBreaker ?? false,
     sharedBudgets: (o.sharedBudgets ?? []) as SharedBudget[],
     budgetStore: o.budgetStore,
+    state: o.state,
+    rateLimits: (o.rateLimits ?? []) as RateLimit[],
+    reservationTtlMs: o.reservationTtlMs ?? 600_000,
     defaultMaxOutputTokens: o.defaultMaxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
     flushTimeoutMs: o.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS,
     online: o.online ? resolveOnline(o.online) : undefined,

@@ -10,8 +10,9 @@ import { summarize, type TaskSummary } from "./metrics/summary.js";
 import { type ResolvedOptions, resolveOptions, type WardenOptions } from "./options.js";
 import type { BreakersConfig } from "./policies/BreakersConfig.js";
 import type { BudgetContext } from "./policies/budgetStore.js";
-import { MemoryBudgetStore } from "./policies/budgetStore.js";
+import { MemoryBudgetStore, StateBudgetStore } from "./policies/budgetStore.js";
 import { type Limits, mergeLimits } from "./policies/limits.js";
+import { SharedToolBreakers } from "./policies/SharedToolBreakers.js";
 import { TaskGuard } from "./policies/TaskGuard.js";
 import { type ToolBreakerState, ToolBreakers } from "./policies/ToolBreakers.js";
 import { PriceTable } from "./pricing/PriceTable.js";
@@ -20,6 +21,7 @@ import { RecentRuns } from "./quality/recent.js";
 import type { ContentField } from "./redact.js";
 import { Run, type RunHost } from "./run/run.js";
 import type { GraphInfo, Step } from "./run/step.js";
+import { MemoryStateStore } from "./state/MemoryStateStore.js";
 import { FileStore } from "./store/FileStore.js";
 import type { EvalRecord } from "./store/records.js";
 import type { Subscriber } from "./subscriber.js";
@@ -61,7 +63,7 @@ export class Warden implements RunHost {
    */
   readonly dashboard: Promise<Dashboard | undefined> | undefined;
   /** Per-tool circuit breakers across tasks; undefined unless `toolBreaker` is set. */
-  readonly toolBreakers: ToolBreakers | undefined;
+  readonly toolBreakers: ToolBreakers | SharedToolBreakers | undefined;
   /** Online evaluation (sampled, after the task, off its path); undefined unless `online` is set. */
   readonly online: OnlineEvaluation | undefined;
   /** @internal The run store, when `store` is set. */
@@ -111,21 +113,28 @@ export class Warden implements RunHost {
       onTrip: typeof o.onTrip === "function" ? o.onTrip : undefined,
       loops: o.loops,
       sharedBudgets: o.sharedBudgets,
-      budgetStore: o.budgetStore ?? new MemoryBudgetStore(),
+      budgetStore: o.budgetStore ?? (o.state ? new StateBudgetStore(o.state) : new MemoryBudgetStore()),
+      reservationTtlMs: o.reservationTtlMs,
+      rateLimits: o.rateLimits,
+      state: o.state ?? new MemoryStateStore(),
       prices: this.prices,
       defaultMaxOutputTokens: o.defaultMaxOutputTokens,
     };
-    this.guarding = o.loops !== false || o.sharedBudgets.length > 0 || Object.keys(o.limits).length > 0;
+    this.guarding =
+      o.loops !== false || o.sharedBudgets.length > 0 || o.rateLimits.length > 0 || Object.keys(o.limits).length > 0;
+    const notify = (tool: string, state: ToolBreakerState) => {
+      for (const l of this.breakerListeners) {
+        try {
+          l(tool, state);
+        } catch (error) {
+          this.reportError(error, "onToolBreaker");
+        }
+      }
+    };
     this.toolBreakers = o.toolBreaker
-      ? new ToolBreakers(o.toolBreaker, isErrorToolMessage, (tool, state) => {
-          for (const l of this.breakerListeners) {
-            try {
-              l(tool, state);
-            } catch (error) {
-              this.reportError(error, "onToolBreaker");
-            }
-          }
-        })
+      ? o.state
+        ? new SharedToolBreakers(o.toolBreaker, o.state, isErrorToolMessage, notify)
+        : new ToolBreakers(o.toolBreaker, isErrorToolMessage, notify)
       : undefined;
   }
 

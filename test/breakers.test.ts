@@ -353,6 +353,10 @@ describe("budgets shared across processes through one StateStore", () => {
       set: async (...a) => memory.set(...a),
       acquire: async (...a) => memory.acquire(...a),
       release: async (...a) => memory.release(...a),
+      delete: async (...a) => memory.delete(...a),
+      reserve: async (...a) => memory.reserve(...a),
+      settle: async (...a) => memory.settle(...a),
+      take: async (...a) => memory.take(...a),
     };
     const worker = () =>
       new Warden({

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 
 /** Runs an example as the README says to (`npm run example:<name>`), and returns what it printed. */
@@ -62,4 +62,13 @@ describe("the README's examples run", () => {
     expect(out).toContain("task success: 5 node runs, 3 model calls, 3 tool calls (1 failed)");
     expect(out).toMatch(/invoke_agent weather_assistant .*\n {4}agent /);
   });
+
+  it.skipIf(spawnSync("redis-server", ["--version"]).status !== 0)(
+    "many workers on one Redis (redis-server installed)",
+    () => {
+      expect(run("fleet.ts", [], { REDIS_URL: "" })).toBe(
+        "4 workers × 5 tasks on one tenant budget of $0.021:\n  calls made 10 (spent $0.020), refused by the shared budget 10\n  without a shared store each worker would have had its own $0.021: 20 calls, $0.040\n",
+      );
+    },
+  );
 });

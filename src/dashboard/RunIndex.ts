@@ -145,6 +145,9 @@ export class RunIndex {
   readonly costUnknown = u16();
   readonly estimated = u16();
   readonly retries = u16();
+  readonly reservations = u16();
+  readonly refusals = u16();
+  readonly fallbacks = u16();
   readonly tokIn = f32();
   readonly tokOut = f32();
 
@@ -191,6 +194,9 @@ export class RunIndex {
     this.costUnknown.set(i, cap16(s.costUnknownCalls));
     this.estimated.set(i, cap16(s.estimatedUsageCalls));
     this.retries.set(i, cap16(s.retries ?? 0));
+    this.reservations.set(i, cap16(s.fleet?.reservations ?? 0));
+    this.refusals.set(i, cap16(s.fleet?.refusals ?? 0));
+    this.fallbacks.set(i, cap16(s.fleet?.fallbacks ?? 0));
     this.tokIn.set(i, s.tokens.input);
     this.tokOut.set(i, s.tokens.output);
 

@@ -195,7 +195,7 @@ function render(data) {
   tile("tile-cpcs", usd(c.cpcs), usd(t.costUsd) + " over " + num(t.completedSubtasks) + " completed subtasks" + (t.costUnknownCalls ? " · " + num(t.costUnknownCalls) + " calls of unknown price" : ""));
   const trips = Object.entries(t.trips).filter(([, n]) => n > 0);
   const loops = Object.entries(t.suspectedLoops || {}).filter(([, n]) => n > 0);
-  tile("tile-trips", num(trips.reduce((a, [, n]) => a + n, 0)), (trips.length ? trips.map(([k, n]) => k + " " + n).join(" · ") + " · in " + (data.trips.length >= 50 ? data.trips.length + "+" : num(data.trips.length)) + " runs" : "none") + (loops.length ? " · suspected loops: " + loops.map(([k, n]) => k + " " + n).join(", ") : ""));
+  tile("tile-trips", num(trips.reduce((a, [, n]) => a + n, 0)), (trips.length ? trips.map(([k, n]) => k + " " + n).join(" · ") + " · in " + (data.trips.length >= 50 ? data.trips.length + "+" : num(data.trips.length)) + " runs" : "none") + (loops.length ? " · suspected loops: " + loops.map(([k, n]) => k + " " + n).join(", ") : "") + (t.budgetReservations || t.budgetRefusals ? " · shared budgets: " + num(t.budgetReservations) + " reserved, " + num(t.budgetRefusals) + " refused, " + num(t.stateFallbacks) + " local fallbacks" : ""));
 
   const b = data.trendBucketMs;
   $("charts").replaceChildren(
@@ -293,6 +293,7 @@ function renderRun(s, running) {
   if (s.conversationId) facts.push(["thread", s.conversationId]);
   if (s.version) facts.push(["version", s.version]);
   if (!running) facts.push(["failures", (s.failures.tool + s.failures.model + s.failures.eval) + ", recovered " + (s.recovered.tool + s.recovered.model + s.recovered.eval) + (s.retries ? ", retries " + s.retries : "")]);
+  if (!running && s.fleet) facts.push(["shared budgets", s.fleet.reservations + " reserved, " + s.fleet.refusals + " refused, " + s.fleet.fallbacks + " local fallbacks"]);
   box.append(el("div", { class: "facts" }, ...facts.map(([k, v]) => el("div", null, el("span", { class: "k", text: k }), el("span", { text: v, class: "mono" })))));
   if (s.input !== undefined) box.append(el("div", { class: "io" }, el("span", { class: "k", text: "input" }), el("span", { text: s.input })));
   if (s.answer !== undefined) box.append(el("div", { class: "io" }, el("span", { class: "k", text: "answer" }), el("span", { text: s.answer })));

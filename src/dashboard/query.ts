@@ -346,6 +346,9 @@ function addRun(t: Totals, x: RunIndex, i: number): void {
   t.tokens.input += x.tokIn.a[i] as number;
   t.tokens.output += x.tokOut.a[i] as number;
   t.retries += x.retries.a[i] as number;
+  t.budgetReservations += x.reservations.a[i] as number;
+  t.budgetRefusals += x.refusals.a[i] as number;
+  t.stateFallbacks += x.fallbacks.a[i] as number;
   const tl = x.tripList;
   for (let j = tl.start.a[i] as number; j < (tl.start.a[i + 1] as number); j++) {
     const kind = x.tripKinds.names[tl.key.a[j] as number] as string;

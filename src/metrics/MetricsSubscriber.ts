@@ -56,6 +56,22 @@ export interface MetricsSnapshot {
   evals: Record<string, ScoreFigures>;
   /** Judge cost of online evaluations in USD: beside the agents' own cost, not in it. */
   evalCostUsd: number;
+  /** Shared-state decisions before model calls since start (budgets, rate limits; README "Many workers"). */
+  fleet: FleetFigures;
+}
+
+/** Counts of the shared-state decisions this process made. */
+export interface FleetFigures {
+  /** Budget reservations made (on the shared store, or locally under failOpen). */
+  reservations: number;
+  /** Model calls a shared budget refused. */
+  refusals: number;
+  /** Decisions made on local state because the shared store was unreachable (failOpen). */
+  fallbacks: number;
+  /** Model calls refused because the shared store was unreachable (failClosed). */
+  unavailable: number;
+  /** Model calls a rate limit refused. */
+  rateLimited: number;
 }
 
 export { OTHER_KEY } from "./NameCap.js";
@@ -77,6 +93,7 @@ export class MetricsSubscriber implements Subscriber {
   private readonly versions: VersionTable;
   private readonly evals = new Map<string, ScoreStats>();
   private readonly instruments: Instruments | undefined;
+  private readonly fleet: FleetFigures = { reservations: 0, refusals: 0, fallbacks: 0, unavailable: 0, rateLimited: 0 };
 
   constructor(
     private readonly config: MetricsConfig,
@@ -94,6 +111,18 @@ export class MetricsSubscriber implements Subscriber {
 
   onStepEnd(step: Step): void {
     this.instruments?.recordStep(step);
+    if (step.kind === "chat" && step.events) {
+      const f = this.fleet;
+      for (const e of step.events) {
+        if (e.name === "agentwarden.rate.limited") f.rateLimited++;
+        if (e.name !== "agentwarden.budget.reserve") continue;
+        const outcome = e.attributes?.["agentwarden.budget.outcome"];
+        if (outcome === "reserved" || outcome === "reserved_local") f.reservations++;
+        if (outcome === "refused" || outcome === "refused_local") f.refusals++;
+        if (outcome === "reserved_local" || outcome === "refused_local") f.fallbacks++;
+        if (outcome === "unavailable") f.unavailable++;
+      }
+    }
   }
 
   onTaskEnd(run: Run): void {
@@ -160,6 +189,7 @@ export class MetricsSubscriber implements Subscriber {
       byVersion: this.versions.snapshot(),
       evals: Object.fromEntries([...this.evals].map(([k, e]) => [k, scoreFigures({ ...e })])),
       evalCostUsd: [...this.evals.values()].reduce((sum, e) => sum + e.costUsd, 0),
+      fleet: { ...this.fleet },
     };
   }
 

@@ -40,6 +40,9 @@ export class Instruments {
   private readonly outputTokensPerCall: Histogram;
   private readonly timeToFirstChunk: Histogram;
   private readonly suspectedLoops: Counter;
+  private readonly budgetDecisions: Counter;
+  private readonly stateFallbacks: Counter;
+  private readonly rateLimited: Counter;
   private readonly taskCost: Histogram;
   private readonly finishReasons: Counter;
   private readonly evalResults: Counter;
@@ -72,6 +75,16 @@ export class Instruments {
     this.reasons = new NameCap(maxKeys);
     const m = provider.getMeter("agentwarden", "0.1.0");
     const p = METRIC_PREFIX;
+    this.budgetDecisions = m.createCounter(`${p}.budget.decisions`, {
+      description:
+        "Shared-budget reservations before model calls, by outcome (reserved, refused, reserved_local, refused_local, unavailable)",
+    });
+    this.stateFallbacks = m.createCounter(`${p}.state.fallbacks`, {
+      description: "Decisions made on local state because the shared store was unreachable (failOpen)",
+    });
+    this.rateLimited = m.createCounter(`${p}.rate.limited`, {
+      description: "Model calls a rate limit refused, by limit",
+    });
     this.suspectedLoops = m.createCounter(`${p}.loops.suspected`, {
       description: "Suspected loops (detected and reported, not stopped), by tool or node",
     });
@@ -187,6 +200,19 @@ export class Instruments {
     });
   }
 
+  /** The shared-state decisions made before a model call (budget reservations, rate limits). */
+  private recordDecisions(step: Step): void {
+    for (const e of step.events ?? []) {
+      if (e.name === "agentwarden.budget.reserve") {
+        const outcome = String(e.attributes?.["agentwarden.budget.outcome"]);
+        this.budgetDecisions.add(1, { outcome });
+        if (outcome.endsWith("_local")) this.stateFallbacks.add(1);
+      } else if (e.name === "agentwarden.rate.limited") {
+        this.rateLimited.add(1, { name: String(e.attributes?.["agentwarden.rate.name"]) });
+      }
+    }
+  }
+
   recordStep(step: Step): void {
     const seconds = (step.duration ?? 0) / 1000;
     const error =
@@ -216,6 +242,7 @@ export class Instruments {
         break;
       }
       case "chat": {
+        if (step.events) this.recordDecisions(step);
         const c = step.chat;
         const a: Attributes = {
           [sc.GEN_AI_OPERATION_NAME]: sc.OPERATION_CHAT,

@@ -158,6 +158,12 @@ export interface TaskSummary {
   /** Suspected loops (detected, reported, not stopped), by the tool or node that repeated; absent when none. */
   suspectedLoops?: Record<string, number>;
   /**
+   * Shared-state decisions before model calls (README "Many workers"), absent when none: budget
+   * reservations made, calls a shared budget refused, decisions made locally because the shared
+   * store was unreachable (failOpen).
+   */
+  fleet?: { reservations: number; refusals: number; fallbacks: number };
+  /**
    * Retries (ARGUS's N): re-runs of the same call after it failed — each retry agentwarden made of
    * a tool call (`recovery.retry`) and each node attempt after the first under a `RetryPolicy`. A
    * fallback, a corrective message, a handler's answer and an eval correction are not retries.
@@ -227,6 +233,8 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
   };
   if (run.error) s.error = run.error;
   if (Object.keys(run.suspectedLoops).length > 0) s.suspectedLoops = nullTable(run.suspectedLoops);
+  const fleet = fleetOf(all);
+  if (fleet) s.fleet = fleet;
   if (run.root.graph?.conversationId !== undefined) s.conversationId = run.root.graph.conversationId;
   if (run.root.graph?.version !== undefined) s.version = run.root.graph.version;
   if (all.length > records.length) s.stepsTruncated = true;
@@ -466,4 +474,22 @@ function entry<T>(table: Record<string, T>, key: string, make: () => T): T {
 
 function isTripped(step: Step): boolean {
   return step.error?.type === BREAKER_TRIP;
+}
+
+/** Counts a task's shared-budget decisions from its model calls' `agentwarden.budget.reserve` events. */
+function fleetOf(steps: Step[]): TaskSummary["fleet"] {
+  let reservations = 0;
+  let refusals = 0;
+  let fallbacks = 0;
+  for (const step of steps) {
+    if (step.kind !== "chat" || !step.events) continue;
+    for (const e of step.events) {
+      if (e.name !== "agentwarden.budget.reserve") continue;
+      const outcome = e.attributes?.["agentwarden.budget.outcome"];
+      if (outcome === "reserved" || outcome === "reserved_local") reservations++;
+      if (outcome === "refused" || outcome === "refused_local") refusals++;
+      if (outcome === "reserved_local" || outcome === "refused_local") fallbacks++;
+    }
+  }
+  return reservations + refusals > 0 ? { reservations, refusals, fallbacks } : undefined;
 }

@@ -23,6 +23,10 @@ export interface Totals {
   /** Suspected loops by tool or node name (null prototype: the names come from agents and servers). */
   suspectedLoops: Record<string, number>;
   retries: number;
+  /** Shared-budget reservations, refusals and local fallbacks (README "Many workers"). */
+  budgetReservations: number;
+  budgetRefusals: number;
+  stateFallbacks: number;
 }
 
 export function emptyTotals(): Totals {
@@ -46,6 +50,9 @@ export function emptyTotals(): Totals {
     trips: nullTable(),
     suspectedLoops: nullTable(),
     retries: 0,
+    budgetReservations: 0,
+    budgetRefusals: 0,
+    stateFallbacks: 0,
   };
 }
 
@@ -69,6 +76,9 @@ export function totalsOf(s: TaskSummary): Totals {
   t.trips = nullTable(s.trips);
   for (const [name, n] of Object.entries(s.suspectedLoops ?? {})) t.suspectedLoops[name] = n;
   t.retries = s.retries;
+  t.budgetReservations = s.fleet?.reservations ?? 0;
+  t.budgetRefusals = s.fleet?.refusals ?? 0;
+  t.stateFallbacks = s.fleet?.fallbacks ?? 0;
   return t;
 }
 
@@ -109,6 +119,9 @@ const COUNTS = [
   "costUnknownCalls",
   "estimatedUsageCalls",
   "retries",
+  "budgetReservations",
+  "budgetRefusals",
+  "stateFallbacks",
 ] as const satisfies ReadonlyArray<keyof Totals>;
 
 /** The agent metrics: plain fractions, null when there is nothing to divide by. */

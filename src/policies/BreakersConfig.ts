@@ -1,6 +1,7 @@
 import type { PriceTable } from "../pricing/PriceTable.js";
 import type { Run } from "../run/run.js";
-import type { BudgetStore, SharedBudget } from "./budgetStore.js";
+import type { StateStore } from "../state/StateStore.js";
+import type { BudgetStore, RateLimit, SharedBudget } from "./budgetStore.js";
 import type { Trip } from "./trip.js";
 
 /**
@@ -18,6 +19,11 @@ export interface BreakersConfig {
     | false;
   sharedBudgets: SharedBudget[];
   budgetStore: BudgetStore;
+  /** How long a call's reservation lives if its worker never settles it (it died). */
+  reservationTtlMs: number;
+  rateLimits: RateLimit[];
+  /** Where rate limits keep their state. */
+  state: StateStore;
   prices: PriceTable;
   defaultMaxOutputTokens: number;
 }

@@ -1,9 +1,11 @@
 import type { Run } from "../run/run.js";
 import type { Step } from "../run/step.js";
 import type { TokenUsage } from "../run/usage.js";
+import type { ReserveLine } from "../state/StateStore.js";
+import { isStateUnavailable } from "../state/StateStore.js";
 import { own } from "../tables.js";
 import type { BreakersConfig, TripAction } from "./BreakersConfig.js";
-import { type BudgetContext, budgetKey } from "./budgetStore.js";
+import { type BudgetContext, budgetKey, rateKey, type SharedBudget } from "./budgetStore.js";
 import type { Limits } from "./limits.js";
 import { canonical, RepeatCounter } from "./loops.js";
 import { BreakerTripError, type Trip, type TripKind } from "./trip.js";
@@ -78,6 +80,10 @@ export class TaskGuard {
   private tokens = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private error: BreakerTripError | undefined;
+  /** The error behind the next trip (a StateUnavailableError under failClosed), as its cause. */
+  private tripCause: unknown;
+  /** Reservations of model calls in flight against shared budgets, by chat step. */
+  private readonly reservations = new Map<Step, { id: string; lines: ReserveLine[]; usd: number }>();
 
   constructor(
     readonly run: Run,
@@ -124,6 +130,7 @@ export class TaskGuard {
     return (
       Object.values(this.limits).some((v) => v !== undefined) ||
       this.config.sharedBudgets.length > 0 ||
+      this.config.rateLimits.length > 0 ||
       (this.config.loops !== false && this.config.loops.stop)
     );
   }
@@ -132,6 +139,9 @@ export class TaskGuard {
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    // Calls that never reported (they failed): their reservations end, nothing was spent.
+    for (const [step, r] of this.reservations) this.settle(step, r, 0);
+    this.reservations.clear();
   }
 
   beforeGraph(step: Step): Decision {
@@ -189,7 +199,8 @@ export class TaskGuard {
     return (
       this.limits.maxCostUsd !== undefined ||
       this.limits.maxTokens !== undefined ||
-      this.config.sharedBudgets.length > 0
+      this.config.sharedBudgets.length > 0 ||
+      this.config.rateLimits.length > 0
     );
   }
 
@@ -228,9 +239,193 @@ export class TaskGuard {
         subject: estimate.model,
       });
     }
-    if (this.config.sharedBudgets.length === 0 || worstUsd === undefined) return undefined;
-    return this.checkSharedBudgets(step, worstUsd);
+    const shared = this.config.sharedBudgets.length > 0 && worstUsd !== undefined;
+    if (this.config.rateLimits.length > 0) {
+      return this.checkRateLimits(step, estimate.model, worstTokens).then((d) =>
+        d || !shared ? d : this.checkShared(step, worstUsd),
+      );
+    }
+    if (!shared) return undefined;
+    return this.checkShared(step, worstUsd);
   }
+
+  private checkShared(step: Step, worstUsd: number): Decision | Promise<Decision> {
+    return this.config.budgetStore.reserve
+      ? this.reserveShared(step, worstUsd)
+      : this.checkSharedBudgets(step, worstUsd);
+  }
+
+  /**
+   * Reserves the call's worst case against every shared budget that applies, in one atomic step of
+   * the store, so that concurrent workers cannot together spend past a budget.
+   */
+  private async reserveShared(step: Step, worstUsd: number): Promise<Decision> {
+    const budgets: SharedBudget[] = [];
+    const lines: ReserveLine[] = [];
+    const context = { ...this.context, task: this.run.id };
+    for (const budget of this.config.sharedBudgets) {
+      const key = budgetKey(budget, context);
+      if (key === undefined) continue;
+      budgets.push(budget);
+      lines.push({ key: `${budget.name}\u0000${key}`, limit: budget.maxCostUsd, windowMs: budget.windowMs });
+    }
+    if (lines.length === 0) return undefined;
+    const id = `${this.run.id}:${step.id}`;
+    const started = performance.now();
+    const store = this.config.budgetStore;
+    let result: Awaited<ReturnType<NonNullable<typeof store.reserve>>>;
+    try {
+      result = await (store.reserve as NonNullable<typeof store.reserve>).call(
+        store,
+        id,
+        lines,
+        worstUsd,
+        Date.now(),
+        this.config.reservationTtlMs,
+      );
+    } catch (error) {
+      if (!isStateUnavailable(error)) throw error;
+      step.addEvent("agentwarden.budget.reserve", {
+        "agentwarden.budget.outcome": "unavailable",
+        "agentwarden.budget.reserved_usd": worstUsd,
+        "agentwarden.budget.latency_ms": performance.now() - started,
+      });
+      this.figures.unavailable++;
+      this.tripCause = error;
+      return this.trip(step, {
+        kind: "state_unavailable",
+        limit: 0,
+        observed: 0,
+        overshoot: 0,
+        reason: `${error.message}`,
+        subject: budgets[0]?.name,
+      });
+    }
+    const latency = performance.now() - started;
+    if (result.local) this.figures.local++;
+    if (result.ok) {
+      this.figures.reservations++;
+      this.reservations.set(step, { id, lines, usd: worstUsd });
+      step.addEvent("agentwarden.budget.reserve", {
+        "agentwarden.budget.outcome": result.local ? "reserved_local" : "reserved",
+        "agentwarden.budget.reserved_usd": worstUsd,
+        "agentwarden.budget.budgets": lines.length,
+        "agentwarden.budget.latency_ms": latency,
+      });
+      return undefined;
+    }
+    this.figures.refusals++;
+    const budget = budgets[result.index] as SharedBudget;
+    const key = (lines[result.index] as ReserveLine).key.slice(budget.name.length + 1);
+    const used = result.spent + result.reserved;
+    step.addEvent("agentwarden.budget.reserve", {
+      "agentwarden.budget.outcome": result.local ? "refused_local" : "refused",
+      "agentwarden.budget.reserved_usd": worstUsd,
+      "agentwarden.budget.name": budget.name,
+      "agentwarden.budget.spent_usd": result.spent,
+      "agentwarden.budget.in_flight_usd": result.reserved,
+      "agentwarden.budget.latency_ms": latency,
+    });
+    return this.trip(step, {
+      kind: "shared_budget",
+      limit: budget.maxCostUsd,
+      observed: used + worstUsd,
+      overshoot: Math.max(0, result.spent - budget.maxCostUsd),
+      reason: `budget ${budget.name} for ${key}: $${result.spent.toFixed(6)} spent in its window and $${result.reserved.toFixed(6)} reserved by calls in flight; the next call may cost up to $${worstUsd.toFixed(6)}, over $${budget.maxCostUsd}`,
+      subject: budget.name,
+    });
+  }
+
+  /** Ends a call's reservation at its actual cost (fire and forget from dispose). */
+  private settle(step: Step, r: { id: string; lines: ReserveLine[]; usd: number }, actual: number): Promise<void> {
+    const store = this.config.budgetStore;
+    // The adapter ends a model call's step before reporting its usage: the settlement then goes on
+    // the task's root span, naming the call.
+    const target = step.endTime === undefined ? step : this.run.root;
+    target.addEvent("agentwarden.budget.settle", {
+      "agentwarden.budget.reserved_usd": r.usd,
+      "agentwarden.budget.actual_usd": actual,
+      ...(target !== step ? { "agentwarden.budget.call": step.name } : {}),
+    });
+    return Promise.resolve()
+      .then(() => store.settle?.(r.id, r.lines, actual, Date.now()))
+      .catch((error: unknown) => {
+        if (!isStateUnavailable(error)) this.run.warden.reportError(error, "breakers");
+      });
+  }
+
+  /** Requests and tokens per minute: waits for room up to `maxWaitMs`, then trips. */
+  private async checkRateLimits(step: Step, model: string, worstTokens: number): Promise<Decision> {
+    const store = this.config.state;
+    for (const limit of this.config.rateLimits) {
+      const key = rateKey(limit, this.context, model);
+      if (key === undefined) continue;
+      const wanted: Array<[string, number, number]> = [];
+      if (limit.requestsPerMinute !== undefined) wanted.push(["requests", 1, limit.requestsPerMinute]);
+      if (limit.tokensPerMinute !== undefined) wanted.push(["tokens", worstTokens, limit.tokensPerMinute]);
+      for (const [what, cost, perMinute] of wanted) {
+        const started = performance.now();
+        let waited = 0;
+        for (;;) {
+          let taken: Awaited<ReturnType<typeof store.take>>;
+          try {
+            taken = await store.take(
+              `rate\u0000${limit.name}\u0000${what}\u0000${key}`,
+              cost,
+              perMinute,
+              60_000,
+              Date.now(),
+            );
+          } catch (error) {
+            if (!isStateUnavailable(error)) throw error;
+            this.figures.unavailable++;
+            this.tripCause = error;
+            return this.trip(step, {
+              kind: "state_unavailable",
+              limit: 0,
+              observed: 0,
+              overshoot: 0,
+              reason: error.message,
+              subject: limit.name,
+            });
+          }
+          if (taken.local) this.figures.local++;
+          if (taken.ok) {
+            step.addEvent("agentwarden.rate.admit", {
+              "agentwarden.rate.name": limit.name,
+              "agentwarden.rate.unit": what,
+              "agentwarden.rate.waited_ms": performance.now() - started,
+            });
+            break;
+          }
+          const maxWait = limit.maxWaitMs ?? 0;
+          if (waited + taken.retryAfterMs > maxWait) {
+            this.figures.rateLimited++;
+            step.addEvent("agentwarden.rate.limited", {
+              "agentwarden.rate.name": limit.name,
+              "agentwarden.rate.unit": what,
+              "agentwarden.rate.retry_after_ms": taken.retryAfterMs,
+            });
+            return this.trip(step, {
+              kind: "rate_limit",
+              limit: perMinute,
+              observed: cost,
+              overshoot: 0,
+              reason: `rate limit ${limit.name} for ${key}: ${perMinute} ${what} per minute reached; room in ${Math.ceil(taken.retryAfterMs)} ms, more than the ${maxWait} ms it may wait`,
+              subject: limit.name,
+            });
+          }
+          const wait = Math.max(1, Math.ceil(taken.retryAfterMs));
+          waited += wait;
+          await new Promise((r) => setTimeout(r, wait));
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** What this task's shared-state decisions did: reservations, refusals, local fallbacks. */
+  readonly figures = { reservations: 0, refusals: 0, local: 0, unavailable: 0, rateLimited: 0 };
 
   private async checkSharedBudgets(step: Step, worstUsd: number): Promise<Decision> {
     for (const budget of this.config.sharedBudgets) {
@@ -253,11 +448,18 @@ export class TaskGuard {
 
   /** After a model call: counts what it really used and spent (and records it in shared budgets). */
   afterModel(step: Step, model: string, usage: TokenUsage | undefined): Decision | Promise<Decision> {
-    if (!usage) return this.pending();
+    const reservation = this.reservations.get(step);
+    if (reservation) this.reservations.delete(step);
+    if (!usage) {
+      // Unknown usage: the worst case reserved stands as spent.
+      if (reservation) return this.settle(step, reservation, reservation.usd).then(() => this.pending());
+      return this.pending();
+    }
     this.tokens += usage.input + usage.output;
     const cost = this.config.prices.cost(model, usage) ?? 0;
     this.spentUsd += cost;
     const decision = this.checkSpent(step, model);
+    if (reservation) return this.settle(step, reservation, cost).then(() => decision);
     if (this.config.sharedBudgets.length === 0 || cost <= 0) return decision;
     return this.recordShared(cost).then(() => decision);
   }
@@ -471,12 +673,16 @@ export class TaskGuard {
     } catch {
       partialState = undefined;
     }
-    this.error = new BreakerTripError({
-      ...trip,
-      runId: this.run.id,
-      spentUsd: this.spentUsd,
-      ...(partialState !== undefined ? { partialState } : {}),
-    });
+    this.error = new BreakerTripError(
+      {
+        ...trip,
+        runId: this.run.id,
+        spentUsd: this.spentUsd,
+        ...(partialState !== undefined ? { partialState } : {}),
+      },
+      this.tripCause === undefined ? undefined : { cause: this.tripCause },
+    );
+    this.tripCause = undefined;
     this.abort?.(this.error);
     return { kind: "abort", error: this.error };
   }

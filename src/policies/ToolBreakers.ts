@@ -21,6 +21,11 @@ export interface ToolBreakerOptions {
   minimumCalls?: number;
   /** After this long open, one call is let through (half-open); success closes the breaker. Default 30 000 ms. */
   halfOpenAfterMs?: number;
+  /**
+   * With a shared `state` store: how long the one worker probing a half-open breaker holds the probe
+   * (a lock with expiry, so a worker that dies mid-probe does not keep it). Default 60 000 ms.
+   */
+  probeTimeoutMs?: number;
 }
 
 export const DEFAULT_TOOL_BREAKER_FAILURES = 5;

@@ -10,7 +10,9 @@ export type TripKind =
   | "tool_calls"
   | "tool_calls_per_tool"
   | "loop"
-  | "shared_budget";
+  | "shared_budget"
+  | "rate_limit"
+  | "state_unavailable";
 
 /** One breaker trip: what was limited, the limit, what was observed, and by how much it overshot. */
 export interface Trip {

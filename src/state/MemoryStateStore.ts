@@ -1,4 +1,4 @@
-import type { StateStore } from "./StateStore.js";
+import type { Reserved, ReserveLine, StateStore, Taken } from "./StateStore.js";
 
 /** Buckets per window of a rolling counter: memory bounded by keys × buckets. */
 const BUCKETS = 60;
@@ -12,6 +12,9 @@ interface Entry {
 export class MemoryStateStore implements StateStore {
   private readonly windows = new Map<string, Array<{ start: number; amount: number }>>();
   private readonly values = new Map<string, Entry>();
+  private readonly reservations = new Map<string, Map<string, { amount: number; expires: number }>>();
+  /** GCRA: each rate limit's theoretical arrival time. */
+  private readonly arrivals = new Map<string, number>();
 
   addToWindow(key: string, amount: number, now: number, windowMs: number): void {
     const width = windowMs / BUCKETS;
@@ -60,5 +63,58 @@ export class MemoryStateStore implements StateStore {
   release(key: string, owner: string): void {
     const lock = `lock\u0000${key}`;
     if (this.values.get(lock)?.value === owner) this.values.delete(lock);
+  }
+
+  delete(key: string): void {
+    this.values.delete(key);
+    this.windows.delete(key);
+  }
+
+  private reservedOn(key: string, now: number): number {
+    const live = this.reservations.get(key);
+    if (!live) return 0;
+    let sum = 0;
+    for (const [id, r] of live) {
+      if (r.expires <= now) live.delete(id);
+      else sum += r.amount;
+    }
+    if (live.size === 0) this.reservations.delete(key);
+    return sum;
+  }
+
+  reserve(id: string, lines: readonly ReserveLine[], amount: number, now: number, ttlMs: number): Reserved {
+    for (let index = 0; index < lines.length; index++) {
+      const line = lines[index] as ReserveLine;
+      const spent = this.windowSum(line.key, line.windowMs, now);
+      const reserved = this.reservedOn(line.key, now);
+      if (spent + reserved + amount > line.limit) return { ok: false, index, spent, reserved };
+    }
+    for (const line of lines) {
+      let live = this.reservations.get(line.key);
+      if (!live) {
+        live = new Map();
+        this.reservations.set(line.key, live);
+      }
+      live.set(id, { amount, expires: now + ttlMs });
+    }
+    return { ok: true };
+  }
+
+  settle(id: string, lines: readonly ReserveLine[], actual: number, now: number): void {
+    for (const line of lines) {
+      const live = this.reservations.get(line.key);
+      live?.delete(id);
+      if (live?.size === 0) this.reservations.delete(line.key);
+      if (actual > 0) this.addToWindow(line.key, actual, now, line.windowMs);
+    }
+  }
+
+  take(key: string, cost: number, limit: number, periodMs: number, now: number): Taken {
+    const interval = periodMs / limit;
+    const tat = Math.max(this.arrivals.get(key) ?? now, now) + cost * interval;
+    const over = tat - now - periodMs;
+    if (over > 0) return { ok: false, retryAfterMs: over, at: now };
+    this.arrivals.set(key, tat);
+    return { ok: true, retryAfterMs: 0, at: now };
   }
 }

@@ -1,3 +1,5 @@
+import { AgentWardenError, isAgentWardenError } from "../errors.js";
+
 /** A value now, or later: the in-memory store answers synchronously, a shared one with a promise. */
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -24,4 +26,67 @@ export interface StateStore {
   acquire(key: string, owner: string, now: number, ttlMs: number): MaybePromise<boolean>;
   /** Releases the lock `key` if `owner` holds it. */
   release(key: string, owner: string): MaybePromise<void>;
+  /** Deletes the value (or window counter) `key`. */
+  delete(key: string): MaybePromise<void>;
+  /**
+   * Reserves `amount` against every line at once, atomically: each line's window sum plus its live
+   * reservations plus `amount` must stay within its limit, or nothing is reserved and the first line
+   * that would cross is named. A reservation lives until settled or `now + ttlMs` (a worker that
+   * dies leaves reservations that expire).
+   */
+  reserve(
+    id: string,
+    lines: readonly ReserveLine[],
+    amount: number,
+    now: number,
+    ttlMs: number,
+  ): MaybePromise<Reserved>;
+  /** Ends reservation `id` on every line and adds `actual` to each line's window. */
+  settle(id: string, lines: readonly ReserveLine[], actual: number, now: number): MaybePromise<void>;
+  /**
+   * A rate limit (GCRA): takes `cost` from `key`, which admits `limit` per `periodMs` with bursts of
+   * up to `limit`. `retryAfterMs` is how long to wait before `cost` would be admitted.
+   */
+  take(key: string, cost: number, limit: number, periodMs: number, now: number): MaybePromise<Taken>;
+}
+
+/** One rolling-window budget a reservation is checked against. */
+export interface ReserveLine {
+  key: string;
+  limit: number;
+  windowMs: number;
+}
+
+/** A reservation's answer: made, or refused by line `index` with what it had spent and reserved. */
+export type Reserved = ({ ok: true } | { ok: false; index: number; spent: number; reserved: number }) & {
+  /** True when a shared store was unreachable and answered from its local fallback (failOpen). */
+  local?: boolean;
+};
+
+/** A rate limit's answer; `at` is the time the store decided by (the Redis server's clock for Redis). */
+export interface Taken {
+  ok: boolean;
+  retryAfterMs: number;
+  at: number;
+  /** True when a shared store was unreachable and answered from its local fallback (failOpen). */
+  local?: boolean;
+}
+
+/** A shared store that cannot be reached, under `failClosed`: the decision is refused, saying why. */
+export class StateUnavailableError extends AgentWardenError<{ operation: string; reason: string }> {
+  constructor(operation: string, reason: string, options?: { cause?: unknown }) {
+    super(
+      STATE_UNAVAILABLE,
+      `agentwarden: the shared state store is unreachable (${operation}: ${reason}); failClosed refuses the call`,
+      { operation, reason },
+      options,
+    );
+    this.name = "StateUnavailableError";
+  }
+}
+
+export const STATE_UNAVAILABLE = "STATE_UNAVAILABLE";
+
+export function isStateUnavailable(error: unknown): error is StateUnavailableError {
+  return isAgentWardenError(error) && error.code === STATE_UNAVAILABLE;
 }

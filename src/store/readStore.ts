@@ -236,6 +236,13 @@ function parse(text: string): TaskSummary | RecordLine | string | typeof SKIP {
   }
   if (s.suspectedLoops !== undefined && (typeof s.suspectedLoops !== "object" || s.suspectedLoops === null))
     return "field suspectedLoops not an object";
+  if (
+    s.fleet !== undefined &&
+    (typeof s.fleet !== "object" ||
+      s.fleet === null ||
+      !["reservations", "refusals", "fallbacks"].every((k) => Number.isFinite((s.fleet as Record<string, unknown>)[k])))
+  )
+    return "field fleet not an object of counts";
   if (!Array.isArray(s.steps)) return "field steps missing or not an array";
   if (s.version !== undefined && typeof s.version !== "string") return "field version not a string";
   if (s.finishReasons !== undefined && (typeof s.finishReasons !== "object" || s.finishReasons === null))
