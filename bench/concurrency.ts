@@ -5,20 +5,20 @@ import { tool } from "@langchain/core/tools";
 import { createReactAgent, ToolNode } from "@langchain/langgraph/prebuilt";
 import { context } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import type { ExportResult } from "@opentelemetry/core";
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
   MeterProvider,
   PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
-import { BasicTracerProvider, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
 import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { SpanQueue } from "../adapters/otel/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
 import { Warden, type WardenOptions } from "../src/index.js";
 import { quantile, type RatioFigure, ratios, round } from "./harness.js";
+import { DiscardingExporter } from "./soak.js";
 
 export interface ConcurrencyFigures {
   description: string;
@@ -34,16 +34,6 @@ export interface ConcurrencyFigures {
   wardenPeakMbMedian: number;
   spans: { exported: number; dropped: number };
   openTasks: number;
-}
-
-/** Counts and discards, as a network exporter does once a batch is sent. */
-class DiscardingExporter implements SpanExporter {
-  spans = 0;
-  export(spans: ReadableSpan[], done: (r: ExportResult) => void): void {
-    this.spans += spans.length;
-    done({ code: 0 });
-  }
-  async shutdown(): Promise<void> {}
 }
 
 const STEPS = 4;

@@ -30,7 +30,7 @@ export interface SoakFigures {
 }
 
 /** Counts and discards, as a network exporter does once a batch is sent (here at once: no network). */
-class DiscardingExporter implements SpanExporter {
+export class DiscardingExporter implements SpanExporter {
   spans = 0;
   export(spans: ReadableSpan[], done: (r: ExportResult) => void): void {
     this.spans += spans.length;
