@@ -73,6 +73,7 @@ export function page(nonce: string): string {
   .step.error .bar span { background:var(--bad); } .step.recovery .bar span { background:var(--warn); } .step.running .bar span { background:#2f5d8f; }
   .step .meta { color:var(--dim); }
   .err { color:var(--bad); white-space:pre-wrap; }
+  .rec { white-space:pre-wrap; font-family:system-ui, sans-serif; font-size:13px; margin-bottom:4px; } .rec .k { color:var(--dim); margin-right:8px; } .rec.bad span:last-child { color:var(--warn); }
   .empty { color:var(--dim); }
   .notice { background:#2a1d12; border:1px solid var(--warn); color:var(--warn); border-radius:8px; padding:10px 16px; }
   .scroll { max-height:520px; overflow:auto; }
@@ -120,6 +121,7 @@ export function page(nonce: string): string {
     <section id="versions-section" hidden><h2>Per version</h2><table id="versions"></table></section>
   </div>
   <section id="evals-section" hidden><h2>Evaluations</h2><table id="evals"></table></section>
+  <section id="scores-section" hidden><h2>Online evaluation and feedback <span class="note" id="scores-note" data-testid="scores-note"></span></h2><table id="scores"></table></section>
   <section id="skipped-section" hidden><h2 id="skipped-title">Unreadable store lines</h2><div id="skipped"></div></section>
 </main>
 <script nonce="${nonce}">${CLIENT}</script>
