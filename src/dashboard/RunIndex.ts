@@ -137,6 +137,8 @@ export class RecordTable {
  * kept by id; an older run is looked up in the searchable text.
  */
 const RECENT_RUNS = 10_000;
+/** Records of older runs looked up in the searchable text, at most (each look-up reads all of it). */
+const MAX_RECORD_SEARCHES = 1_000;
 
 /** Where a failed step's error is grouped: its tool, model or evaluator; other steps not at all. */
 export function errorPlace(kind: string, name: string): string | undefined {
@@ -230,6 +232,7 @@ export class RunIndex {
   readonly records = new RecordTable();
   /** Records whose run is not in the index (or, by thread alone, not among the recent runs). */
   unjoinedRecords = 0;
+  private recordSearches = 0;
   private readonly recentRuns = new Map<string, number>();
   private readonly recentThreads = new Map<string, number>();
 
@@ -333,7 +336,12 @@ export class RunIndex {
   addRecord(r: EvalRecord, offset: number, length: number): boolean {
     let run = -1;
     if (r.run !== undefined) {
-      run = this.recentRuns.get(r.run) ?? this.find(r.run);
+      run = this.recentRuns.get(r.run) ?? -1;
+      // An older run: a search of the text (a pass over it), so only the first so many.
+      if (run < 0 && this.recordSearches < MAX_RECORD_SEARCHES) {
+        this.recordSearches++;
+        run = this.find(r.run);
+      }
     } else if (r.thread !== undefined) run = this.recentThreads.get(r.thread) ?? -1;
     if (run < 0) {
       this.unjoinedRecords++;
