@@ -11,7 +11,7 @@ export {
   type StoreFollowerOptions,
   type TrendPoint,
   type TripRow,
-  type VersionFigures,
+  type VersionRow,
 } from "./dashboard/data.js";
 export { type LiveEvent, type LiveRun, LiveRuns } from "./dashboard/LiveRuns.js";
 export { type Dashboard, type DashboardOptions, DEFAULT_DASHBOARD_PORT, serveDashboard } from "./dashboard/server.js";

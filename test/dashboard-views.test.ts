@@ -436,7 +436,11 @@ describe.skipIf(!existsSync(CHROMIUM))("online evaluation and feedback, in a rea
       page
         .locator(`#${id} tr`)
         .evaluateAll((trs) =>
-          trs.slice(1).map((tr) => Array.from(tr.querySelectorAll("td")).map((td) => td.textContent ?? "")),
+          trs
+            .slice(1)
+            .map((tr) =>
+              Array.from(tr.querySelectorAll("td"), (td) => (td as { textContent: string | null }).textContent ?? ""),
+            ),
         );
     const head = (id: string) => page.locator(`#${id} th`).allTextContents();
     try {

@@ -15,11 +15,11 @@ import {
   type ScoreRow,
   type ToolRow,
   type TrendPoint,
-  type VersionFigures,
+  type VersionRow,
 } from "./query.js";
 import { errorPlace, RunIndex } from "./RunIndex.js";
 
-export type { RunQuery, ScoreRow, TrendPoint, VersionFigures } from "./query.js";
+export type { RunQuery, ScoreRow, TrendPoint, VersionRow } from "./query.js";
 
 /** A run as its panel shows it: its summary and its evaluation records (online evals, feedback). */
 export type RunView = TaskSummary & { evalRecords: EvalRecord[] };
@@ -66,7 +66,7 @@ export interface DashboardData {
   trend: TrendPoint[];
   trendBucketMs: number;
   byAgent: GroupFigures[];
-  byVersion: VersionFigures[];
+  byVersion: VersionRow[];
   byTool: ToolRow[];
   errorGroups: Array<Omit<ErrorGroup, "sample"> & { sample: string; message: string }>;
   evals: EvalRow[];

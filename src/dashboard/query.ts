@@ -70,7 +70,7 @@ export interface GroupFigures extends Figures {
 }
 
 /** A version's figures, with its runs' online evaluation and feedback results. */
-export interface VersionFigures extends GroupFigures {
+export interface VersionRow extends GroupFigures {
   /** Per evaluator (and `user_feedback`): results, mean score with the count it is over, pass rate. */
   scores: Record<string, ScoreFigures>;
   /** Judge cost of its runs' online evaluations, beside the agents' own (`totals.costUsd`). */
@@ -117,7 +117,7 @@ export interface Aggregates {
   trend: TrendPoint[];
   trendBucketMs: number;
   byAgent: GroupFigures[];
-  byVersion: VersionFigures[];
+  byVersion: VersionRow[];
   byTool: ToolRow[];
   errorGroups: ErrorGroup[];
   evals: EvalRow[];
