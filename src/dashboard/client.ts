@@ -213,6 +213,8 @@ function render(data) {
   // Each evaluator's mean score (with the count it is over) and the judge cost, when the runs in view have any.
   const scored = [...new Set(data.byVersion.flatMap((g) => Object.keys(g.scores)))].sort();
   const judged = data.scores.length > 0;
+  // With evaluation columns the table takes the whole row.
+  $("versions-section").classList.toggle("wide", judged);
   table("versions", ["version", "runs", "ASF", "ERR", "CPCS", "cost"].concat(judged ? ["judge cost"] : [], scored.map((n) => n + " (n)"), ["mean time"]), data.byVersion.map((g) => [g.name, num(g.totals.tasks), ratio(g.asf, g.totals.success, g.totals.success + g.totals.failure), ratio(g.err, g.recovered, g.failures), usd(g.cpcs) + " (" + num(g.totals.completedSubtasks) + ")", usd(g.totals.costUsd)].concat(judged ? [usd(g.evalCostUsd)] : [], scored.map((n) => meanScore(g.scores[n])), [ms(g.meanDurationMs)])),
     (k) => setView({ version: data.byVersion[k].name }));
   $("scores-section").hidden = !judged && !data.unjoinedRecords;

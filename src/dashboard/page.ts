@@ -44,7 +44,7 @@ export function page(nonce: string): string {
   tr.run { cursor:pointer; } tr.run:hover { background:#1d2230; } tr.run.sel { background:#1f2a3d; }
   .success { color:var(--ok); } .failure { color:var(--bad); } .cancelled, .interrupted { color:var(--warn); }
   .grid2 { display:grid; grid-template-columns:minmax(0, 1fr) minmax(0, 1fr); gap:20px; }
-  section { min-width:0; }
+  section { min-width:0; } section.wide { grid-column:1 / -1; }
   .charts { display:grid; grid-template-columns:repeat(4, minmax(0, 1fr)); gap:16px; }
   .chart svg { width:100%; height:auto; overflow:visible; }
   .chart .t { color:var(--dim); font-size:12px; }
