@@ -5,10 +5,13 @@ export {
   type DashboardData,
   type RunQuery,
   type RunRow,
+  type RunView,
+  type ScoreRow,
   StoreFollower,
   type StoreFollowerOptions,
   type TrendPoint,
   type TripRow,
+  type VersionRow,
 } from "./dashboard/data.js";
 export { type LiveEvent, type LiveRun, LiveRuns } from "./dashboard/LiveRuns.js";
 export { type Dashboard, type DashboardOptions, DEFAULT_DASHBOARD_PORT, serveDashboard } from "./dashboard/server.js";

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { type DashboardData, StoreFollower, serveDashboard, Warden } from "../src/index.js";
+import { type DashboardData, recordFeedback, StoreFollower, serveDashboard, Warden } from "../src/index.js";
 import { GENERATED_T0, writeGeneratedStore } from "./support/stores.js";
 
 interface Reply {
@@ -266,6 +266,81 @@ describe("the dashboard on a large store", () => {
       expect(d.skipped.map((s) => s.line)).toEqual(Array.from({ length: 20 }, (_, k) => 1001 * (k + 1)));
     } finally {
       release();
+      await dashboard.close();
+    }
+  });
+});
+
+describe("the dashboard's evaluation records (online evaluations, user feedback)", () => {
+  it("joins records appended after the runs (to a run older than the last 10,000 too), aggregates them for the runs in view, and gives a run's own", async () => {
+    const store = join(tmp("records"), "runs.jsonl");
+    writeGeneratedStore(store, 10_500);
+    const follower = new StoreFollower(store);
+    const before = await follower.data();
+    expect([before.storeRuns, before.scores, before.evalCost, before.storeRecords]).toEqual([
+      10_500,
+      [],
+      { usd: 0, unknownCalls: 0 },
+      0,
+    ]);
+    // Appended later, with no new run: run-0 is older than the last 10,000 runs (found by a search
+    // of the index), run-10499 the newest; run-999999 is not in the store.
+    recordFeedback(store, { runId: "run-0", thumbs: "down", comment: "wrong" });
+    recordFeedback(store, { runId: "run-10499", score: 0.9 });
+    recordFeedback(store, { runId: "run-999999", thumbs: "up" });
+    appendFileSync(
+      store,
+      `${JSON.stringify({ v: 1, type: "eval", run: "run-7", name: "helpfulness", score: 0.25, costUsd: 0.5, costUnknownCalls: 2, reason: "vague", time: GENERATED_T0 })}\n`,
+    );
+    const after = await follower.data();
+    expect([after.storeRuns, after.storeRecords, after.unjoinedRecords]).toEqual([10_500, 3, 1]);
+    const row = (name: string, kind: string, count: number, passed: number, failed: number, mean: number | null) =>
+      expect.objectContaining({ name, kind, count, passed, failed, meanScore: mean });
+    // helpfulness: run-7's 0.25; feedback: run-0 down (0, failed), run-10499 0.9 (passed): 0.45.
+    expect(after.scores).toEqual([
+      row("helpfulness", "eval", 1, 0, 0, 0.25),
+      row("user_feedback", "feedback", 2, 1, 1, 0.45),
+    ]);
+    expect(after.scores.map((r) => [r.scored, r.costUsd, r.costUnknownCalls])).toEqual([
+      [1, 0.5, 2],
+      [2, 0, 0],
+    ]);
+    expect(after.evalCost).toEqual({ usd: 0.5, unknownCalls: 2 });
+    // The range and filters select the runs; their records follow. From 1 s after T0: not run-0.
+    expect((await follower.data({ from: GENERATED_T0 + 1000 })).scores).toEqual([
+      row("helpfulness", "eval", 1, 0, 0, 0.25),
+      row("user_feedback", "feedback", 1, 1, 0, 0.9),
+    ]);
+    // agent0 (i % 4 = 0): run-0 alone of the three.
+    expect((await follower.data({ agent: "agent0" })).scores).toEqual([row("user_feedback", "feedback", 1, 0, 1, 0)]);
+    // A run's own records, read again from their lines.
+    const run0 = await follower.runView("run-0");
+    expect(run0?.evalRecords).toEqual([
+      expect.objectContaining({ type: "feedback", run: "run-0", thumbs: "down", pass: false, comment: "wrong" }),
+    ]);
+    expect((await follower.runView("run-7"))?.evalRecords).toEqual([
+      {
+        v: 1,
+        type: "eval",
+        run: "run-7",
+        name: "helpfulness",
+        score: 0.25,
+        costUsd: 0.5,
+        costUnknownCalls: 2,
+        reason: "vague",
+        time: GENERATED_T0,
+      },
+    ]);
+    expect((await follower.runView("run-8"))?.evalRecords).toEqual([]);
+    // Served: /api/runs/:id carries them as evalRecords.
+    const dashboard = await serveDashboard(follower, { port: 0 });
+    try {
+      const r = JSON.parse((await get(dashboard.url, "/api/runs/run-10499")).body) as {
+        id: string;
+        evalRecords: Array<{ score: number; pass: boolean }>;
+      };
+      expect([r.id, r.evalRecords.map((x) => [x.score, x.pass])]).toEqual(["run-10499", [[0.9, true]]]);
+    } finally {
       await dashboard.close();
     }
   });

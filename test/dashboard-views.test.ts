@@ -9,7 +9,14 @@ import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { type Script, ScriptedChatModel } from "../adapters/testing/index.js";
 import { writeDashboardStore } from "../bench/dashboardStore.js";
-import { schemaCheck, serveDashboard, type TaskSummary, Warden } from "../src/index.js";
+import {
+  type EvalRecord,
+  recordFeedback,
+  schemaCheck,
+  serveDashboard,
+  type TaskSummary,
+  Warden,
+} from "../src/index.js";
 import { user } from "./support/agents.js";
 import { generatedTask } from "./support/stores.js";
 
@@ -72,7 +79,7 @@ const model = (name: string) => ({ [name]: {} }) as TaskSummary["models"];
  *   r5 planner -  success at T0+3h    $0, 1 subtask done; a "pii" guard step
  *   r6 planner -  success 10 minutes ago, $0.01, 1 subtask done
  */
-function scriptedStore(path: string): void {
+function scriptedStore(path: string, after: Record<string, object[]> = {}): void {
   const trip = "loop breaker tripped: fetch was called 4 times with the same arguments";
   const runs: TaskSummary[] = [
     task({
@@ -178,9 +185,22 @@ function scriptedStore(path: string): void {
   const versions: Record<string, string> = { r1: "v1", r2: "v2", r3: "v2", r4: "v1" };
   writeFileSync(
     path,
-    runs.map((r) => JSON.stringify(versions[r.id] ? { ...r, version: versions[r.id] } : r)).join("\n") + "\n",
+    `${runs
+      .flatMap((r) => [versions[r.id] ? { ...r, version: versions[r.id] } : r, ...(after[r.id] ?? [])])
+      .map((line) => JSON.stringify(line))
+      .join("\n")}\n`,
   );
 }
+
+/** An online evaluator's result as the Warden writes it to the store, after its run's line. */
+const evalLine = (run: string, name: string, over: Partial<EvalRecord>): EvalRecord => ({
+  v: 1,
+  type: "eval",
+  run,
+  name,
+  time: T0 + 5 * MIN,
+  ...over,
+});
 
 const count = (n: number) => (n === 0 ? "0 runs" : `1–${n} of ${n} runs`);
 
@@ -352,9 +372,11 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard's views, in a real headles
         "1ToolErrorsearchplannersearch timed out after 30 s",
       ]);
       expect(await rows("versions")).toEqual([
-        "v11100.0% (1/1)n/a (0/0)$0.0500$0.100010 ms",
-        "v220.0% (0/2)0.0% (0/1)n/a$0.070010 ms",
+        "v11100.0% (1/1)n/a (0/0)$0.0500 (2)$0.100010 ms",
+        "v220.0% (0/2)0.0% (0/1)n/a (0)$0.070010 ms",
       ]);
+      // No evaluation records in this store: no judge cost, no scores section.
+      expect(await page.locator("#scores-section").isVisible()).toBe(false);
       expect(await rows("trips")).toEqual([
         expect.stringMatching(/writerloopfetch was called 4 times with the same arguments$/),
       ]);
@@ -364,6 +386,216 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard's views, in a real headles
       expect(await listed(page, ["r6"])).toEqual(["r6"]);
       expect(await page.textContent("#tile-asf .sub")).toBe("1 of 1 tasks succeeded · 1 tasks");
       expect(new URL(page.url()).searchParams.get("range")).toBe("1h");
+    } finally {
+      await page.close();
+      await dashboard.close();
+    }
+  }, 60_000);
+});
+
+describe.skipIf(!existsSync(CHROMIUM))("online evaluation and feedback, in a real headless Chromium", () => {
+  it("shows each evaluator's mean score with its count and the judge cost, overall and per version, following the range and filters, and a run's results on its panel", async () => {
+    const store = join(mkdtempSync(join(tmpdir(), "aw-scores-")), "runs.jsonl");
+    // The six runs above (v1: r1, r4; v2: r2, r3; r5, r6 no version), each followed by its online
+    // evaluation results; one result names a run the store does not hold.
+    scriptedStore(store, {
+      r1: [
+        evalLine("r1", "helpfulness", { score: 0.9, pass: true, costUsd: 0.002, reason: "cites the booking" }),
+        evalLine("r1", "grounded", { score: 1, pass: true, costUsd: 0.001 }),
+      ],
+      r2: [
+        evalLine("r2", "helpfulness", {
+          score: 0.2,
+          pass: false,
+          costUsd: 0.003,
+          costUnknownCalls: 1,
+          reason: "no answer: <b>timed out</b>",
+        }),
+      ],
+      r3: [evalLine("r3", "helpfulness", { score: 0.4, pass: false, costUsd: 0.001 })],
+      r4: [evalLine("r4", "helpfulness", { score: 0.7, pass: true, costUsd: 0.002 })],
+      r6: [
+        evalLine("r6", "helpfulness", { score: 0.5, pass: true, costUsd: 0.004, time: Date.now() }),
+        evalLine("r-gone", "helpfulness", { score: 0, pass: false, costUsd: 0.01 }),
+      ],
+    });
+    // Users' feedback, from another process, appended after every run: by run id, and by thread
+    // (th-beta's latest run is r4). Thumbs up scores 1, down 0; a score of 0.6 alone passes.
+    recordFeedback(store, { runId: "r1", thumbs: "up", comment: "spot on" });
+    recordFeedback(store, {
+      runId: "r3",
+      thumbs: "down",
+      correction: "Use the cached page <script>alert(1)</script>",
+      comment: "it looped",
+    });
+    recordFeedback(store, { threadId: "th-beta", score: 0.6 });
+
+    const dashboard = await serveDashboard(store, { port: 0 });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    const cells = (id: string) =>
+      page
+        .locator(`#${id} tr`)
+        .evaluateAll((trs) =>
+          trs
+            .slice(1)
+            .map((tr) =>
+              Array.from(tr.querySelectorAll("td"), (td) => (td as { textContent: string | null }).textContent ?? ""),
+            ),
+        );
+    const head = (id: string) => page.locator(`#${id} th`).allTextContents();
+    try {
+      await page.goto(dashboard.url);
+      await listed(page, ALL);
+      // All time. helpfulness: 0.9, 0.2, 0.4, 0.7, 0.5 → 2.7 / 5 = 0.540, passed 3 (r1, r4, r6),
+      // judge cost 0.002 + 0.003 + 0.001 + 0.002 + 0.004 = $0.0120; grounded: r1's 1; feedback:
+      // r1 up (1), r3 down (0), r4 0.6 → 1.6 / 3 = 0.533. r-gone's result counts nowhere.
+      expect(await cells("scores")).toEqual([
+        ["grounded", "online eval", "1", "1", "0", "1.000 (1)", "$0.001000"],
+        ["helpfulness", "online eval", "5", "3", "2", "0.540 (5)", "$0.0120"],
+        ["user_feedback", "user feedback", "3", "2", "1", "0.533 (3)", "–"],
+      ]);
+      expect(await page.textContent('[data-testid="scores-note"]')).toBe(
+        "judge cost $0.0130 (+ 1 calls of unknown price) beside the agents' $0.4800 · 1 records of runs not in the store",
+      );
+      expect(await page.textContent("#tile-cpcs .sub")).toBe(
+        "$0.4800 over 7 completed subtasks · judge cost $0.0130 beside it",
+      );
+      // Per version: v1 (r1, r4): CPCS $0.40 / 5, judge 0.002 + 0.001 + 0.002, helpfulness (0.9 + 0.7) / 2,
+      // feedback (1 + 0.6) / 2; v2 (r2, r3): judge 0.003 + 0.001, helpfulness (0.2 + 0.4) / 2, feedback r3's 0.
+      expect(await head("versions")).toEqual([
+        "version",
+        "runs",
+        "ASF",
+        "ERR",
+        "CPCS",
+        "cost",
+        "judge cost",
+        "grounded (n)",
+        "helpfulness (n)",
+        "user_feedback (n)",
+        "mean time",
+      ]);
+      expect(await cells("versions")).toEqual([
+        [
+          "v1",
+          "2",
+          "100.0% (2/2)",
+          "100.0% (1/1)",
+          "$0.0800 (5)",
+          "$0.4000",
+          "$0.005000",
+          "1.000 (1)",
+          "0.800 (2)",
+          "0.800 (2)",
+          "10 ms",
+        ],
+        [
+          "v2",
+          "2",
+          "0.0% (0/2)",
+          "0.0% (0/1)",
+          "n/a (0)",
+          "$0.0700",
+          "$0.004000",
+          "n/a (0)",
+          "0.300 (2)",
+          "0.000 (1)",
+          "10 ms",
+        ],
+      ]);
+
+      // The first hour from T0 (r1, r2, r3): helpfulness (0.9 + 0.2 + 0.4) / 3, feedback (1 + 0) / 2.
+      await page.goto(`${dashboard.url}?range=custom&from=${T0}&to=${T0 + 60 * MIN}`);
+      await listed(page, ["r3", "r2", "r1"]);
+      expect(await cells("scores")).toEqual([
+        ["grounded", "online eval", "1", "1", "0", "1.000 (1)", "$0.001000"],
+        ["helpfulness", "online eval", "3", "1", "2", "0.500 (3)", "$0.006000"],
+        ["user_feedback", "user feedback", "2", "1", "1", "0.500 (2)", "–"],
+      ]);
+      expect(await page.textContent('[data-testid="scores-note"]')).toBe(
+        "judge cost $0.007000 (+ 1 calls of unknown price) beside the agents' $0.1700 · 1 records of runs not in the store",
+      );
+      expect(await cells("versions")).toEqual([
+        [
+          "v1",
+          "1",
+          "100.0% (1/1)",
+          "n/a (0/0)",
+          "$0.0500 (2)",
+          "$0.1000",
+          "$0.003000",
+          "1.000 (1)",
+          "0.900 (1)",
+          "1.000 (1)",
+          "10 ms",
+        ],
+        [
+          "v2",
+          "2",
+          "0.0% (0/2)",
+          "0.0% (0/1)",
+          "n/a (0)",
+          "$0.0700",
+          "$0.004000",
+          "n/a (0)",
+          "0.300 (2)",
+          "0.000 (1)",
+          "10 ms",
+        ],
+      ]);
+
+      // A filter: version v2, all time (r2, r3).
+      await page.goto(`${dashboard.url}?version=v2`);
+      await listed(page, ["r3", "r2"]);
+      expect(await cells("scores")).toEqual([
+        ["helpfulness", "online eval", "2", "0", "2", "0.300 (2)", "$0.004000"],
+        ["user_feedback", "user feedback", "1", "0", "1", "0.000 (1)", "–"],
+      ]);
+
+      // The last hour: r6 alone, which has no version.
+      await page.goto(`${dashboard.url}?range=1h`);
+      await listed(page, ["r6"]);
+      expect(await cells("scores")).toEqual([["helpfulness", "online eval", "1", "1", "0", "0.500 (1)", "$0.004000"]]);
+      expect(await page.locator("#versions-section").isVisible()).toBe(false);
+
+      // A run's panel: its online evaluation results and its feedback, in store order, as text.
+      const shown = async (id: string) => {
+        await page.goto(`${dashboard.url}?run=${id}`);
+        await page.waitForFunction(
+          (run) => document.querySelector("#run .facts")?.textContent?.includes(run) === true,
+          id,
+        );
+        return {
+          evals: await page.locator('[data-testid="run-eval"] span:last-child').allTextContents(),
+          feedback: await page.locator('[data-testid="run-feedback"] span:last-child').allTextContents(),
+        };
+      };
+      expect(await shown("r1")).toEqual({
+        evals: [
+          "helpfulness · passed · score 0.9 · judge cost $0.002000 · reason: cites the booking",
+          "grounded · passed · score 1 · judge cost $0.001000",
+        ],
+        feedback: ["user_feedback · thumbs up · passed · comment: spot on"],
+      });
+      expect(await shown("r2")).toEqual({
+        evals: [
+          "helpfulness · failed · score 0.2 · judge cost $0.003000 · 1 judge calls of unknown price · reason: no answer: <b>timed out</b>",
+        ],
+        feedback: [],
+      });
+      expect(await shown("r3")).toEqual({
+        evals: ["helpfulness · failed · score 0.4 · judge cost $0.001000"],
+        feedback: [
+          "user_feedback · thumbs down · failed · correction: Use the cached page <script>alert(1)</script> · comment: it looped",
+        ],
+      });
+      // The markup in a reason and a correction is text, not elements.
+      expect(await page.locator("#run script, #run b").count()).toBe(0);
+      expect(await shown("r4")).toEqual({
+        evals: ["helpfulness · passed · score 0.7 · judge cost $0.002000"],
+        feedback: ["user_feedback · passed · score 0.6"],
+      });
+      expect(await shown("r5")).toEqual({ evals: [], feedback: [] });
     } finally {
       await page.close();
       await dashboard.close();

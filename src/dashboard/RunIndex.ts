@@ -1,5 +1,7 @@
 import type { TaskSummary } from "../metrics/summary.js";
+import { passOf, scoreOf } from "../quality/scores.js";
 import type { TaskOutcome } from "../run/run.js";
+import type { EvalRecord } from "../store/records.js";
 
 export const OUTCOMES: readonly TaskOutcome[] = ["success", "failure", "interrupted", "cancelled"];
 
@@ -80,6 +82,63 @@ class Lists {
     for (const column of Object.values(this.extra)) column.reserve(items);
   }
 }
+
+/**
+ * The evaluation records (online evaluations, user feedback) joined to their runs, one row a record
+ * in store order (a record is written after its run's line, often much later, so not a per-run
+ * list): the run, the evaluator's name, its verdict, score and judge cost, and the byte offset and
+ * length of its line, which is read again when its run is shown. About 40 bytes a record.
+ */
+export class RecordTable {
+  n = 0;
+  /** The record's run (an index of the RunIndex). */
+  readonly run = u32();
+  /** The evaluator's name (or `user_feedback`), a number of `names`. */
+  readonly name = u32();
+  /** 0: an online evaluation; 1: user feedback. */
+  readonly kind = u8();
+  /** 0: no verdict; 1: failed; 2: passed (feedback thumbs up passes, down fails). */
+  readonly pass = u8();
+  /** NaN: no score (feedback thumbs alone score 1 for up and 0 for down). */
+  readonly score = f64();
+  readonly cost = f64();
+  readonly costUnknown = u16();
+  readonly offset = f64();
+  readonly length = u32();
+  readonly names = new Dictionary();
+
+  add(run: number, r: EvalRecord, offset: number, length: number): void {
+    const i = this.n;
+    const pass = passOf(r);
+    this.run.set(i, run);
+    this.name.set(i, this.names.id(r.name));
+    this.kind.set(i, r.type === "feedback" ? 1 : 0);
+    this.pass.set(i, pass === undefined ? 0 : pass ? 2 : 1);
+    this.score.set(i, scoreOf(r) ?? Number.NaN);
+    this.cost.set(i, r.costUsd ?? 0);
+    this.costUnknown.set(i, cap16(r.costUnknownCalls ?? 0));
+    this.offset.set(i, offset);
+    this.length.set(i, length);
+    this.n++;
+  }
+
+  /** The records of run `i`, as indexes of this table, in store order. */
+  of(run: number): number[] {
+    const out: number[] = [];
+    const runs = this.run.a;
+    for (let j = 0; j < this.n; j++) if (runs[j] === run) out.push(j);
+    return out;
+  }
+}
+
+/**
+ * Runs and threads a record is joined by, most recent first out: records follow their run's line
+ * (online evaluations within seconds, feedback later), so the last `RECENT_RUNS` runs and threads are
+ * kept by id; an older run is looked up in the searchable text.
+ */
+const RECENT_RUNS = 10_000;
+/** Records of older runs looked up in the searchable text, at most (each look-up reads all of it). */
+const MAX_RECORD_SEARCHES = 1_000;
 
 /** Where a failed step's error is grouped: its tool, model or evaluator; other steps not at all. */
 export function errorPlace(kind: string, name: string): string | undefined {
@@ -169,6 +228,14 @@ export class RunIndex {
   private readonly textStart = f64();
   private readonly textLength = u32();
 
+  /** Evaluation records joined to their runs (see `addRecord`). */
+  readonly records = new RecordTable();
+  /** Records whose run is not in the index (or, by thread alone, not among the recent runs). */
+  unjoinedRecords = 0;
+  private recordSearches = 0;
+  private readonly recentRuns = new Map<string, number>();
+  private readonly recentThreads = new Map<string, number>();
+
   add(s: TaskSummary, offset: number, length: number): void {
     const i = this.n;
     if (i > 0 && s.start < (this.start.a[i - 1] as number)) this.ordered = false;
@@ -256,7 +323,32 @@ export class RunIndex {
     this.guardList.close(i);
     texts = texts.filter((t) => t !== "").map((t) => t.slice(0, MAX_SEARCH_TEXT));
     this.addText(i, texts.join("\n").toLowerCase().replaceAll(MARK, " "));
+    recent(this.recentRuns, s.id, i);
+    if (s.conversationId !== undefined) recent(this.recentThreads, s.conversationId, i);
     this.n++;
+  }
+
+  /**
+   * Joins an evaluation record, read from the store at `offset` (`length` bytes), to its run: by run
+   * id, or, for feedback given by thread, the thread's latest run read before it. False (and
+   * counted in `unjoinedRecords`) when there is no such run.
+   */
+  addRecord(r: EvalRecord, offset: number, length: number): boolean {
+    let run = -1;
+    if (r.run !== undefined) {
+      run = this.recentRuns.get(r.run) ?? -1;
+      // An older run: a search of the text (a pass over it), so only the first so many.
+      if (run < 0 && this.recordSearches < MAX_RECORD_SEARCHES) {
+        this.recordSearches++;
+        run = this.find(r.run);
+      }
+    } else if (r.thread !== undefined) run = this.recentThreads.get(r.thread) ?? -1;
+    if (run < 0) {
+      this.unjoinedRecords++;
+      return false;
+    }
+    this.records.add(run, r, offset, length);
+    return true;
   }
 
   /**
@@ -341,5 +433,15 @@ export class RunIndex {
     this.textStart.set(i, (this.chunks.length - 1) * TEXT_CHUNK + this.chunkUsed + 1);
     this.textLength.set(i, bytes.length - 1);
     this.chunkUsed += bytes.length;
+  }
+}
+
+/** Remembers `key` as run `i`, the newest; forgets the oldest past `RECENT_RUNS`. */
+function recent(map: Map<string, number>, key: string, i: number): void {
+  map.delete(key);
+  map.set(key, i);
+  if (map.size > RECENT_RUNS) {
+    const oldest = map.keys().next();
+    if (!oldest.done) map.delete(oldest.value);
   }
 }

@@ -99,6 +99,7 @@ function table(id, head, rows, onRow, texts) {
 }
 
 const ratio = (x, a, b) => pct(x) + " (" + num(a) + "/" + num(b) + ")";
+const meanScore = (e) => (e && e.meanScore !== null ? e.meanScore.toFixed(3) : "n/a") + " (" + num(e ? e.scored : 0) + ")";
 
 function chart(title, points, bucketMs, key, opts) {
   const W = 320, H = 120, L = 44, R = 8, T = 8, B = 22;
@@ -192,7 +193,7 @@ function render(data) {
   $("scope").textContent = (r.from === null && r.to === null ? "all time" : (r.from !== null ? when(r.from) : "…") + " → " + (r.to !== null ? when(r.to) : "now")) + " · " + num(data.runCount) + " runs in view";
   tile("tile-asf", pct(c.asf), num(t.success) + " of " + num(t.success + t.failure) + " tasks succeeded · " + num(t.tasks) + " tasks");
   tile("tile-err", pct(c.err), num(recovered) + " of " + num(failures) + " failures recovered (" + num(t.injectedRecoveries) + " injected, " + num(t.organicRecoveries) + " organic)");
-  tile("tile-cpcs", usd(c.cpcs), usd(t.costUsd) + " over " + num(t.completedSubtasks) + " completed subtasks" + (t.costUnknownCalls ? " · " + num(t.costUnknownCalls) + " calls of unknown price" : ""));
+  tile("tile-cpcs", usd(c.cpcs), usd(t.costUsd) + " over " + num(t.completedSubtasks) + " completed subtasks" + (t.costUnknownCalls ? " · " + num(t.costUnknownCalls) + " calls of unknown price" : "") + (data.scores.length ? " · judge cost " + usd(data.evalCost.usd) + " beside it" : ""));
   const trips = Object.entries(t.trips).filter(([, n]) => n > 0);
   const loops = Object.entries(t.suspectedLoops || {}).filter(([, n]) => n > 0);
   tile("tile-trips", num(trips.reduce((a, [, n]) => a + n, 0)), (trips.length ? trips.map(([k, n]) => k + " " + n).join(" · ") + " · in " + (data.trips.length >= 50 ? data.trips.length + "+" : num(data.trips.length)) + " runs" : "none") + (loops.length ? " · suspected loops: " + loops.map(([k, n]) => k + " " + n).join(", ") : "") + (t.budgetReservations || t.budgetRefusals ? " · shared budgets: " + num(t.budgetReservations) + " reserved, " + num(t.budgetRefusals) + " refused, " + num(t.stateFallbacks) + " local fallbacks" : ""));
@@ -209,8 +210,16 @@ function render(data) {
   table("agents", ["agent", "runs", "ASF", "ERR", "failures", "recovered", "CPCS", "cost", "mean time"], data.byAgent.map((g) => [g.name, num(g.totals.tasks), ratio(g.asf, g.totals.success, g.totals.success + g.totals.failure), ratio(g.err, g.recovered, g.failures), num(g.failures), num(g.recovered), usd(g.cpcs), usd(g.totals.costUsd), ms(g.meanDurationMs)]),
     (k) => setView({ agent: data.byAgent[k].name }));
   $("versions-section").hidden = data.byVersion.length === 0;
-  table("versions", ["version", "runs", "ASF", "ERR", "CPCS", "cost", "mean time"], data.byVersion.map((g) => [g.name, num(g.totals.tasks), ratio(g.asf, g.totals.success, g.totals.success + g.totals.failure), ratio(g.err, g.recovered, g.failures), usd(g.cpcs), usd(g.totals.costUsd), ms(g.meanDurationMs)]),
+  // Each evaluator's mean score (with the count it is over) and the judge cost, when the runs in view have any.
+  const scored = [...new Set(data.byVersion.flatMap((g) => Object.keys(g.scores)))].sort();
+  const judged = data.scores.length > 0;
+  // With evaluation columns the table takes the whole row.
+  $("versions-section").classList.toggle("wide", judged);
+  table("versions", ["version", "runs", "ASF", "ERR", "CPCS", "cost"].concat(judged ? ["judge cost"] : [], scored.map((n) => n + " (n)"), ["mean time"]), data.byVersion.map((g) => [g.name, num(g.totals.tasks), ratio(g.asf, g.totals.success, g.totals.success + g.totals.failure), ratio(g.err, g.recovered, g.failures), usd(g.cpcs) + " (" + num(g.totals.completedSubtasks) + ")", usd(g.totals.costUsd)].concat(judged ? [usd(g.evalCostUsd)] : [], scored.map((n) => meanScore(g.scores[n])), [ms(g.meanDurationMs)])),
     (k) => setView({ version: data.byVersion[k].name }));
+  $("scores-section").hidden = !judged && !data.unjoinedRecords;
+  $("scores-note").textContent = "judge cost " + usd(data.evalCost.usd) + (data.evalCost.unknownCalls ? " (+ " + num(data.evalCost.unknownCalls) + " calls of unknown price)" : "") + " beside the agents' " + usd(t.costUsd) + (data.unjoinedRecords ? " · " + num(data.unjoinedRecords) + " records of runs not in the store" : "");
+  table("scores", ["evaluator", "kind", "results", "passed", "failed", "mean score (n)", "judge cost"], data.scores.map((e) => [e.name, e.kind === "feedback" ? "user feedback" : "online eval", num(e.count), num(e.passed), num(e.failed), meanScore(e), e.kind === "feedback" && !e.costUsd ? "–" : usd(e.costUsd)]), null, 2);
   const fees = data.byTool.some((x) => x.feesUsd > 0);
   table("tools", ["tool", "calls", "failures", "recovered", "ERR", "mean time"].concat(fees ? ["fees"] : []), data.byTool.map((x) => [x.tool, num(x.calls), num(x.failures), num(x.recovered), ratio(x.err, x.recovered, x.failures), ms(x.meanMs)].concat(fees ? [usd(x.feesUsd)] : [])),
     (k) => setView({ tool: data.byTool[k].tool }));
@@ -283,6 +292,20 @@ function recoveryAction(st, steps, i) {
   return rc.a + " " + rc.to + ok;
 }
 
+/** An online evaluation result or a user's feedback, in words (every value as text). */
+function recordText(r) {
+  const parts = [r.name];
+  if (r.thumbs) parts.push("thumbs " + r.thumbs);
+  if (r.pass !== undefined) parts.push(r.pass ? "passed" : "failed");
+  if (r.score !== undefined) parts.push("score " + r.score);
+  if (r.costUsd !== undefined) parts.push("judge cost " + usd(r.costUsd));
+  if (r.costUnknownCalls) parts.push(r.costUnknownCalls + " judge calls of unknown price");
+  if (r.reason) parts.push("reason: " + r.reason);
+  if (r.correction) parts.push("correction: " + r.correction);
+  if (r.comment) parts.push("comment: " + r.comment);
+  return parts.join(" · ");
+}
+
 const tripText = (m) => m.replace(/^agentwarden: /, "").replace(/^\w+ breaker tripped: /, "");
 
 function renderRun(s, running) {
@@ -297,6 +320,7 @@ function renderRun(s, running) {
   box.append(el("div", { class: "facts" }, ...facts.map(([k, v]) => el("div", null, el("span", { class: "k", text: k }), el("span", { text: v, class: "mono" })))));
   if (s.input !== undefined) box.append(el("div", { class: "io" }, el("span", { class: "k", text: "input" }), el("span", { text: s.input })));
   if (s.answer !== undefined) box.append(el("div", { class: "io" }, el("span", { class: "k", text: "answer" }), el("span", { text: s.answer })));
+  for (const r of s.evalRecords || []) box.append(el("div", { class: "rec " + (r.pass === false || r.thumbs === "down" ? "bad" : "ok"), "data-testid": r.type === "feedback" ? "run-feedback" : "run-eval", title: when(r.time) }, el("span", { class: "k", text: r.type === "feedback" ? "feedback" : "eval" }), el("span", { text: recordText(r) })));
   const shown = new Set();
   if (s.error) {
     box.append(el("div", { class: "err", "data-testid": "run-error", text: s.error.type + ": " + s.error.message }));

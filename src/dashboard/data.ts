@@ -2,7 +2,8 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { TaskSummary } from "../metrics/summary.js";
 import type { Figures } from "../metrics/totals.js";
-import { parseStoreLine, type StoreLineError } from "../store/readStore.js";
+import { parseRecordLine, parseStoreLine, type StoreLineError } from "../store/readStore.js";
+import type { EvalRecord } from "../store/records.js";
 import { scanStore } from "../store/scanStore.js";
 import {
   aggregate,
@@ -11,12 +12,17 @@ import {
   type EvalRow,
   type GroupFigures,
   type RunQuery,
+  type ScoreRow,
   type ToolRow,
   type TrendPoint,
+  type VersionRow,
 } from "./query.js";
 import { errorPlace, RunIndex } from "./RunIndex.js";
 
-export type { RunQuery, TrendPoint } from "./query.js";
+export type { RunQuery, ScoreRow, TrendPoint, VersionRow } from "./query.js";
+
+/** A run as its panel shows it: its summary and its evaluation records (online evals, feedback). */
+export type RunView = TaskSummary & { evalRecords: EvalRecord[] };
 
 /** One row of the dashboard's run list. */
 export interface RunRow {
@@ -60,10 +66,17 @@ export interface DashboardData {
   trend: TrendPoint[];
   trendBucketMs: number;
   byAgent: GroupFigures[];
-  byVersion: GroupFigures[];
+  byVersion: VersionRow[];
   byTool: ToolRow[];
   errorGroups: Array<Omit<ErrorGroup, "sample"> & { sample: string; message: string }>;
   evals: EvalRow[];
+  /** Online evaluation results and user feedback of the runs selected, per evaluator. */
+  scores: ScoreRow[];
+  /** Judge cost of those online evaluations (USD, and judge calls with no price), beside `cumulative`'s. */
+  evalCost: { usd: number; unknownCalls: number };
+  /** Evaluation records in the store joined to a run, and those whose run was not found. */
+  storeRecords: number;
+  unjoinedRecords: number;
   trips: TripRow[];
   /** Runs selected, newest first: `runCount` in all, this page of them in `runs`. */
   runCount: number;
@@ -141,6 +154,16 @@ export class StoreFollower {
     return s?.id === id ? s : undefined;
   }
 
+  /** One run's whole summary and its evaluation records, read again from their lines. */
+  async runView(id: string): Promise<RunView | undefined> {
+    await this.refresh();
+    const i = this.index.find(id);
+    if (i < 0) return undefined;
+    const s = this.summaries([i])[0];
+    if (s?.id !== id) return undefined;
+    return { ...s, evalRecords: this.records(this.index.records.of(i)) };
+  }
+
   async data(query: RunQuery = {}): Promise<DashboardData> {
     const read = this.refresh();
     const waitMs = this.options.waitMs ?? 300;
@@ -149,7 +172,7 @@ export class StoreFollower {
       new Promise<false>((resolve) => setTimeout(resolve, waitMs, false).unref()),
     ]);
     // Asked again with nothing new read (the page refreshes every 2 s): the same answer.
-    const key = `${JSON.stringify(query)}|${this.generation}|${this.index.n}|${this.skippedCount}|${this.missing}`;
+    const key = `${JSON.stringify(query)}|${this.generation}|${this.index.n}|${this.index.records.n}|${this.index.unjoinedRecords}|${this.skippedCount}|${this.missing}`;
     if (done && this.cache?.key === key) return { ...this.cache.data, readAt: Date.now() };
     const a = aggregate(this.index, query);
     const pageSize = query.pageSize ?? DEFAULT_PAGE_SIZE;
@@ -174,6 +197,10 @@ export class StoreFollower {
         message: sampleMessage(samples[k], g),
       })),
       evals: a.evals,
+      scores: a.scores,
+      evalCost: a.evalCost,
+      storeRecords: x.records.n,
+      unjoinedRecords: x.unjoinedRecords,
       trips: this.summaries(a.trips).map(tripRow),
       runCount: a.matches.length,
       page,
@@ -200,6 +227,24 @@ export class StoreFollower {
 
   /** Summaries of the runs at these index positions, read from their lines. */
   private summaries(at: number[]): Array<TaskSummary | undefined> {
+    const x = this.index;
+    return this.readLines(at, x.offset.a, x.length.a).map((text) => {
+      const parsed = text === undefined ? text : parseStoreLine(text);
+      return typeof parsed === "string" ? undefined : parsed;
+    });
+  }
+
+  /** The evaluation records at these positions of the record table, read from their lines. */
+  private records(at: number[]): EvalRecord[] {
+    const r = this.index.records;
+    return this.readLines(at, r.offset.a, r.length.a).flatMap((text) => {
+      const record = text === undefined ? undefined : parseRecordLine(text);
+      return record ? [record] : [];
+    });
+  }
+
+  /** The store's lines at these positions of an offset and a length column. */
+  private readLines(at: number[], offsets: Float64Array, lengths: Uint32Array): Array<string | undefined> {
     if (at.length === 0) return [];
     let fd: number;
     try {
@@ -209,11 +254,10 @@ export class StoreFollower {
     }
     try {
       return at.map((i) => {
-        const length = this.index.length.a[i] as number;
+        const length = lengths[i] as number;
         const buffer = Buffer.allocUnsafe(length);
-        const n = readSync(fd, buffer, 0, length, this.index.offset.a[i] as number);
-        const parsed = parseStoreLine(buffer.subarray(0, n).toString("utf8"));
-        return typeof parsed === "string" ? undefined : parsed;
+        const n = readSync(fd, buffer, 0, length, offsets[i] as number);
+        return buffer.subarray(0, n).toString("utf8");
       });
     } finally {
       closeSync(fd);
@@ -249,6 +293,11 @@ export class StoreFollower {
               const per = (offset + length - from) / added;
               this.index.reserve(this.index.n + Math.ceil(((size - offset - length) / per) * 1.02));
             }
+          },
+          // Evaluation records: joined to their run (its offset and length kept, the line read again to show it).
+          record: (r, offset, length) => {
+            this.index.addRecord(r, offset, length);
+            this.progress.bytes = offset + length;
           },
           error: (e) => this.skip(e),
         },

@@ -44,7 +44,7 @@ export function page(nonce: string): string {
   tr.run { cursor:pointer; } tr.run:hover { background:#1d2230; } tr.run.sel { background:#1f2a3d; }
   .success { color:var(--ok); } .failure { color:var(--bad); } .cancelled, .interrupted { color:var(--warn); }
   .grid2 { display:grid; grid-template-columns:minmax(0, 1fr) minmax(0, 1fr); gap:20px; }
-  section { min-width:0; }
+  section { min-width:0; } section.wide { grid-column:1 / -1; }
   .charts { display:grid; grid-template-columns:repeat(4, minmax(0, 1fr)); gap:16px; }
   .chart svg { width:100%; height:auto; overflow:visible; }
   .chart .t { color:var(--dim); font-size:12px; }
@@ -73,6 +73,7 @@ export function page(nonce: string): string {
   .step.error .bar span { background:var(--bad); } .step.recovery .bar span { background:var(--warn); } .step.running .bar span { background:#2f5d8f; }
   .step .meta { color:var(--dim); }
   .err { color:var(--bad); white-space:pre-wrap; }
+  .rec { white-space:pre-wrap; font-family:system-ui, sans-serif; font-size:13px; margin-bottom:4px; } .rec .k { color:var(--dim); margin-right:8px; } .rec.bad span:last-child { color:var(--warn); }
   .empty { color:var(--dim); }
   .notice { background:#2a1d12; border:1px solid var(--warn); color:var(--warn); border-radius:8px; padding:10px 16px; }
   .scroll { max-height:520px; overflow:auto; }
@@ -120,6 +121,7 @@ export function page(nonce: string): string {
     <section id="versions-section" hidden><h2>Per version</h2><table id="versions"></table></section>
   </div>
   <section id="evals-section" hidden><h2>Evaluations</h2><table id="evals"></table></section>
+  <section id="scores-section" hidden><h2>Online evaluation and feedback <span class="note" id="scores-note" data-testid="scores-note"></span></h2><table id="scores"></table></section>
   <section id="skipped-section" hidden><h2 id="skipped-title">Unreadable store lines</h2><div id="skipped"></div></section>
 </main>
 <script nonce="${nonce}">${CLIENT}</script>

@@ -1,4 +1,5 @@
 import { emptyTotals, type Figures, figures, type Totals } from "../metrics/totals.js";
+import { emptyScoreStats, type ScoreFigures, type ScoreStats, scoreFigures } from "../quality/scores.js";
 import { own } from "../tables.js";
 import { OUTCOMES, type RunIndex } from "./RunIndex.js";
 
@@ -68,6 +69,20 @@ export interface GroupFigures extends Figures {
   meanDurationMs: number;
 }
 
+/** A version's figures, with its runs' online evaluation and feedback results. */
+export interface VersionRow extends GroupFigures {
+  /** Per evaluator (and `user_feedback`): results, mean score with the count it is over, pass rate. */
+  scores: Record<string, ScoreFigures>;
+  /** Judge cost of its runs' online evaluations, beside the agents' own (`totals.costUsd`). */
+  evalCostUsd: number;
+}
+
+/** One evaluator's online evaluation results (or user feedback) over the runs selected. */
+export interface ScoreRow extends ScoreFigures {
+  name: string;
+  kind: "eval" | "feedback";
+}
+
 export interface ToolRow {
   tool: string;
   calls: number;
@@ -102,10 +117,14 @@ export interface Aggregates {
   trend: TrendPoint[];
   trendBucketMs: number;
   byAgent: GroupFigures[];
-  byVersion: GroupFigures[];
+  byVersion: VersionRow[];
   byTool: ToolRow[];
   errorGroups: ErrorGroup[];
   evals: EvalRow[];
+  /** Online evaluation results and user feedback of the runs selected, per evaluator. */
+  scores: ScoreRow[];
+  /** Judge cost of those results in USD, and judge calls with no price. */
+  evalCost: { usd: number; unknownCalls: number };
   /** The matching runs, newest first (indexes into the RunIndex). */
   matches: Int32Array;
   /** The newest matching runs that tripped a breaker (indexes), at most 50. */
@@ -260,6 +279,41 @@ export function aggregate(index: RunIndex, query: RunQuery): Aggregates {
     if (trips.length < 50 && index.tripList.start.a[i] !== index.tripList.start.a[i + 1]) trips.push(i);
   }
 
+  // Evaluation records of the runs selected: per evaluator, and per evaluator of each version.
+  const inView = new Uint8Array(n);
+  for (const i of matched) inView[i] = 1;
+  const rec = index.records;
+  const scores = new Map<number, ScoreStats & { kind: "eval" | "feedback" }>();
+  const byVersion = new Map<number, { scores: Map<number, ScoreStats>; costUsd: number }>();
+  const evalCost = { usd: 0, unknownCalls: 0 };
+  for (let j = 0; j < rec.n; j++) {
+    const run = rec.run.a[j] as number;
+    if (inView[run] !== 1) continue;
+    const name = rec.name.a[j] as number;
+    let all = scores.get(name);
+    if (!all) {
+      all = { ...emptyScoreStats(), kind: rec.kind.a[j] === 1 ? "feedback" : "eval" };
+      scores.set(name, all);
+    }
+    addRecord(all, rec, j);
+    evalCost.usd += rec.cost.a[j] as number;
+    evalCost.unknownCalls += rec.costUnknown.a[j] as number;
+    const v = c.version[run] as number;
+    if (v === 0) continue;
+    let ver = byVersion.get(v - 1);
+    if (!ver) {
+      ver = { scores: new Map(), costUsd: 0 };
+      byVersion.set(v - 1, ver);
+    }
+    let stats = ver.scores.get(name);
+    if (!stats) {
+      stats = emptyScoreStats();
+      ver.scores.set(name, stats);
+    }
+    addRecord(stats, rec, j);
+    ver.costUsd += rec.cost.a[j] as number;
+  }
+
   const named = (m: Map<number, { t: Totals; ms: number }>, names: string[]): GroupFigures[] =>
     [...m.entries()]
       .map(([id, g]) => ({
@@ -277,7 +331,18 @@ export function aggregate(index: RunIndex, query: RunQuery): Aggregates {
     trend: trendTotals.map((t, k) => point(first + k * bucketMs, t)),
     trendBucketMs: bucketMs,
     byAgent: named(agents, index.agents.names),
-    byVersion: named(versions, index.versions.names),
+    byVersion: named(versions, index.versions.names).map((g) => {
+      const ver = byVersion.get(index.versions.find(g.name) as number);
+      return {
+        ...g,
+        scores: Object.fromEntries(
+          [...(ver?.scores ?? [])]
+            .map(([name, st]) => [rec.names.names[name] as string, scoreFigures(st)] as const)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        ),
+        evalCostUsd: ver?.costUsd ?? 0,
+      };
+    }),
     byTool: [...tools.values()]
       .map((r) => ({
         ...r,
@@ -287,9 +352,29 @@ export function aggregate(index: RunIndex, query: RunQuery): Aggregates {
       .sort((a, b) => b.calls - a.calls || (a.tool < b.tool ? -1 : 1)),
     errorGroups: [...groups.values()].sort((a, b) => b.count - a.count).slice(0, 20),
     evals: [...evals.values()].map(({ scored, sum, ...r }) => ({ ...r, meanScore: scored ? sum / scored : null })),
+    scores: [...scores]
+      .map(([name, { kind, ...st }]) => ({ name: rec.names.names[name] as string, kind, ...scoreFigures(st) }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    evalCost,
     matches: Int32Array.from(matched),
     trips,
   };
+}
+
+/** Adds record `j` of the table to `s`, as `addScore` adds a record. */
+function addRecord(s: ScoreStats, rec: RunIndex["records"], j: number): void {
+  s.count++;
+  const pass = rec.pass.a[j] as number;
+  if (pass === 2) s.passed++;
+  else if (pass === 1) s.failed++;
+  const score = rec.score.a[j] as number;
+  if (!Number.isNaN(score)) {
+    s.scored++;
+    s.scoreSum += score;
+    s.scoreSumSq += score * score;
+  }
+  s.costUsd += rec.cost.a[j] as number;
+  s.costUnknownCalls += rec.costUnknown.a[j] as number;
 }
 
 function group(m: Map<number, { t: Totals; ms: number }>, id: number, index: RunIndex, i: number): void {

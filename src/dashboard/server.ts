@@ -41,7 +41,8 @@ const SECURITY = {
 /**
  * Serves the local dashboard for a run store (a path, or a `StoreFollower` of one): the page,
  * `/api/data?from&to&agent&version&outcome&tool&model&error&trip&guard&q&page` (the figures of
- * the runs selected and a page of them), `/api/runs/:id` (one run's steps) and, with `live`,
+ * the runs selected and a page of them), `/api/runs/:id` (one run's summary, with its online
+ * evaluation results and user feedback as `evalRecords`) and, with `live`,
  * `/api/live` (tasks in progress, as server-sent events). It reads the store
  * as the application appends to it, streaming, without blocking the page meanwhile. Only requests
  * addressed to the bound address are answered (see `allowedHosts`).
@@ -103,7 +104,7 @@ export async function serveDashboard(
       }
       const run = /^\/api\/runs\/([^/]+)$/.exec(url.pathname);
       if (run) {
-        const summary = await follower.run(decodeURIComponent(run[1] as string));
+        const summary = await follower.runView(decodeURIComponent(run[1] as string));
         if (!summary) res.writeHead(404, SECURITY).end();
         else res.writeHead(200, { ...SECURITY, "content-type": "application/json" }).end(JSON.stringify(summary));
         return;

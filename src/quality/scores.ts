@@ -29,7 +29,7 @@ export function emptyScoreStats(): ScoreStats {
 /** Adds one evaluation record. Feedback with thumbs but no pass counts thumbs up as a pass. */
 export function addScore(s: ScoreStats, r: EvalRecord): void {
   s.count++;
-  const pass = r.pass ?? (r.thumbs === undefined ? undefined : r.thumbs === "up");
+  const pass = passOf(r);
   if (pass === true) s.passed++;
   else if (pass === false) s.failed++;
   const score = scoreOf(r);
@@ -40,6 +40,11 @@ export function addScore(s: ScoreStats, r: EvalRecord): void {
   }
   if (r.costUsd !== undefined) s.costUsd += r.costUsd;
   if (r.costUnknownCalls !== undefined) s.costUnknownCalls += r.costUnknownCalls;
+}
+
+/** A record's verdict: its own, or for feedback with thumbs only, up passes and down fails. */
+export function passOf(r: EvalRecord): boolean | undefined {
+  return r.pass ?? (r.thumbs === undefined ? undefined : r.thumbs === "up");
 }
 
 /** A record's score: its own, or for feedback with thumbs only, 1 for up and 0 for down. */

@@ -31,8 +31,11 @@ export interface StoreVisitor {
   /** A summary read from the line at byte `offset`, `length` bytes long with its newline. */
   summary(summary: TaskSummary, offset: number, length: number): void;
   error(error: StoreLineError): void;
-  /** An evaluation record (online eval, user feedback). A visitor without it skips them. */
-  record?(record: EvalRecord): void;
+  /**
+   * An evaluation record (online eval, user feedback), read from the line at byte `offset`, `length`
+   * bytes long with its newline. A visitor without it skips them.
+   */
+  record?(record: EvalRecord, offset: number, length: number): void;
 }
 
 /** Bytes read at a time: memory is bounded by this (and the longest line), not by the file. */
@@ -119,7 +122,7 @@ export class StoreLineReader {
   }
 
   private deliver(parsed: TaskSummary | RecordLine, length: number): void {
-    if ("record" in parsed) this.visit.record?.(parsed.record);
+    if ("record" in parsed) this.visit.record?.(parsed.record, this.offset, length);
     else this.visit.summary(parsed, this.offset, length);
   }
 
@@ -171,6 +174,13 @@ export function parseStoreLine(text: string): TaskSummary | string {
   const parsed = parse(text);
   const summary = typeof parsed === "string" ? (afterFragment(text) ?? parsed) : parsed;
   return summary === SKIP || (typeof summary === "object" && "record" in summary) ? "not a task summary" : summary;
+}
+
+/** The evaluation record a store line holds (after a fragment, if need be), or undefined. */
+export function parseRecordLine(text: string): EvalRecord | undefined {
+  let parsed = parse(text);
+  if (typeof parsed === "string") parsed = afterFragment(text) ?? parsed;
+  return typeof parsed === "object" && "record" in parsed ? parsed.record : undefined;
 }
 
 /**
