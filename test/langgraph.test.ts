@@ -8,17 +8,8 @@ import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
 import { type Run, Warden } from "../src/index.js";
+import { searchTool, user } from "./support/agents.js";
 import { memoryTracing, n, one, tree } from "./support/otel.js";
-
-const user = (content: string) => ({ messages: [{ role: "user", content }] });
-
-function searchTool() {
-  return tool(async ({ q }: { q: string }) => `results for ${q}`, {
-    name: "search",
-    description: "Searches the web.",
-    schema: z.object({ q: z.string() }),
-  });
-}
 
 /** One turn with two parallel searches, then an answer; usage differs per turn so sums are checkable. */
 function twoSearchesModel() {

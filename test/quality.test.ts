@@ -23,11 +23,10 @@ import {
   type TaskSummary,
   Warden,
 } from "../src/index.js";
+import { user } from "./support/agents.js";
 import { memoryTracing } from "./support/otel.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "aw-quality-"));
-const user = (content: string) => ({ messages: [{ role: "user", content }] });
-
 /** A ReAct agent with a scripted model (no tools): each invoke is one task that answers `content`. */
 function answering(warden: Warden, turns: ScriptedTurn[], options: { name?: string; version?: string } = {}) {
   const llm = new ScriptedChatModel({ script: turns, model: "test-model" });

@@ -13,9 +13,8 @@ import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
 import { currentStep, guardExporter, redactSecrets, redactWith, type Subscriber, Warden } from "../src/index.js";
+import { user } from "./support/agents.js";
 import { memoryTracing, n, one, tree, useContextManager } from "./support/otel.js";
-
-const user = (content: string) => ({ messages: [{ role: "user", content }] });
 
 function echoAgent(warden: Warden, options: { usage?: null } = {}) {
   const echo = tool(async ({ text }: { text: string }) => `echo:${text}`, {

@@ -18,17 +18,8 @@ import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
 import { type BreakerTripError, isBreakerTrip, type TaskSummary, Warden } from "../src/index.js";
+import { searchTool, user } from "./support/agents.js";
 import { memoryTracing, n, tree } from "./support/otel.js";
-
-const user = (content: string) => ({ messages: [{ role: "user", content }] });
-
-function searchTool() {
-  return tool(async ({ q }: { q: string }) => `results for ${q}`, {
-    name: "search",
-    description: "Searches the web.",
-    schema: z.object({ q: z.string() }),
-  });
-}
 
 /** One search, then an answer. Fresh model per agent, so both agents see the same script. */
 function searchingModel() {

@@ -1,22 +1,10 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { TaskSummary } from "../metrics/summary.js";
-import type { Figures } from "../metrics/totals.js";
 import { parseRecordLine, parseStoreLine, type StoreLineError } from "../store/readStore.js";
 import type { EvalRecord } from "../store/records.js";
 import { scanStore } from "../store/scanStore.js";
-import {
-  aggregate,
-  DEFAULT_PAGE_SIZE,
-  type ErrorGroup,
-  type EvalRow,
-  type GroupFigures,
-  type RunQuery,
-  type ScoreRow,
-  type ToolRow,
-  type TrendPoint,
-  type VersionRow,
-} from "./query.js";
+import { type Aggregates, aggregate, DEFAULT_PAGE_SIZE, type ErrorGroup, type RunQuery } from "./query.js";
 import { errorPlace, RunIndex } from "./RunIndex.js";
 
 export type { RunQuery, ScoreRow, TrendPoint, VersionRow } from "./query.js";
@@ -53,27 +41,15 @@ export interface TripRow {
   reason: string;
 }
 
-export interface DashboardData {
+/** What `/api/data` answers: the aggregates of the runs selected (see `Aggregates`), a page of them, and the store's state. */
+export interface DashboardData extends Omit<Aggregates, "errorGroups" | "matches" | "trips"> {
   store: string;
   readAt: number;
   /** Why there is nothing to show, when there is no store at the path yet. */
   storeError?: string;
   /** Set while the store is still being read: the figures cover the runs read so far. */
   reading?: { bytes: number; size: number };
-  range: { from: number | null; to: number | null };
-  /** Figures of the runs selected (range, filters, search), with the counts behind each ratio. */
-  cumulative: Figures;
-  trend: TrendPoint[];
-  trendBucketMs: number;
-  byAgent: GroupFigures[];
-  byVersion: VersionRow[];
-  byTool: ToolRow[];
   errorGroups: Array<Omit<ErrorGroup, "sample"> & { sample: string; message: string }>;
-  evals: EvalRow[];
-  /** Online evaluation results and user feedback of the runs selected, per evaluator. */
-  scores: ScoreRow[];
-  /** Judge cost of those online evaluations (USD, and judge calls with no price), beside `cumulative`'s. */
-  evalCost: { usd: number; unknownCalls: number };
   /** Evaluation records in the store joined to a run, and those whose run was not found. */
   storeRecords: number;
   unjoinedRecords: number;

@@ -8,6 +8,15 @@ import type { Evaluator, Warden } from "../../src/index.js";
 
 export const user = (content: string) => ({ messages: [{ role: "user", content }] });
 
+/** A search tool answering `results for {q}`. */
+export function searchTool() {
+  return tool(async ({ q }: { q: string }) => `results for ${q}`, {
+    name: "search",
+    description: "Searches the web.",
+    schema: z.object({ q: z.string() }),
+  });
+}
+
 /** A tool that fails the first `failures` times it is called, then answers. */
 export function flakyTool(name: string, failures: number) {
   let calls = 0;
