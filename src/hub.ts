@@ -13,10 +13,18 @@ export type ErrorHook = (error: unknown, source: string) => void;
 export class Hub implements RunEvents {
   private subscribers: Subscriber[] = [];
   private activators: Subscriber[] = [];
+  /** Subscribers of this package whose `activate` is known to call the work exactly once (tracing). */
+  private readonly trusted = new WeakSet<Subscriber>();
 
   constructor(private readonly onError: ErrorHook) {}
 
-  add(subscriber: Subscriber): () => void {
+  /**
+   * `trusted`: for agentwarden's own subscribers only. Their `activate` is called directly, without
+   * the guard that makes sure a user's subscriber runs the work exactly once (two closures and a
+   * result record per step, measured on the hot path).
+   */
+  add(subscriber: Subscriber, trusted = false): () => void {
+    if (trusted) this.trusted.add(subscriber);
     this.subscribers = [...this.subscribers, subscriber];
     this.activators = this.subscribers.filter((s) => typeof s.activate === "function");
     return () => {
@@ -66,7 +74,11 @@ export class Hub implements RunEvents {
   activate<T>(step: Step, fn: () => T): T {
     const activators = this.activators;
     if (activators.length === 0) return fn();
-    if (activators.length === 1) return this.activateOne(activators[0] as Subscriber, step, fn);
+    if (activators.length === 1) {
+      const only = activators[0] as Subscriber;
+      if (this.trusted.has(only)) return (only.activate as NonNullable<Subscriber["activate"]>)(step, fn);
+      return this.activateOne(only, step, fn);
+    }
     let wrapped = fn;
     for (let i = activators.length - 1; i >= 0; i--) {
       const s = activators[i] as Subscriber;

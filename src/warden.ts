@@ -82,7 +82,7 @@ export class Warden implements RunHost {
     this.options = resolveOptions(options);
     this.prices = new PriceTable(this.options.prices);
     this.hub = new Hub(this.reportError);
-    if (this.options.tracing) this.hub.add(new TracingSubscriber(this.options));
+    if (this.options.tracing) this.hub.add(new TracingSubscriber(this.options), true);
     const m = this.options.metrics;
     this.metrics = m
       ? new MetricsSubscriber({

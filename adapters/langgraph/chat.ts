@@ -250,6 +250,34 @@ export function estimateUsage(input: unknown, output: unknown): TokenUsage {
   return { input: Math.ceil(textLength(input) / 4), output: Math.ceil(textLength(output) / 4) };
 }
 
+/** Text length of each message object already measured: a request re-sends the whole conversation. */
+const measured = new WeakMap<object, number>();
+
+/**
+ * Input tokens of a request for the predictive guard (characters / 4), each message measured once:
+ * a LangGraph agent sends its whole, growing conversation on every call, and the messages in it
+ * are the same objects from call to call, so a call measures only what is new (measured: walking
+ * every message of every call was the largest item of the limits' cost). Messages are treated as
+ * immutable, as LangGraph's reducer treats them.
+ */
+export function estimateInputTokens(messages: unknown): number {
+  return Math.ceil(messagesLength(messages, 0) / 4);
+}
+
+function messagesLength(value: unknown, depth: number): number {
+  if (Array.isArray(value) && depth < 2) {
+    let n = 0;
+    for (const v of value) n += messagesLength(v, depth + 1);
+    return n;
+  }
+  if (typeof value !== "object" || value === null) return textLength(value);
+  const known = measured.get(value);
+  if (known !== undefined) return known;
+  const n = textLength(value);
+  measured.set(value, n);
+  return n;
+}
+
 function textLength(value: unknown, depth = 0): number {
   if (typeof value === "string") return value.length;
   if (depth > 6 || typeof value !== "object" || value === null) return 0;

@@ -2,7 +2,7 @@ import { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, AIMessageChunk } from "@langchain/core/messages";
 import { StructuredTool } from "@langchain/core/tools";
 import type { ModelCallEstimate, Step, TaskGuard, Trip } from "../../src/index.js";
-import { estimateUsage, requestFacts, responseFacts, sumUsage } from "./chat.js";
+import { estimateInputTokens, estimateUsage, requestFacts, responseFacts, sumUsage } from "./chat.js";
 import { classify } from "./control.js";
 import { type Proto, parentOf, patch, stopText } from "./funnel.js";
 import { askBreaker, guardModelInput, guardModelOutput, guardsOf, refusalResult } from "./guards.js";
@@ -58,7 +58,7 @@ function instrumentChatModelClass(proto: Proto): void {
             if (guard) {
               let decision = await guard.beforeModel(
                 step,
-                guard.wantsEstimate ? callEstimate(this, options, messages, guard) : undefined,
+                guard.wantsEstimate ? callEstimate(step, this, options, messages, guard) : undefined,
               );
               // `ask`: the task pauses; resumed with approval the limit is raised and the call is checked again.
               if (decision?.kind === "ask") {
@@ -66,7 +66,7 @@ function instrumentChatModelClass(proto: Proto): void {
                 if (decision === undefined)
                   decision = await guard.beforeModel(
                     step,
-                    guard.wantsEstimate ? callEstimate(this, options, messages, guard) : undefined,
+                    guard.wantsEstimate ? callEstimate(step, this, options, messages, guard) : undefined,
                   );
               }
               if (decision?.kind === "abort") throw decision.error;
@@ -141,7 +141,7 @@ function instrumentChatModelClass(proto: Proto): void {
             ? guardedStream(
                 step,
                 guard,
-                guard.wantsEstimate ? callEstimate(this, options, input, guard) : undefined,
+                guard.wantsEstimate ? callEstimate(step, this, options, input, guard) : undefined,
                 () => enter(() => original.apply(this, args) as AsyncIterator<unknown>),
               )
             : enter(() => original.apply(this, args))
@@ -263,7 +263,13 @@ function signalOf(options: unknown): AbortSignal | undefined {
 }
 
 /** The worst case of a model call for the cost guard: its input (estimated) and its output limit. */
-function callEstimate(model: unknown, options: unknown, messages: unknown, guard: TaskGuard): ModelCallEstimate {
+function callEstimate(
+  step: Step,
+  model: unknown,
+  options: unknown,
+  messages: unknown,
+  guard: TaskGuard,
+): ModelCallEstimate {
   const m = model as Record<string, unknown>;
   const o = (options ?? {}) as Record<string, unknown>;
   const limit = [
@@ -274,10 +280,10 @@ function callEstimate(model: unknown, options: unknown, messages: unknown, guard
     m.maxTokens,
     m.maxOutputTokens,
   ].find((v): v is number => typeof v === "number" && v > 0);
-  const { requestModel } = requestFacts(model as never, options);
   return {
-    model: requestModel,
-    inputTokens: estimateUsage(messages, undefined).input,
+    // The model openChat found (requestFacts asks the model for its LangSmith parameters: once per call).
+    model: step.chat?.requestModel ?? requestFacts(model as never, options).requestModel,
+    inputTokens: estimateInputTokens(messages),
     maxOutputTokens: limit ?? guard.run.warden.options.defaultMaxOutputTokens,
   };
 }

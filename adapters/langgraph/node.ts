@@ -116,16 +116,24 @@ type CallFn = (func: (...args: unknown[]) => unknown, name: string, args: unknow
 const wrappedCalls = new WeakSet<CallFn>();
 
 /**
- * The config a node (or task) body runs with: the caller's, with LangGraph's task-call function
- * wrapped so that each `task()` it calls runs as a step. Unchanged when there is none.
+ * The config a node (or task) body runs with: LangGraph's task-call function in it wrapped, so that
+ * each `task()` the body calls runs as a step. The function is replaced in place: LangGraph makes
+ * the `configurable` that holds it for this one execution (`_runWithRetry` patches a fresh copy
+ * with a call function bound to the task), so nothing else sees the change; copying the config
+ * instead cost two object spreads per node execution (measured, README "Performance").
  */
 function withTaskCalls<C extends NodeConfig | undefined>(config: C): C {
-  const call = config?.configurable?.[CONFIG_KEY_CALL] as CallFn | undefined;
-  if (typeof call !== "function" || wrappedCalls.has(call)) return config;
+  const configurable = config?.configurable;
+  const call = configurable?.[CONFIG_KEY_CALL] as CallFn | undefined;
+  if (typeof call !== "function" || wrappedCalls.has(call) || !configurable) return config;
   const wrapped: CallFn = (func, name, args, options) =>
     call(typeof func === "function" ? taskBody(func, name) : func, name, args, options);
   wrappedCalls.add(wrapped);
-  return { ...config, configurable: { ...config?.configurable, [CONFIG_KEY_CALL]: wrapped } } as C;
+  if (Object.isFrozen(configurable)) {
+    return { ...config, configurable: { ...configurable, [CONFIG_KEY_CALL]: wrapped } } as C;
+  }
+  configurable[CONFIG_KEY_CALL] = wrapped;
+  return config;
 }
 
 /**

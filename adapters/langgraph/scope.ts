@@ -31,20 +31,37 @@ export function stepInContext(): Step | undefined {
   return storage().getStore()?.[CONTEXT_VARIABLES]?.[STEP] as Step | undefined;
 }
 
+/** The store a step was last entered with, and the store it was entered from. */
+interface Entered {
+  from: Store | undefined;
+  store: Store;
+}
+
+const entered = new WeakMap<Step, Entered>();
+
 /**
  * Runs `fn` with `step` as the current step in LangChain's AsyncLocalStorage. The store is a copy
  * of the current one (a RunTree stays a RunTree, with the same config and callbacks), so
  * `getRunnableConfig()`, `interrupt()` and `getWriter()` inside see exactly what they would
  * without agentwarden; only the context variables gain the step.
+ *
+ * The copy is an object literal with the same prototype (measured: fast properties, one hidden
+ * class for every copy, 0.5 µs; `Object.assign` onto `Object.create(proto)` made a dictionary-mode
+ * object of a 33-field RunTree). A step entered again from the same store (a graph step, once per
+ * `next()` of its iterator) reuses the copy it made the first time.
  */
 export function runWithStep<T>(step: Step, fn: () => T): T {
   const als = storage();
   const previous = als.getStore();
+  const last = entered.get(step);
+  if (last !== undefined && last.from === previous) return als.run(last.store, fn);
   const variables = { ...previous?.[CONTEXT_VARIABLES], [STEP]: step };
-  let store: Store;
-  if (previous === undefined) store = {};
-  else store = Object.assign(Object.create(Object.getPrototypeOf(previous)) as Store, previous);
-  store[CONTEXT_VARIABLES] = variables;
+  const store: Store =
+    previous === undefined
+      ? { [CONTEXT_VARIABLES]: variables }
+      : ({ __proto__: Object.getPrototypeOf(previous), ...previous, [CONTEXT_VARIABLES]: variables } as Store);
+  // Only a step entered more than once (a graph step) is worth remembering.
+  if (step.kind === "agent" || step.kind === "workflow") entered.set(step, { from: previous, store });
   return als.run(store, fn);
 }
 

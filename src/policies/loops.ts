@@ -38,6 +38,10 @@ let unserializable = 0;
  * entries). A value that cannot be read at all is never the same as another.
  */
 export function canonical(value: unknown, near = false): string {
+  if (!near) {
+    const flat = flatCanonical(value);
+    if (flat !== undefined) return flat;
+  }
   const seen = new WeakSet<object>();
   const walk = (v: unknown): unknown => {
     if (typeof v === "string") return near ? normalizeText(v) : v;
@@ -60,6 +64,42 @@ export function canonical(value: unknown, near = false): string {
   } catch {
     text = `[Unserializable ${++unserializable}]`;
   }
+  return bounded(text);
+}
+
+/**
+ * The common cases without the general walk: a string (a tool's text result) and a plain object
+ * whose values are strings, finite numbers, booleans or null (a model's tool arguments). The text is
+ * the general walk's, exactly: keys sorted, same JSON. Undefined for anything else.
+ */
+function flatCanonical(value: unknown): string | undefined {
+  if (typeof value === "string") return bounded(JSON.stringify(value));
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const keys = Object.keys(value);
+  let text = "{";
+  let previous: string | undefined;
+  let sorted = true;
+  for (const key of keys) {
+    const v = (value as Record<string, unknown>)[key];
+    const t = typeof v;
+    if (t === "number" ? !Number.isFinite(v) : t !== "string" && t !== "boolean" && v !== null) return undefined;
+    // Integer-like keys are ordered numerically by every object: the general walk's order.
+    const first = key.charCodeAt(0);
+    if (first >= 48 && first <= 57) return undefined;
+    if (previous !== undefined && key < previous) sorted = false;
+    previous = key;
+  }
+  if (!sorted) keys.sort();
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    text += `${i > 0 ? "," : ""}${JSON.stringify(key)}:${JSON.stringify((value as Record<string, unknown>)[key])}`;
+  }
+  return bounded(`${text}}`);
+}
+
+function bounded(text: string): string {
   return text.length > 512 ? createHash("sha1").update(text).digest("base64") : text;
 }
 
