@@ -56,10 +56,13 @@ export function runWithStep<T>(step: Step, fn: () => T): T {
   const last = entered.get(step);
   if (last !== undefined && last.from === previous) return als.run(last.store, fn);
   const variables = { ...previous?.[CONTEXT_VARIABLES], [STEP]: step };
-  const store: Store =
-    previous === undefined
-      ? { [CONTEXT_VARIABLES]: variables }
-      : ({ __proto__: Object.getPrototypeOf(previous), ...previous, [CONTEXT_VARIABLES]: variables } as Store);
+  let store: Store;
+  if (previous === undefined) store = { [CONTEXT_VARIABLES]: variables };
+  else if (previous.tracingEnabled === false && typeof previous.extra === "object")
+    // LangChain's placeholder RunTree (no LangSmith tracing): only its config and the context
+    // variables are ever read from it; a copy of its 33 fields per step was the largest cost here.
+    store = { extra: previous.extra, [CONTEXT_VARIABLES]: variables };
+  else store = { __proto__: Object.getPrototypeOf(previous), ...previous, [CONTEXT_VARIABLES]: variables } as Store;
   // Only a step entered more than once (a graph step) is worth remembering.
   if (step.kind === "agent" || step.kind === "workflow") entered.set(step, { from: previous, store });
   return als.run(store, fn);
