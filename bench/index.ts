@@ -26,10 +26,13 @@ const figures: Record<string, unknown> = {
   machine: { node: process.version, cpus: (await import("node:os")).cpus().length },
 };
 if (wanted("peers"))
-  figures.peers = await peersBench(quick ? { rounds: 10, heapRuns: 20 } : { rounds: 300, heapRuns: 1000 });
+  figures.peers = await peersBench(quick ? { rounds: 10, heapRuns: 20 } : { rounds: 100, heapRuns: 1000 });
 if (wanted("metrics")) figures.metrics = await metricsBench(quick ? 10_000 : 100_000);
 if (wanted("breakers")) figures.breakers = await breakersBench(quick ? 50 : 1000);
-if (wanted("mcp")) figures.mcp = await mcpBench(quick ? { rounds: 10, perRound: 20 } : { rounds: 200, perRound: 50 });
+if (wanted("mcp"))
+  figures.mcp = await mcpBench(
+    quick ? { rounds: 10, perRound: 20, stdioRounds: 5 } : { rounds: 200, perRound: 50, stdioRounds: 60 },
+  );
 
 if (wanted("online"))
   figures.online = await onlineBench(quick ? { tasks: 1_000, rounds: 5 } : { tasks: 10_000, rounds: 100 });

@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
@@ -9,9 +11,21 @@ import { interleave, type RatioFigure, ratios } from "./harness.js";
 
 export interface McpFigures {
   description: string;
-  /** Per-call time, instrumented client / bare client. */
+  /** Per-call time, instrumented client / bare client, over the in-memory transport. */
   ratio: RatioFigure;
   bareUsPerCallMedian: number;
+  /** The same over stdio against a real server from the npm registry (`server-everything`, its `echo` tool). */
+  stdio: { description: string; ratio: RatioFigure; bareUsPerCallMedian: number };
+}
+
+/** A client of `@modelcontextprotocol/server-everything` over stdio (a child process). */
+async function stdioClient(): Promise<Client> {
+  const server = join(process.cwd(), "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js");
+  const client = new Client({ name: "bench", version: "1.0.0" });
+  await client.connect(
+    new StdioClientTransport({ command: process.execPath, args: [server, "stdio"], stderr: "ignore" }),
+  );
+  return client;
 }
 
 async function pair(): Promise<Client> {
@@ -26,36 +40,55 @@ async function pair(): Promise<Client> {
   return client;
 }
 
-export async function mcpBench(options: { rounds: number; perRound: number }): Promise<McpFigures> {
+export async function mcpBench(options: {
+  rounds: number;
+  perRound: number;
+  stdioRounds: number;
+}): Promise<McpFigures> {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
     spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 100_000 })],
   });
   const warden = new Warden({ tracerProvider: provider });
-  const bare = await pair();
-  const instrumented = instrumentMcpClient(await pair());
   // Both clients are called from inside a task, as an agent would call them: one task per sample.
-  const call = (client: Client) => async () => {
-    const run = warden.startTask("workflow", { name: "mcp_bench" });
-    await runInStep(run.root, async () => {
-      for (let i = 0; i < options.perRound; i++) await client.callTool({ name: "echo", arguments: { text: "hi" } });
-    });
-    run.end(run.root, "ok");
-    if (exporter.getFinishedSpans().length > 5000) exporter.reset();
+  const measure = async (bare: Client, instrumented: Client, rounds: number, tool: string) => {
+    const call = (client: Client) => async () => {
+      const run = warden.startTask("workflow", { name: "mcp_bench" });
+      await runInStep(run.root, async () => {
+        for (let i = 0; i < options.perRound; i++) await client.callTool({ name: tool, arguments: { text: "hi" } });
+      });
+      run.end(run.root, "ok");
+      if (exporter.getFinishedSpans().length > 5000) exporter.reset();
+    };
+    const times = await interleave(
+      [
+        { name: "bare", run: call(bare) },
+        { name: "instrumented", run: call(instrumented) },
+      ],
+      { rounds, perRound: 1, warmup: 5 },
+    );
+    await bare.close();
+    await instrumented.close();
+    const sorted = [...(times.bare ?? [])].sort((x, y) => x - y);
+    return {
+      ratio: ratios(times, "instrumented", "bare"),
+      bareUsPerCallMedian: Math.round(((sorted[Math.floor(sorted.length / 2)] ?? 0) * 1000) / options.perRound),
+    };
   };
-  const times = await interleave(
-    [
-      { name: "bare", run: call(bare) },
-      { name: "instrumented", run: call(instrumented) },
-    ],
-    { rounds: options.rounds, perRound: 1, warmup: 5 },
+  const memory = await measure(await pair(), instrumentMcpClient(await pair()), options.rounds, "echo");
+  const stdio = await measure(
+    await stdioClient(),
+    instrumentMcpClient(await stdioClient()),
+    options.stdioRounds,
+    "echo",
   );
-  await bare.close();
-  await instrumented.close();
-  const sorted = [...(times.bare ?? [])].sort((x, y) => x - y);
+  await provider.shutdown();
   return {
     description: `tools/call over InMemoryTransport, ${options.perRound} calls per sample, one task per sample, tracing on (BatchSpanProcessor)`,
-    ratio: ratios(times, "instrumented", "bare"),
-    bareUsPerCallMedian: Math.round(((sorted[Math.floor(sorted.length / 2)] ?? 0) * 1000) / options.perRound),
+    ...memory,
+    stdio: {
+      description: `tools/call of server-everything's echo over stdio (a child process), ${options.perRound} calls per sample, ${options.stdioRounds} rounds`,
+      ...stdio,
+    },
   };
 }

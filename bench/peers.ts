@@ -7,11 +7,13 @@ import { context } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { wrapGraph } from "../adapters/langgraph/index.js";
-import { Warden } from "../src/index.js";
+import { injectionCheck, MemoryStateStore, piiCheck, Warden } from "../src/index.js";
 import { interleave, quantile, type RatioFigure, ratios, round } from "./harness.js";
 import { input, scriptedReactAgent } from "./react.js";
 
 const STEPS = 10;
+/** Runs per sample: a sample is 5 back-to-back runs of one variant (warm, as a server runs agents). */
+const PER_ROUND = 5;
 
 export interface PeerFigure {
   /** Median over interleaved rounds of (this variant's run time / the bare run's time in the same round). */
@@ -29,6 +31,11 @@ export interface PeersFigures {
   heapRuns: number;
   /** Tracing, metrics, limits and loop detection on. */
   agentwarden: PeerFigure;
+  /**
+   * Every feature on: the above, plus recovery (retries, corrective messages), tool breakers, input
+   * and output guards, online evaluation (10% sample), a shared budget on an in-memory state store.
+   */
+  agentwardenAll: PeerFigure;
   /** The same with content capture on (prompts, messages, tool payloads, redacted), as the peers record by default. */
   agentwardenCapture: PeerFigure;
   /** The same with tracing off: the ledger, metrics and breakers alone. */
@@ -74,6 +81,22 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
     limits: { maxCostUsd: 5, maxSteps: 500 },
   });
   const capturingGraph = wrapGraph(scriptedReactAgent(STEPS), { warden: capturing });
+  const all = new Warden({
+    tracerProvider: aw.provider,
+    limits: { maxCostUsd: 5, maxSteps: 500 },
+    recovery: { retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 }, correctiveMessages: true },
+    toolBreaker: { consecutiveFailures: 1_000 },
+    state: new MemoryStateStore(),
+    sharedBudgets: [{ name: "tenant", key: "task", maxCostUsd: 100, windowMs: 60_000 }],
+    online: { evaluators: [{ name: "answered", evaluate: () => true }], sampleRate: 0.1 },
+  });
+  const allGraph = wrapGraph(scriptedReactAgent(STEPS), {
+    warden: all,
+    guards: {
+      input: [{ evaluators: [injectionCheck()], action: "block" }],
+      output: [{ evaluators: [piiCheck()], action: "redact" }],
+    },
+  });
   const untraced = new Warden({ tracing: false, limits: { maxCostUsd: 5, maxSteps: 500 } });
   const untracedGraph = wrapGraph(scriptedReactAgent(STEPS), { warden: untraced });
   const noopGraph = scriptedReactAgent(STEPS);
@@ -107,6 +130,10 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
       await wardenGraph.invoke(input);
       drain();
     },
+    agentwardenAll: async () => {
+      await allGraph.invoke(input);
+      drain();
+    },
     agentwardenCapture: async () => {
       await capturingGraph.invoke(input);
       drain();
@@ -131,6 +158,7 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
   const spansPerRun: Record<string, number> = {};
   for (const [name, p] of [
     ["agentwarden", aw],
+    ["agentwardenAll", aw],
     ["agentwardenCapture", aw],
     ["openinference", oi],
     ["langfuse", lf],
@@ -148,13 +176,14 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
   const names = [
     "bare",
     "agentwarden",
+    "agentwardenAll",
     "agentwardenCapture",
     "agentwardenUntraced",
     "noopCallback",
     "openinference",
     "langfuse",
   ];
-  const times = await interleave(names.map(withHooks), { rounds: options.rounds, perRound: 1, warmup: 5 });
+  const times = await interleave(names.map(withHooks), { rounds: options.rounds, perRound: PER_ROUND, warmup: 5 });
 
   // Heap growth, each variant alone: the heap after a full collection, before and after.
   const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -180,6 +209,7 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
     heapGrowthMb[name] = round((process.memoryUsage().heapUsed - before) / 2 ** 20, 2);
     v.after?.();
   }
+  await all.shutdown();
   await Promise.all([aw.provider.shutdown(), oi.provider.shutdown(), lf.provider.shutdown()]);
 
   const bareTimes = times.bare ?? [];
@@ -199,10 +229,11 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
   };
   const bareSorted = [...bareTimes].sort((a, b) => a - b);
   return {
-    description: `${STEPS}-step scripted ReAct run (createReactAgent: ${STEPS} tool-calling turns + answer), ${options.rounds} interleaved rounds, spans to an in-memory exporter via BatchSpanProcessor`,
+    description: `${STEPS}-step scripted ReAct run (createReactAgent: ${STEPS} tool-calling turns + answer), ${options.rounds} interleaved rounds of ${PER_ROUND} runs per variant, spans to an in-memory exporter via BatchSpanProcessor`,
     bareMsPerRunMedian: round(quantile(bareSorted, 0.5), 2),
     heapRuns: options.heapRuns,
     agentwarden: figure("agentwarden"),
+    agentwardenAll: figure("agentwardenAll"),
     agentwardenCapture: figure("agentwardenCapture"),
     agentwardenUntraced: figure("agentwardenUntraced"),
     noopCallback: figure("noopCallback"),

@@ -1,6 +1,8 @@
+import { getContextVariable, setContextVariable } from "@langchain/core/context";
 import type { AIMessage, BaseMessage } from "@langchain/core/messages";
-import type { RunnableConfig } from "@langchain/core/runnables";
-import { tool } from "@langchain/core/tools";
+import { type RunnableConfig, RunnableLambda } from "@langchain/core/runnables";
+import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
+import { StructuredTool, tool } from "@langchain/core/tools";
 import {
   Annotation,
   END,
@@ -13,6 +15,7 @@ import {
 } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { createAgent } from "langchain";
+import { isRunTree } from "langsmith/run_trees";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
@@ -448,5 +451,76 @@ describe("an already-wrapped graph used as a subgraph", () => {
     expect(() => wrapGraph(parentOf(wrapGraph(sub(), { warden: theirs })), { warden: mine })).toThrow(
       'agentwarden: the subgraph of node "child" is already wrapped by another Warden; wrap the original graph',
     );
+  });
+});
+
+describe("the LangChain context that model, tool and node code runs in", () => {
+  /**
+   * What code can read of LangChain's AsyncLocalStorage: whether the store is a LangSmith RunTree
+   * (what `traceable()` and `getCurrentRunTree()` build on), and whether the config survives
+   * `setContextVariable` (which rebuilds the store from a RunTree only).
+   */
+  type Seen = { runTree: boolean; configAfterSet: boolean; variable: unknown };
+  const look = (): Seen => {
+    const store = AsyncLocalStorageProviderSingleton.getInstance().getStore();
+    setContextVariable("probe", 42);
+    return {
+      runTree: isRunTree(store),
+      configAfterSet: AsyncLocalStorageProviderSingleton.getRunnableConfig() !== undefined,
+      variable: getContextVariable("probe"),
+    };
+  };
+
+  /** A model that looks at its context in `_generate`, a class-based tool (its `_call` runs in the caller's store), a lambda node. */
+  function build(seen: Record<string, Seen>) {
+    class LookingModel extends ScriptedChatModel {
+      override async _generate(...args: Parameters<ScriptedChatModel["_generate"]>) {
+        seen.model ??= look();
+        return super._generate(...args);
+      }
+    }
+    class LookingTool extends StructuredTool {
+      name = "search";
+      description = "Searches.";
+      schema = z.object({ q: z.string() });
+      async _call() {
+        seen.tool = look();
+        return "the moon";
+      }
+    }
+    const model = new LookingModel({
+      script: [
+        { toolCalls: [{ name: "search", args: { q: "tides" }, id: "call_1" }], usage: { input: 10, output: 5 } },
+        { content: "Tides come from the moon.", usage: { input: 20, output: 6 } },
+      ],
+    });
+    const agent = createReactAgent({ llm: model, tools: [new LookingTool()] });
+    const State = Annotation.Root({
+      messages: Annotation<BaseMessage[]>({ reducer: (a, b) => [...a, ...b], default: () => [] }),
+    });
+    const lambda = RunnableLambda.from(async (state: { messages: BaseMessage[] }) => {
+      seen.lambda = look();
+      return { messages: state.messages.slice(0, 0) };
+    });
+    return new StateGraph(State)
+      .addNode("lambda", lambda)
+      .addNode("agent", agent)
+      .addEdge(START, "lambda")
+      .addEdge("lambda", "agent")
+      .addEdge("agent", END)
+      .compile();
+  }
+
+  it("is what it is without agentwarden: a RunTree, whose config setContextVariable keeps", async () => {
+    const bare: Record<string, Seen> = {};
+    await build(bare).invoke(user("tides?"));
+    const wrapped: Record<string, Seen> = {};
+    const { provider } = memoryTracing();
+    await wrapGraph(build(wrapped), {
+      warden: new Warden({ tracerProvider: provider, limits: { maxCostUsd: 1 } }),
+    }).invoke(user("tides?"));
+    const expected = { runTree: true, configAfterSet: true, variable: 42 };
+    expect(bare).toEqual({ lambda: expected, model: expected, tool: expected });
+    expect(wrapped).toEqual(bare);
   });
 });

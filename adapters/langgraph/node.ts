@@ -37,6 +37,9 @@ export function latestState(graph: Step, outputChannels: unknown): unknown {
 export class WardenNode<I = unknown, O = unknown> extends Runnable<I, O> {
   lc_namespace = ["agentwarden", "langgraph"];
 
+  /** The inner runnable makes its own LangChain store before running node code (see `enterStep`). */
+  private readonly light: boolean;
+
   constructor(
     readonly inner: Runnable<I, O>,
     readonly nodeName: string,
@@ -44,6 +47,7 @@ export class WardenNode<I = unknown, O = unknown> extends Runnable<I, O> {
   ) {
     super();
     this.name = inner.name ?? nodeName;
+    this.light = makesOwnStore(inner);
   }
 
   override invoke(input: I, config?: NodeConfig): Promise<O> {
@@ -56,7 +60,7 @@ export class WardenNode<I = unknown, O = unknown> extends Runnable<I, O> {
     // Functional API tasks called from this node become steps too.
     const inner = withTaskCalls(config);
     const correction = this.correction;
-    return runAsNode(parent, this.nodeName, input, inner, (step) => {
+    return runAsNode(parent, this.nodeName, input, inner, this.light, (step) => {
       const pending = this.inner.invoke(input, inner);
       if (!correction) return pending;
       return pending.then((output) =>
@@ -76,6 +80,7 @@ function runAsNode<O>(
   name: string,
   input: unknown,
   config: NodeConfig | undefined,
+  light: boolean,
   work: (step: Step) => Promise<O>,
 ): Promise<O> {
   const run = parent.run;
@@ -92,7 +97,7 @@ function runAsNode<O>(
   }
   let pending: Promise<O>;
   try {
-    pending = enterStep(step, () => work(step));
+    pending = enterStep(step, () => work(step), light);
   } catch (error) {
     pending = Promise.reject(error);
   }
@@ -108,6 +113,18 @@ function runAsNode<O>(
       throw error;
     },
   );
+}
+
+/**
+ * LangGraph's `RunnableCallable` (every StateGraph node function, ToolNode, the prebuilt agents'
+ * nodes) and compiled graphs run their work inside a LangChain store of their own
+ * (`runWithConfig`, or the wrapped graph's own step): no node code runs in the node step's store.
+ */
+function makesOwnStore(inner: unknown): boolean {
+  const r = inner as { func?: unknown; recurse?: unknown; nodes?: unknown; channels?: unknown } | null;
+  if (typeof r !== "object" || r === null) return false;
+  if (typeof r.func === "function" && typeof r.recurse === "boolean") return true;
+  return typeof r.nodes === "object" && r.nodes !== null && typeof r.channels === "object";
 }
 
 /** LangGraph's functional API schedules a `task()` call through this function of the caller's config. */
@@ -147,7 +164,8 @@ function taskBody(func: (...args: unknown[]) => unknown, name: string) {
     // The task's own config (its metadata, attempt, and its own task-call function).
     const config = AsyncLocalStorageProviderSingleton.getRunnableConfig() as NodeConfig | undefined;
     const inner = withTaskCalls(config);
-    return runAsNode(parent, name, args.length === 1 ? args[0] : args, config, async () =>
+    // Not light: the task's function is user code, run directly in the step's store.
+    return runAsNode(parent, name, args.length === 1 ? args[0] : args, config, false, async () =>
       inner === config || inner === undefined
         ? func.apply(this, args)
         : AsyncLocalStorageProviderSingleton.runWithConfig(inner as never, () => func.apply(this, args)),

@@ -39,38 +39,52 @@ interface Entered {
 
 const entered = new WeakMap<Step, Entered>();
 
+/** On a light store: the LangChain store (a RunTree) it stands for. */
+const STANDS_FOR = Symbol("agentwarden.standsFor");
+
 /**
  * Runs `fn` with `step` as the current step in LangChain's AsyncLocalStorage. The store is a copy
  * of the current one (a RunTree stays a RunTree, with the same config and callbacks), so
- * `getRunnableConfig()`, `interrupt()` and `getWriter()` inside see exactly what they would
- * without agentwarden; only the context variables gain the step.
+ * `getRunnableConfig()`, `interrupt()`, `getWriter()`, `getCurrentRunTree()` and
+ * `setContextVariable()` inside see exactly what they would without agentwarden; only the context
+ * variables gain the step.
  *
- * The copy is an object literal with the same prototype (measured: fast properties, one hidden
- * class for every copy, 0.5 µs; `Object.assign` onto `Object.create(proto)` made a dictionary-mode
- * object of a 33-field RunTree). A step entered again from the same store (a graph step, once per
- * `next()` of its iterator) reuses the copy it made the first time.
+ * `light`: only LangChain's and LangGraph's own plumbing runs in the store before the next
+ * `runWithConfig` makes a store of its own (a graph's loop; a node whose runnable is LangGraph's
+ * `RunnableCallable` or a compiled graph), and the current store is LangChain's placeholder
+ * RunTree (no LangSmith tracing here): that plumbing reads only the config and the context
+ * variables, so the store holds just those, and the RunTree it stands for, which a model or tool
+ * step under it copies. Copying a 33-field RunTree per step was the step scope's largest cost.
+ *
+ * A copy is an object literal with the same prototype (measured: fast properties, one hidden class
+ * for every copy, 0.5 µs; `Object.assign` onto `Object.create(proto)` made a dictionary-mode
+ * object). A step entered again from the same store (a graph step, once per `next()` of its
+ * iterator) reuses the store it made the first time.
  */
-export function runWithStep<T>(step: Step, fn: () => T): T {
+export function runWithStep<T>(step: Step, fn: () => T, light = false): T {
   const als = storage();
   const previous = als.getStore();
   const last = entered.get(step);
   if (last !== undefined && last.from === previous) return als.run(last.store, fn);
   const variables = { ...previous?.[CONTEXT_VARIABLES], [STEP]: step };
   let store: Store;
-  if (previous === undefined) store = { [CONTEXT_VARIABLES]: variables };
-  else if (previous.tracingEnabled === false && typeof previous.extra === "object")
-    // LangChain's placeholder RunTree (no LangSmith tracing): only its config and the context
-    // variables are ever read from it; a copy of its 33 fields per step was the largest cost here.
-    store = { extra: previous.extra, [CONTEXT_VARIABLES]: variables };
-  else store = { __proto__: Object.getPrototypeOf(previous), ...previous, [CONTEXT_VARIABLES]: variables } as Store;
+  const base = (previous?.[STANDS_FOR] as Store | undefined) ?? previous;
+  if (base === undefined) store = { [CONTEXT_VARIABLES]: variables };
+  else if (light && base.tracingEnabled === false && typeof base.extra === "object")
+    // `tracingEnabled: false` as on the placeholder: LangChain's callback setup reads it.
+    store = { extra: previous?.extra, tracingEnabled: false, [CONTEXT_VARIABLES]: variables, [STANDS_FOR]: base };
+  else store = { __proto__: Object.getPrototypeOf(base), ...base, [CONTEXT_VARIABLES]: variables } as Store;
   // Only a step entered more than once (a graph step) is worth remembering.
   if (step.kind === "agent" || step.kind === "workflow") entered.set(step, { from: previous, store });
   return als.run(store, fn);
 }
 
-/** Runs `fn` with `step` current both for agentwarden (LangChain's store) and for the subscribers (its span). */
-export function enterStep<T>(step: Step, fn: () => T): T {
-  return runWithStep(step, () => step.run.hub.activate(step, fn));
+/**
+ * Runs `fn` with `step` current both for agentwarden (LangChain's store) and for the subscribers
+ * (its span). `light`: see `runWithStep`.
+ */
+export function enterStep<T>(step: Step, fn: () => T, light = false): T {
+  return runWithStep(step, () => step.run.hub.activate(step, fn), light);
 }
 
 let registered = false;

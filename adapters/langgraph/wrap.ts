@@ -312,7 +312,8 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
           })
         : inner;
     return iterateIn(
-      <R>(fn: () => R): R => enterStep(step, fn),
+      // Light: only LangGraph's loop runs in this store (see enterStep).
+      <R>(fn: () => R): R => enterStep(step, fn, true),
       source,
       (how, error) => {
         unlink?.();
