@@ -8,6 +8,7 @@ import {
   END,
   entrypoint,
   MemorySaver,
+  MessagesAnnotation,
   START,
   StateGraph,
   type StateSnapshot,
@@ -495,9 +496,7 @@ describe("the LangChain context that model, tool and node code runs in", () => {
       ],
     });
     const agent = createReactAgent({ llm: model, tools: [new LookingTool()] });
-    const State = Annotation.Root({
-      messages: Annotation<BaseMessage[]>({ reducer: (a, b) => [...a, ...b], default: () => [] }),
-    });
+    const State = MessagesAnnotation;
     const lambda = RunnableLambda.from(async (state: { messages: BaseMessage[] }) => {
       seen.lambda = look();
       return { messages: state.messages.slice(0, 0) };
