@@ -69,17 +69,61 @@ export function requestFacts(
   return { provider, requestModel, params: requestParams(model, options, params) };
 }
 
+/** The model fields request parameters are read from. */
+const PARAM_FIELDS = [
+  "maxTokens",
+  "max_tokens",
+  "maxOutputTokens",
+  "max_completion_tokens",
+  "maxCompletionTokens",
+  "temperature",
+  "topP",
+  "top_p",
+  "topK",
+  "top_k",
+  "frequencyPenalty",
+  "frequency_penalty",
+  "presencePenalty",
+  "presence_penalty",
+  "seed",
+  "n",
+  "candidateCount",
+  "stop",
+  "stopSequences",
+] as const;
+
+/**
+ * A model's settings among `PARAM_FIELDS`, read once per model instance: a chat model is a large
+ * object, and reading ~20 fields (most absent, through its prototype chain) on every call was most
+ * of this function's cost (measured). Settings are fixed at construction (`bind`/`withConfig`
+ * give options, which are read per call).
+ */
+const modelFields = new WeakMap<object, Record<string, unknown>>();
+
+function fieldsOf(model: unknown): Record<string, unknown> {
+  if (typeof model !== "object" || model === null) return {};
+  let fields = modelFields.get(model);
+  if (fields === undefined) {
+    fields = {};
+    for (const k of PARAM_FIELDS) {
+      const v = (model as Record<string, unknown>)[k];
+      if (v !== undefined) fields[k] = v;
+    }
+    modelFields.set(model, fields);
+  }
+  return fields;
+}
+
 /** `gen_ai.request.*`: what the call was asked for, from its options, else the model's settings. */
 function requestParams(model: unknown, options: unknown, ls: LsParams | undefined): ChatRequestParams | undefined {
   const o = (typeof options === "object" && options !== null ? options : {}) as Record<string, unknown>;
-  const m = (typeof model === "object" && model !== null ? model : {}) as Record<string, unknown>;
-  const pick = (...keys: string[]) => {
-    for (const k of keys) {
-      const v = o[k] ?? m[k];
-      if (typeof v === "number" && Number.isFinite(v)) return v;
-    }
-    return undefined;
-  };
+  const m = fieldsOf(model);
+  const pick = (a: string, b?: string, c?: string, d?: string, e?: string) =>
+    num(o[a] ?? m[a]) ??
+    (b === undefined ? undefined : num(o[b] ?? m[b])) ??
+    (c === undefined ? undefined : num(o[c] ?? m[c])) ??
+    (d === undefined ? undefined : num(o[d] ?? m[d])) ??
+    (e === undefined ? undefined : num(o[e] ?? m[e]));
   const p: ChatRequestParams = {};
   const maxTokens =
     pick("maxTokens", "max_tokens", "maxOutputTokens", "max_completion_tokens", "maxCompletionTokens") ??

@@ -56,10 +56,13 @@ function instrumentChatModelClass(proto: Proto): void {
         return enterStep(step, async () => {
           try {
             if (guard) {
-              let decision = await guard.beforeModel(
+              // Awaited only when a shared budget or rate limit had to ask its store: a promise
+              // and a microtask per call saved on the usual, synchronous decision.
+              let decision = guard.beforeModel(
                 step,
                 guard.wantsEstimate ? callEstimate(step, this, options, messages, guard) : undefined,
               );
+              if (decision instanceof Promise) decision = await decision;
               // `ask`: the task pauses; resumed with approval the limit is raised and the call is checked again.
               if (decision?.kind === "ask") {
                 decision = askBreaker(step, decision);
@@ -110,7 +113,8 @@ function instrumentChatModelClass(proto: Proto): void {
             });
             if (guard && step.chat) {
               const c = step.chat;
-              await guard.afterModel(step, c.responseModel ?? c.requestModel, c.usage ?? c.estimatedUsage);
+              const after = guard.afterModel(step, c.responseModel ?? c.requestModel, c.usage ?? c.estimatedUsage);
+              if (after instanceof Promise) await after;
             }
             return result;
           } catch (error) {
