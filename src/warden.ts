@@ -18,7 +18,7 @@ import { type ToolBreakerState, ToolBreakers } from "./policies/ToolBreakers.js"
 import { PriceTable } from "./pricing/PriceTable.js";
 import { OnlineEvaluation } from "./quality/online.js";
 import { RecentRuns } from "./quality/recent.js";
-import type { ContentField } from "./redact.js";
+import { type ContentField, redactSecrets } from "./redact.js";
 import { Run, type RunHost } from "./run/run.js";
 import type { GraphInfo, Step } from "./run/step.js";
 import { MemoryStateStore } from "./state/MemoryStateStore.js";
@@ -222,6 +222,52 @@ export class Warden implements RunHost {
 
   capture(field: ContentField, value: unknown): string | undefined {
     return this.options.captureContent ? this.redactText(field, value) : undefined;
+  }
+
+  /** Captured text of recurring sources (a conversation's messages, a bound tool list), by field. */
+  private readonly captured = new Map<ContentField, WeakMap<object, string>>();
+
+  /**
+   * @internal Captures a value made from `source`, an object that recurs from call to call (a
+   * message of the conversation a model is sent again at every turn, the tools bound to it): with
+   * the built-in redactor its text is made (serialised, redacted, cut) once per source and field,
+   * and `make` runs only then. The same text as `capture(field, make())`. A custom redactor is
+   * given every value, as `capture` gives it.
+   */
+  captureOf(field: ContentField, source: unknown, make: (source: unknown) => unknown): string | undefined {
+    if (!this.options.captureContent) return undefined;
+    if (this.options.redact !== redactSecrets || typeof source !== "object" || source === null)
+      return this.redactText(field, make(source));
+    let texts = this.captured.get(field);
+    if (texts === undefined) {
+      texts = new WeakMap();
+      this.captured.set(field, texts);
+    }
+    let text = texts.get(source);
+    if (text === undefined) {
+      text = this.redactText(field, make(source));
+      texts.set(source, text);
+    }
+    return text;
+  }
+
+  /**
+   * @internal Captures a list made item by item from `sources` (a conversation): the JSON array
+   * of the items' texts, each from `captureOf`, so a model call sent the whole conversation again
+   * serialises and redacts only the messages new since the last call. Cut to `maxContentLength`.
+   * The same text as `capture(field, sources.map(make))` with the built-in redactor; a custom
+   * redactor is given the whole list.
+   */
+  captureListOf(field: ContentField, sources: readonly unknown[], make: (source: unknown) => unknown): string | undefined {
+    if (!this.options.captureContent) return undefined;
+    if (this.options.redact !== redactSecrets) return this.redactText(field, sources.map(make));
+    const max = this.options.maxContentLength;
+    let text = "[";
+    for (let i = 0; i < sources.length; i++) {
+      text += `${i > 0 ? "," : ""}${this.captureOf(field, sources[i], make)}`;
+      if (text.length > max) return `${text.slice(0, max)}…[truncated]`;
+    }
+    return `${text}]`;
   }
 
   /**

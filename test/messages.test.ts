@@ -5,9 +5,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AIMessage, ChatMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
+import { tool } from "@langchain/core/tools";
 import { Annotation, START, StateGraph } from "@langchain/langgraph";
+import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { requestFacts, responseFacts } from "../adapters/langgraph/chat.js";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { inputMessages, outputMessages, toolDefinitions } from "../adapters/langgraph/messages.js";
@@ -255,5 +258,70 @@ describe("reading the request never breaks the call", () => {
       .compile({ name: "asker" });
     expect((await wrapGraph(graph, { warden }).invoke({})).out).toBe("fine");
     expect(reported).toEqual(["langgraph:chat"]);
+  });
+});
+
+describe("captured conversations", () => {
+  /** A 4-turn ReAct agent whose prompt and tool results carry secrets; the messages of every model call, recorded. */
+  async function run(warden: Warden) {
+    const sent: unknown[][] = [];
+    const lookup = tool(async ({ key }: { key: string }) => `value of ${key}: token=ghp_${"a".repeat(36)}`, {
+      name: "lookup",
+      description: "Looks a key up.",
+      schema: z.object({ key: z.string() }),
+    });
+    const model = new ScriptedChatModel({
+      script: (messages) => {
+        sent.push([...messages]);
+        const turns = messages.filter((m) => m.getType() === "ai").length;
+        return turns < 3
+          ? {
+              toolCalls: [{ name: "lookup", args: { key: `k${turns}` }, id: `call_${turns}` }],
+              usage: { input: 10, output: 5 },
+            }
+          : { content: "done", usage: { input: 20, output: 2 } };
+      },
+    });
+    const inputs: string[] = [];
+    warden.hub.add({
+      name: "probe",
+      onStepEnd: (s) => {
+        if (s.kind === "chat" && s.chat?.input !== undefined) inputs.push(s.chat.input);
+      },
+    });
+    const agent = createReactAgent({ llm: model, tools: [lookup], prompt: "Be brief." });
+    await wrapGraph(agent, { warden }).invoke({
+      messages: [{ role: "user", content: "my card is 4111 1111 1111 1111, look k0 up" }],
+    });
+    return { sent, inputs };
+  }
+
+  it("each message converted and redacted once per task: the text is the whole list's, captured at once", async () => {
+    const warden = new Warden({ tracing: false, captureContent: true });
+    const { sent, inputs } = await run(warden);
+    expect(inputs).toHaveLength(4);
+    // The reference: the whole list of each call converted and redacted in one piece.
+    const whole = sent.map((messages) => warden.redactText("gen_ai.input.messages", inputMessages([messages]).input));
+    expect(inputs).toEqual(whole);
+    expect(inputs.join("")).not.toContain("4111 1111");
+    expect(inputs.join("")).not.toContain("ghp_");
+    // The fourth call saw the user's message, three tool calls and three results: 7 messages.
+    expect(JSON.parse(inputs[3] as string)).toHaveLength(7);
+  });
+
+  it("a custom redactor is given the whole list at every call, as before", async () => {
+    const seen: string[] = [];
+    const warden = new Warden({
+      tracing: false,
+      captureContent: true,
+      redact: (text, field) => {
+        if (field === "gen_ai.input.messages") seen.push(text);
+        return text.replaceAll("4111 1111 1111 1111", "[card]");
+      },
+    });
+    const { sent, inputs } = await run(warden);
+    expect(seen).toHaveLength(4);
+    expect(seen.map((t) => JSON.parse(t).length)).toEqual(sent.map((m) => m.length - 1)); // minus the system prompt
+    expect(inputs[0]).toContain("[card]");
   });
 });

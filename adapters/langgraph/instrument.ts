@@ -7,7 +7,7 @@ import { classify } from "./control.js";
 import { type Proto, parentOf, patch, stopText } from "./funnel.js";
 import { askBreaker, guardModelInput, guardModelOutput, guardsOf, refusalResult } from "./guards.js";
 import { iterateIn } from "./iterate.js";
-import { inputMessages, outputMessages, toolDefinitions } from "./messages.js";
+import { chatMessage, outputMessages, requestMessages, systemParts, toolDefinitions } from "./messages.js";
 import { enterStep, registerLangChainScope } from "./scope.js";
 import { instrumentToolClass } from "./tools.js";
 
@@ -223,17 +223,22 @@ function openChat(parent: Step, model: unknown, options: unknown, messages: unkn
 function captureRequest(step: Step, chat: NonNullable<Step["chat"]>, messages: unknown, options: unknown): void {
   const warden = step.run.warden;
   try {
-    const { system, input } = inputMessages(messages);
-    const captured = warden.capture("gen_ai.input.messages", input);
+    // An agent sends its whole conversation, and the same tools, at every turn: each message (and
+    // the tool list) is converted and redacted once per task, not once per call (README "Performance").
+    const { system, input } = requestMessages(messages);
+    const captured = warden.captureListOf("gen_ai.input.messages", input, chatMessage);
     if (captured !== undefined) chat.input = captured;
-    if (system) {
-      const s = warden.capture("gen_ai.system_instructions", system);
+    const parts = systemParts(system);
+    if (parts) {
+      const s = warden.capture("gen_ai.system_instructions", parts);
       if (s !== undefined) chat.systemInstructions = s;
     }
-    const tools = toolDefinitions((options as { tools?: unknown } | undefined)?.tools);
-    if (tools) {
-      const t = warden.capture("gen_ai.tool.definitions", tools);
-      if (t !== undefined) chat.toolDefinitions = t;
+    const bound = (options as { tools?: unknown } | undefined)?.tools;
+    const tools = Array.isArray(bound) ? bound : undefined;
+    if (tools && tools.length > 0) {
+      // "" when no tool has a name (no definitions): then none is recorded.
+      const t = warden.captureOf("gen_ai.tool.definitions", tools, toolDefinitions);
+      if (t !== undefined && t !== "") chat.toolDefinitions = t;
     }
   } catch (error) {
     warden.reportError(error, "langgraph:chat");

@@ -75,18 +75,29 @@ export function finishReason(reason: string): string {
  * are `gen_ai.system_instructions`; the rest, in order, `gen_ai.input.messages`.
  */
 export function inputMessages(messages: unknown): { system: Part[] | undefined; input: ChatMessage[] } {
+  const { system, input } = requestMessages(messages);
+  return { system: systemParts(system), input: input.map(chatMessage) };
+}
+
+/**
+ * A request's messages as given: the system messages at its head (`gen_ai.system_instructions`)
+ * and the rest (`gen_ai.input.messages`), each still the caller's object.
+ */
+export function requestMessages(messages: unknown): { system: unknown[]; input: unknown[] } {
   // `generate()` takes a batch (an array of message lists): the first list is the call's prompt.
   let list: unknown[] = Array.isArray(messages) ? messages : [];
   if (list.length > 0 && Array.isArray(list[0])) list = list[0] as unknown[];
   let i = 0;
-  const system: Part[] = [];
-  while (i < list.length && roleOf(list[i]) === "system") {
-    system.push(...partsOf(list[i] as MessageLike));
-    i++;
-  }
-  const input: ChatMessage[] = [];
-  for (; i < list.length; i++) input.push(chatMessage(list[i]));
-  return { system: system.length > 0 ? system : undefined, input };
+  while (i < list.length && roleOf(list[i]) === "system") i++;
+  return { system: list.slice(0, i), input: list.slice(i) };
+}
+
+/** The parts of a request's head system messages, or undefined when it has none. */
+export function systemParts(system: readonly unknown[]): Part[] | undefined {
+  if (system.length === 0) return undefined;
+  const parts: Part[] = [];
+  for (const m of system) parts.push(...partsOf(m as MessageLike));
+  return parts;
 }
 
 /** One output message per generation (choice), with its finish reason when the provider gave one. */
