@@ -258,7 +258,11 @@ export class Warden implements RunHost {
    * The same text as `capture(field, sources.map(make))` with the built-in redactor; a custom
    * redactor is given the whole list.
    */
-  captureListOf(field: ContentField, sources: readonly unknown[], make: (source: unknown) => unknown): string | undefined {
+  captureListOf(
+    field: ContentField,
+    sources: readonly unknown[],
+    make: (source: unknown) => unknown,
+  ): string | undefined {
     if (!this.options.captureContent) return undefined;
     if (this.options.redact !== redactSecrets) return this.redactText(field, sources.map(make));
     const max = this.options.maxContentLength;
