@@ -47,6 +47,12 @@ interface SecretPattern {
   readonly replacement: string;
   /** A substring every match contains: the pattern is skipped on text without it (a cheap test first). */
   readonly needs?: string;
+  /**
+   * A pattern every match also matches (the secret's body without the leading `START`
+   * assertions, which keep the regex engine from skipping ahead): the pattern is skipped on text
+   * it does not find. Non-global, so it keeps no state.
+   */
+  readonly test?: RegExp;
 }
 
 const re = (source: string, flags = "g") => new RegExp(source, flags);
@@ -81,6 +87,7 @@ const patterns: readonly SecretPattern[] = [
     kind: "bearer token",
     pattern: re(String.raw`${START}(Bearer(?:\s|\\[nrt]){1,8})[A-Za-z0-9._~+/=-]{16,}`, "gi"),
     replacement: "$1[REDACTED_TOKEN]",
+    test: /bearer/i,
   },
   {
     // JSON Web Tokens (header.payload.signature, each base64url; both JSON parts start "eyJ")
@@ -112,6 +119,7 @@ const patterns: readonly SecretPattern[] = [
       ].join("|")})${String.raw`\b`}`,
     ),
     replacement: "[REDACTED_KEY]",
+    test: /sk-|[sr]k_(?:live|test)_|A(?:KIA|SIA|BIA|CCA)|whsec_|gh[pousr]_|github_pat_|glpat-|xox[abeoprs]-|AIza|npm_|hf_|SG\./,
   },
   {
     // AWS secret access keys: exactly 40 characters of base64 with upper case, lower case and a
@@ -121,6 +129,7 @@ const patterns: readonly SecretPattern[] = [
       String.raw`(?:(?<![A-Za-z0-9/+=\\])|(?<=\\[bfnrt"\\])|(?<=\\u[0-9A-Fa-f]{4}))(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])`,
     ),
     replacement: "[REDACTED_KEY]",
+    test: /[A-Za-z0-9/+]{40}/,
   },
   {
     // the value of a password, secret, API key or token given as key=value or "key": "value"
@@ -130,6 +139,7 @@ const patterns: readonly SecretPattern[] = [
       "gi",
     ),
     replacement: "$1[REDACTED_SECRET]",
+    test: /password|passwd|pwd|secret|api[_-]?key|token/i,
   },
   {
     // e-mail addresses (repeats bounded to RFC 5321's lengths: unbounded ones made a long run of
@@ -152,12 +162,14 @@ const patterns: readonly SecretPattern[] = [
     kind: "IBAN",
     pattern: re(String.raw`${START}[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b`),
     replacement: "[REDACTED_IBAN]",
+    test: /[A-Z]{2}\d{2}/,
   },
   {
     // payment card numbers: 13 to 19 digits, optionally grouped by spaces or dashes
     kind: "card number",
     pattern: re(String.raw`${START}(?:\d[ -]?){12,18}\d\b`),
     replacement: "[REDACTED_NUMBER]",
+    test: /\d[ -]?\d[ -]?\d[ -]?\d/,
   },
   {
     // phone numbers: +country and 8 to 14 digits, or the North American (415) 555-0132 shape
@@ -166,6 +178,7 @@ const patterns: readonly SecretPattern[] = [
       String.raw`${START}(?:\+[1-9]\d{7,13}|(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4})(?!\d)`,
     ),
     replacement: "[REDACTED_PHONE]",
+    test: /\d{3}/,
   },
 ];
 
@@ -180,11 +193,23 @@ export const SECRET_KINDS: readonly string[] = patterns.map((p) => p.kind);
  */
 export const redactSecrets: Redactor = function redactSecrets(text) {
   let out = text;
-  for (const { pattern, replacement, needs } of patterns) {
-    if (needs === undefined || out.includes(needs)) out = out.replace(pattern, replacement);
+  for (const { pattern, replacement, needs, test } of patterns) {
+    if (needs !== undefined && !out.includes(needs)) continue;
+    if (test !== undefined && !test.test(out)) continue;
+    out = out.replace(pattern, replacement);
   }
   return out;
 };
+
+/**
+ * @internal The default redaction with every pattern applied, none skipped by its cheap test: the
+ * reference the tests hold `redactSecrets` to.
+ */
+export function redactSecretsUnfiltered(text: string): string {
+  let out = text;
+  for (const { pattern, replacement } of patterns) out = out.replace(pattern, replacement);
+  return out;
+}
 
 /** Where the default redactor would mask a secret: `text.slice(start, end)` is the masked part. */
 export interface SecretSpan {
@@ -202,8 +227,9 @@ export interface SecretSpan {
  */
 export function findSecrets(text: string): SecretSpan[] {
   const spans: SecretSpan[] = [];
-  for (const { kind, pattern, replacement, needs } of patterns) {
+  for (const { kind, pattern, replacement, needs, test } of patterns) {
     if (needs !== undefined && !text.includes(needs)) continue;
+    if (test !== undefined && !test.test(text)) continue;
     const rx = new RegExp(pattern.source, pattern.flags);
     for (let m = rx.exec(text); m !== null; m = rx.exec(text)) {
       if (m[0].length === 0) {
