@@ -6,7 +6,7 @@ import { fleetBench } from "./fleet.js";
 import { mcpBench } from "./mcp.js";
 import { metricsBench } from "./metrics.js";
 import { onlineBench } from "./online.js";
-import { peersBench } from "./peers.js";
+import { type PeersSample, peersFigures, peersSample } from "./peers.js";
 import { soakBench } from "./soak.js";
 
 /**
@@ -28,7 +28,7 @@ const figures: Record<string, unknown> = {
 };
 
 const benches: Record<string, () => Promise<unknown>> = {
-  peers: () => peersBench(quick ? { rounds: 10, heapRuns: 20 } : { rounds: 100, heapRuns: 1000 }),
+  peers: () => peersSample(PEERS),
   metrics: () => metricsBench(quick ? 10_000 : 100_000),
   breakers: () => breakersBench(quick ? 50 : 1000),
   mcp: () =>
@@ -40,6 +40,10 @@ const benches: Record<string, () => Promise<unknown>> = {
   dashboard: () => dashboardBench(quick ? 20_000 : 200_000),
   soak: () => soakBench(quick ? 2_000 : 100_000),
 };
+
+/** Peers: rounds per process, and processes whose rounds are pooled. */
+const PEERS = quick ? { rounds: 10, heapRuns: 20 } : { rounds: 100, heapRuns: 1000 };
+const PEERS_PROCESSES = quick ? 1 : 3;
 
 const childArg = args.indexOf("--child");
 if (childArg >= 0) {
@@ -54,8 +58,7 @@ if (childArg >= 0) {
 // behind (the peers' instrumentations, thousands of retained spans) would otherwise slow the next
 // (measured: the metrics benchmark gave 1.3 million step events per second after the peers in one
 // process, 2.9 million alone).
-for (const name of Object.keys(benches)) {
-  if (!wanted(name)) continue;
+function inChild(name: string): unknown {
   const flags = [quick ? "--quick" : ""].filter(Boolean);
   const child = spawnSync(
     process.execPath,
@@ -71,7 +74,16 @@ for (const name of Object.keys(benches)) {
     process.stderr.write(child.stdout);
     throw new Error(`benchmark ${name} failed (exit ${child.status})`);
   }
-  figures[name] = JSON.parse(last);
+  return JSON.parse(last);
+}
+
+for (const name of Object.keys(benches)) {
+  if (!wanted(name)) continue;
+  if (name === "peers") {
+    const samples: PeersSample[] = [];
+    for (let i = 0; i < PEERS_PROCESSES; i++) samples.push(inChild(name) as PeersSample);
+    figures.peers = peersFigures(samples, PEERS);
+  } else figures[name] = inChild(name);
 }
 
 if (json) {

@@ -70,6 +70,11 @@ function memoryProvider() {
  * the AsyncLocalStorage context manager is registered, as an application's OpenTelemetry SDK would.
  */
 export async function peersBench(options: { rounds: number; heapRuns: number }): Promise<PeersFigures> {
+  return peersFigures([await peersSample(options)], options);
+}
+
+/** One process's measurement (see `peersBench`). */
+export async function peersSample(options: { rounds: number; heapRuns: number }): Promise<PeersSample> {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
   const aw = memoryProvider();
@@ -211,7 +216,26 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
   }
   await all.shutdown();
   await Promise.all([aw.provider.shutdown(), oi.provider.shutdown(), lf.provider.shutdown()]);
+  return { times, spansPerRun, heapGrowthMb };
+}
 
+/** What one process measured: per-round times of every variant, spans per run, heap growth. */
+export interface PeersSample {
+  times: Record<string, number[]>;
+  spansPerRun: Record<string, number>;
+  heapGrowthMb: Record<string, number>;
+}
+
+/**
+ * The figures of one or more processes' samples, their rounds pooled: each process is a fresh
+ * V8 (its own JIT decisions and memory layout), and the medians of single processes were seen to
+ * move by a few points from one to the next. Heap growth and spans: the first process's.
+ */
+export function peersFigures(samples: PeersSample[], options: { rounds: number; heapRuns: number }): PeersFigures {
+  const times: Record<string, number[]> = {};
+  for (const s of samples) for (const [k, v] of Object.entries(s.times)) (times[k] ??= []).push(...v);
+  const spansPerRun = samples[0]?.spansPerRun ?? {};
+  const heapGrowthMb = samples[0]?.heapGrowthMb ?? {};
   const bareTimes = times.bare ?? [];
   const figure = (name: string): PeerFigure => {
     const diffs = (times[name] ?? []).map((t, i) => ((t - (bareTimes[i] ?? Number.NaN)) * 1000) / STEPS);
@@ -229,7 +253,7 @@ export async function peersBench(options: { rounds: number; heapRuns: number }):
   };
   const bareSorted = [...bareTimes].sort((a, b) => a - b);
   return {
-    description: `${STEPS}-step scripted ReAct run (createReactAgent: ${STEPS} tool-calling turns + answer), ${options.rounds} interleaved rounds of ${PER_ROUND} runs per variant, spans to an in-memory exporter via BatchSpanProcessor`,
+    description: `${STEPS}-step scripted ReAct run (createReactAgent: ${STEPS} tool-calling turns + answer), ${samples.length} process(es) × ${options.rounds} interleaved rounds of ${PER_ROUND} runs per variant, spans to an in-memory exporter via BatchSpanProcessor`,
     bareMsPerRunMedian: round(quantile(bareSorted, 0.5), 2),
     heapRuns: options.heapRuns,
     agentwarden: figure("agentwarden"),
