@@ -1,9 +1,9 @@
 import { tool } from "@langchain/core/tools";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import { isBreakerTrip, type Run, type TaskGuard, Warden } from "agentwarden";
+import { wrapGraph } from "agentwarden/langgraph";
+import { ScriptedChatModel } from "agentwarden/testing";
 import { z } from "zod";
-import { wrapGraph } from "../adapters/langgraph/index.js";
-import { ScriptedChatModel } from "../adapters/testing/index.js";
-import { isBreakerTrip, type Run, type TaskGuard, Warden } from "../src/index.js";
 import { quantile, round } from "./harness.js";
 
 export interface BreakersFigures {

@@ -12,11 +12,11 @@ import {
   PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
 import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
+import { Warden, type WardenOptions } from "agentwarden";
+import { wrapGraph } from "agentwarden/langgraph";
+import { SpanQueue } from "agentwarden/otel";
+import { ScriptedChatModel } from "agentwarden/testing";
 import { z } from "zod";
-import { wrapGraph } from "../adapters/langgraph/index.js";
-import { SpanQueue } from "../adapters/otel/index.js";
-import { ScriptedChatModel } from "../adapters/testing/index.js";
-import { Warden, type WardenOptions } from "../src/index.js";
 import { quantile, type RatioFigure, ratios, round } from "./harness.js";
 import { DiscardingExporter } from "./soak.js";
 

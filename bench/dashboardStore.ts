@@ -6,7 +6,7 @@
  *   npx tsx bench/dashboardStore.ts PATH [runs]
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import type { StepRecord, TaskSummary } from "../src/index.js";
+import type { StepRecord, TaskSummary } from "agentwarden";
 
 const AGENTS = ["planner", "researcher", "writer", "support", "triage", "billing", "coder", "reviewer"];
 const VERSIONS = ["2026.11.1", "2026.11.2", "2026.11.3"];

@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
-import { connectRedis } from "../adapters/redis/index.js";
-import { MemoryStateStore } from "../src/index.js";
+import { MemoryStateStore } from "agentwarden";
+import { connectRedis } from "agentwarden/redis";
 import { hasRedis, TestRedis } from "../test/support/redis.js";
 import { median, quantile, round } from "./harness.js";
 

@@ -4,9 +4,9 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
+import { runInStep, Warden } from "agentwarden";
+import { instrumentMcpClient } from "agentwarden/mcp";
 import { z } from "zod";
-import { instrumentMcpClient } from "../adapters/mcp/index.js";
-import { runInStep, Warden } from "../src/index.js";
 import { interleave, type RatioFigure, ratios } from "./harness.js";
 
 export interface McpFigures {

@@ -1,5 +1,5 @@
-import type { Run } from "../src/index.js";
-import { Warden } from "../src/index.js";
+import type { Run } from "agentwarden";
+import { Warden } from "agentwarden";
 import { quantile, round } from "./harness.js";
 
 export interface MetricsFigures {

@@ -1,5 +1,5 @@
-import { wrapGraph } from "../adapters/langgraph/index.js";
-import { type OnlineEvaluator, Warden } from "../src/index.js";
+import { type OnlineEvaluator, Warden } from "agentwarden";
+import { wrapGraph } from "agentwarden/langgraph";
 import { interleave, quantile, type RatioFigure, ratios, round } from "./harness.js";
 import { input, scriptedReactAgent } from "./react.js";
 

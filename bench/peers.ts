@@ -6,8 +6,8 @@ import { setLangfuseTracerProvider } from "@langfuse/tracing";
 import { context } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
-import { wrapGraph } from "../adapters/langgraph/index.js";
-import { injectionCheck, MemoryStateStore, piiCheck, Warden } from "../src/index.js";
+import { injectionCheck, MemoryStateStore, piiCheck, Warden } from "agentwarden";
+import { wrapGraph } from "agentwarden/langgraph";
 import { interleave, quantile, type RatioFigure, ratios, round } from "./harness.js";
 import { input, scriptedReactAgent } from "./react.js";
 

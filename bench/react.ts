@@ -1,7 +1,7 @@
 import { tool } from "@langchain/core/tools";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import { ScriptedChatModel } from "agentwarden/testing";
 import { z } from "zod";
-import { ScriptedChatModel } from "../adapters/testing/index.js";
 
 /**
  * The benchmark agent: a prebuilt ReAct agent whose scripted model makes `steps` tool-calling turns

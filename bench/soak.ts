@@ -7,11 +7,11 @@ import { context } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import type { ExportResult } from "@opentelemetry/core";
 import { BasicTracerProvider, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { Warden } from "agentwarden";
+import { wrapGraph } from "agentwarden/langgraph";
+import { SpanQueue } from "agentwarden/otel";
+import { ScriptedChatModel, type ScriptedTurn } from "agentwarden/testing";
 import { z } from "zod";
-import { wrapGraph } from "../adapters/langgraph/index.js";
-import { SpanQueue } from "../adapters/otel/index.js";
-import { ScriptedChatModel, type ScriptedTurn } from "../adapters/testing/index.js";
-import { Warden } from "../src/index.js";
 import { round } from "./harness.js";
 
 export interface SoakFigures {
