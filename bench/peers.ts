@@ -233,7 +233,9 @@ export interface PeersSample {
  */
 export function peersFigures(samples: PeersSample[], options: { rounds: number; heapRuns: number }): PeersFigures {
   const times: Record<string, number[]> = {};
-  for (const s of samples) for (const [k, v] of Object.entries(s.times)) (times[k] ??= []).push(...v);
+  for (const s of samples) {
+    for (const [k, v] of Object.entries(s.times)) times[k] = [...(times[k] ?? []), ...v];
+  }
   const spansPerRun = samples[0]?.spansPerRun ?? {};
   const heapGrowthMb = samples[0]?.heapGrowthMb ?? {};
   const bareTimes = times.bare ?? [];
