@@ -32,7 +32,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   metrics: () => metricsBench(quick ? 10_000 : 100_000),
   breakers: () => breakersBench(quick ? 50 : 1000),
   mcp: () =>
-    mcpBench(quick ? { rounds: 10, perRound: 20, stdioRounds: 5 } : { rounds: 200, perRound: 50, stdioRounds: 60 }),
+    mcpBench(quick ? { rounds: 10, perRound: 20, stdioRounds: 5 } : { rounds: 200, perRound: 50, stdioRounds: 150 }),
   online: () => onlineBench(quick ? { tasks: 1_000, rounds: 5 } : { tasks: 10_000, rounds: 100 }),
   concurrency: () => concurrencyBench(quick ? { tasks: 200, rounds: 2 } : { tasks: 5_000, rounds: 5 }),
   fleet: () =>

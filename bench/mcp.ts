@@ -76,18 +76,41 @@ export async function mcpBench(options: {
     };
   };
   const memory = await measure(await pair(), instrumentMcpClient(await pair()), options.rounds, "echo");
-  const stdio = await measure(
-    await stdioClient(),
-    instrumentMcpClient(await stdioClient()),
-    options.stdioRounds,
-    "echo",
+  // Over stdio: one server process and one instrumented client, so that both variants talk to the
+  // same process (two server processes on two cores made the spread as wide as the effect). The
+  // instrumentation acts only inside a task: bare is the same client called outside any task
+  // (a lookup and straight through), instrumented inside one (a step and a span per call).
+  const client = instrumentMcpClient(await stdioClient());
+  const calls = async () => {
+    for (let i = 0; i < options.perRound; i++) await client.callTool({ name: "echo", arguments: { message: "hi" } });
+  };
+  const stdioTimes = await interleave(
+    [
+      { name: "bare", run: calls },
+      {
+        name: "instrumented",
+        run: async () => {
+          const run = warden.startTask("workflow", { name: "mcp_bench" });
+          await runInStep(run.root, calls);
+          run.end(run.root, "ok");
+          if (exporter.getFinishedSpans().length > 5000) exporter.reset();
+        },
+      },
+    ],
+    { rounds: options.stdioRounds, perRound: 1, warmup: 5 },
   );
+  await client.close();
+  const stdioBare = [...(stdioTimes.bare ?? [])].sort((x, y) => x - y);
+  const stdio = {
+    ratio: ratios(stdioTimes, "instrumented", "bare"),
+    bareUsPerCallMedian: Math.round(((stdioBare[Math.floor(stdioBare.length / 2)] ?? 0) * 1000) / options.perRound),
+  };
   await provider.shutdown();
   return {
     description: `tools/call over InMemoryTransport, ${options.perRound} calls per sample, one task per sample, tracing on (BatchSpanProcessor)`,
     ...memory,
     stdio: {
-      description: `tools/call of server-everything's echo over stdio (a child process), ${options.perRound} calls per sample, ${options.stdioRounds} rounds`,
+      description: `tools/call of server-everything's echo over stdio (one child process, one client; bare: called outside a task), ${options.perRound} calls per sample, ${options.stdioRounds} rounds`,
       ...stdio,
     },
   };
