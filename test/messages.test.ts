@@ -11,7 +11,7 @@ import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { requestFacts, responseFacts } from "../adapters/langgraph/chat.js";
+import { estimateInputTokens, requestFacts, responseFacts } from "../adapters/langgraph/chat.js";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { inputMessages, outputMessages, toolDefinitions } from "../adapters/langgraph/messages.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
@@ -323,5 +323,27 @@ describe("captured conversations", () => {
     expect(seen).toHaveLength(4);
     expect(seen.map((t) => JSON.parse(t).length)).toEqual(sent.map((m) => m.length - 1)); // minus the system prompt
     expect(inputs[0]).toContain("[card]");
+  });
+});
+
+describe("the cost guard's input estimate", () => {
+  it("measures only what a call adds to the task's conversation, and the same as measuring it all", () => {
+    const convo = [
+      new HumanMessage("What are the tides?"),
+      new AIMessage({ content: "", tool_calls: [{ name: "search", args: { q: "tides" }, id: "c1" }] }),
+      new ToolMessage({ content: "The moon pulls the sea.", tool_call_id: "c1" }),
+      new AIMessage("The moon."),
+    ];
+    const memo = {};
+    // Each call sends the conversation so far ([[...]], as generate() gets it); the reference is a fresh measurement.
+    for (let n = 1; n <= convo.length; n++) {
+      const sent = [convo.slice(0, n)];
+      expect(estimateInputTokens(sent, memo)).toBe(estimateInputTokens(sent));
+    }
+    // "What are the tides?" 19 + args {"q":"tides"} 13 + 23 + 9 = 64 characters: 16 tokens.
+    expect(estimateInputTokens([convo])).toBe(16);
+    // A conversation that is not an extension of the last one (trimmed, rewritten) is measured whole.
+    const trimmed = [[convo[0], new HumanMessage("and the moon?")]];
+    expect(estimateInputTokens(trimmed, memo)).toBe(Math.ceil((19 + 13) / 4));
   });
 });

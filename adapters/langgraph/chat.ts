@@ -294,32 +294,36 @@ export function estimateUsage(input: unknown, output: unknown): TokenUsage {
   return { input: Math.ceil(textLength(input) / 4), output: Math.ceil(textLength(output) / 4) };
 }
 
-/** Text length of each message object already measured: a request re-sends the whole conversation. */
-const measured = new WeakMap<object, number>();
-
-/**
- * Input tokens of a request for the predictive guard (characters / 4), each message measured once:
- * a LangGraph agent sends its whole, growing conversation on every call, and the messages in it
- * are the same objects from call to call, so a call measures only what is new (measured: walking
- * every message of every call was the largest item of the limits' cost). Messages are treated as
- * immutable, as LangGraph's reducer treats them.
- */
-export function estimateInputTokens(messages: unknown): number {
-  return Math.ceil(messagesLength(messages, 0) / 4);
+/** What a conversation measured to so far: its messages, in order, and their summed text length. */
+export interface Measured {
+  messages: unknown[];
+  length: number;
 }
 
-function messagesLength(value: unknown, depth: number): number {
-  if (Array.isArray(value) && depth < 2) {
-    let n = 0;
-    for (const v of value) n += messagesLength(v, depth + 1);
-    return n;
+/**
+ * Input tokens of a request for the predictive guard (characters / 4). A LangGraph agent sends its
+ * whole, growing conversation on every call, the same message objects in the same order: with
+ * `memo` (the task's last measurement) a call measures only the messages after the prefix it
+ * shares, by identity, with the last call (measured: walking every message of every call was the
+ * largest item of the limits' cost; a WeakMap per message cost half as much again). Messages are
+ * treated as immutable, as LangGraph's reducer treats them.
+ */
+export function estimateInputTokens(messages: unknown, memo?: { last?: Measured }): number {
+  // `generate()` takes a batch (an array of message lists): the first list is the call's prompt.
+  let list: unknown = messages;
+  if (Array.isArray(list) && list.length === 1 && Array.isArray(list[0])) list = list[0];
+  if (!Array.isArray(list) || memo === undefined) return Math.ceil(textLength(messages) / 4);
+  const last = memo.last;
+  let shared = 0;
+  let length = 0;
+  if (last !== undefined && last.messages.length <= list.length) {
+    while (shared < last.messages.length && last.messages[shared] === list[shared]) shared++;
+    if (shared === last.messages.length) length = last.length;
+    else shared = 0;
   }
-  if (typeof value !== "object" || value === null) return textLength(value);
-  const known = measured.get(value);
-  if (known !== undefined) return known;
-  const n = textLength(value);
-  measured.set(value, n);
-  return n;
+  for (let i = shared; i < list.length; i++) length += textLength(list[i], 2);
+  memo.last = { messages: list.slice(), length };
+  return Math.ceil(length / 4);
 }
 
 function textLength(value: unknown, depth = 0): number {

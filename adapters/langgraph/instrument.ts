@@ -2,7 +2,7 @@ import { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, AIMessageChunk } from "@langchain/core/messages";
 import { StructuredTool } from "@langchain/core/tools";
 import type { ModelCallEstimate, Step, TaskGuard, Trip } from "../../src/index.js";
-import { estimateInputTokens, estimateUsage, requestFacts, responseFacts, sumUsage } from "./chat.js";
+import { estimateInputTokens, estimateUsage, type Measured, requestFacts, responseFacts, sumUsage } from "./chat.js";
 import { classify } from "./control.js";
 import { type Proto, parentOf, patch, stopText } from "./funnel.js";
 import { askBreaker, guardModelInput, guardModelOutput, guardsOf, refusalResult } from "./guards.js";
@@ -292,9 +292,21 @@ function callEstimate(
   return {
     // The model openChat found (requestFacts asks the model for its LangSmith parameters: once per call).
     model: step.chat?.requestModel ?? requestFacts(model as never, options).requestModel,
-    inputTokens: estimateInputTokens(messages),
+    inputTokens: estimateInputTokens(messages, memoOf(guard)),
     maxOutputTokens: limit ?? guard.run.warden.options.defaultMaxOutputTokens,
   };
+}
+
+/** Each task's last measured conversation (see estimateInputTokens), by its guard. */
+const conversations = new WeakMap<TaskGuard, { last?: Measured }>();
+
+function memoOf(guard: TaskGuard): { last?: Measured } {
+  let memo = conversations.get(guard);
+  if (memo === undefined) {
+    memo = {};
+    conversations.set(guard, memo);
+  }
+  return memo;
 }
 
 /**
