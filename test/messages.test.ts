@@ -342,7 +342,9 @@ describe("the cost guard's input estimate", () => {
     }
     // "What are the tides?" 19 + args {"q":"tides"} 13 + 23 + 9 = 64 characters: 16 tokens.
     expect(estimateInputTokens([convo])).toBe(16);
-    // A conversation that is not an extension of the last one (trimmed, rewritten) is measured whole.
+    // A conversation that is not an extension of the last one (rewritten, trimmed) is measured whole.
+    const rewritten = [[convo[0], convo[1], new ToolMessage({ content: "x", tool_call_id: "c1" }), convo[3], convo[3]]];
+    expect(estimateInputTokens(rewritten, memo)).toBe(Math.ceil((19 + 13 + 1 + 9 + 9) / 4));
     const trimmed = [[convo[0], new HumanMessage("and the moon?")]];
     expect(estimateInputTokens(trimmed, memo)).toBe(Math.ceil((19 + 13) / 4));
   });
