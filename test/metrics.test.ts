@@ -327,6 +327,24 @@ describe("OpenTelemetry metrics", () => {
     expect(inference?.descriptor.unit).toBe("s");
     await meterProvider.shutdown();
   });
+
+  it("two Wardens on one MeterProvider: the token counters add up both", async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const a = new Warden({ tracing: false, prices: TEST_PRICES, meterProvider });
+    const b = new Warden({ tracing: false, prices: TEST_PRICES, meterProvider });
+    await runBatch(a);
+    await runBatch(b);
+    await reader.forceFlush();
+    const metrics = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+    const total = (name: string) =>
+      (metrics.find((m) => m.descriptor.name === name)?.dataPoints ?? []).reduce((n, p) => n + (p.value as number), 0);
+    // One batch is 4,800 input tokens (the test above); the batch, once in each Warden: 9,600.
+    expect(total("gen_ai.client.inference.usage.input_tokens")).toBe(9600);
+    expect(total("agentwarden.tasks")).toBe(10);
+    await meterProvider.shutdown();
+  });
 });
 
 describe("run store and report", () => {

@@ -1,4 +1,4 @@
-import type { Attributes, Counter, Histogram, MeterProvider, ObservableCounter } from "@opentelemetry/api";
+import type { Attributes, Counter, Histogram, MeterProvider } from "@opentelemetry/api";
 import { scoreOf } from "../quality/scores.js";
 import { NO_VERSION } from "../quality/versions.js";
 import type { McpInfo, Step } from "../run/step.js";
@@ -31,18 +31,8 @@ export class Instruments {
   private readonly agentDuration: Histogram;
   private readonly workflowDuration: Histogram;
   private readonly mcpDuration: Histogram;
-  private readonly inputTokens: ObservableCounter;
-  private readonly outputTokens: ObservableCounter;
-  private readonly cacheReadTokens: ObservableCounter;
-  private readonly cacheWriteTokens: ObservableCounter;
-  private readonly reasoningTokens: ObservableCounter;
-  /**
-   * The five token counters, summed here per attribute set and read by the SDK when it collects
-   * (asynchronous counters): the SDK hashes a data point's attributes on every synchronous `add`,
-   * five times per model call for the same attributes (measured: the metrics SDK was the second
-   * largest cost with 5,000 tasks in flight). Keyed by provider, request and response model.
-   */
-  private readonly tokenSums = new Map<string, TokenSums>();
+  /** The five token counters' sums, shared by every Warden on this MeterProvider (see `tokenSumsOf`). */
+  private readonly tokenSums: Map<string, TokenSums>;
   private readonly inputTokensPerCall: Histogram;
   private readonly outputTokensPerCall: Histogram;
   private readonly timeToFirstChunk: Histogram;
@@ -172,38 +162,7 @@ export class Instruments {
       ...seconds,
     });
     const tokens = { unit: "{token}" };
-    this.inputTokens = m.createObservableCounter("gen_ai.client.inference.usage.input_tokens", {
-      description: "The number of input (prompt) tokens used, including cached tokens",
-      ...tokens,
-    });
-    this.outputTokens = m.createObservableCounter("gen_ai.client.inference.usage.output_tokens", {
-      description: "The number of output (completion) tokens used, including reasoning tokens",
-      ...tokens,
-    });
-    this.cacheReadTokens = m.createObservableCounter("gen_ai.client.inference.usage.cache_read.input_tokens", {
-      description: "The number of input tokens served from a provider-managed cache",
-      ...tokens,
-    });
-    this.cacheWriteTokens = m.createObservableCounter("gen_ai.client.inference.usage.cache_write.input_tokens", {
-      description: "The number of input tokens written to a provider-managed cache",
-      ...tokens,
-    });
-    this.reasoningTokens = m.createObservableCounter("gen_ai.client.inference.usage.reasoning.output_tokens", {
-      description: "The number of output tokens used for reasoning",
-      ...tokens,
-    });
-    m.addBatchObservableCallback(
-      (observer) => {
-        for (const t of this.tokenSums.values()) {
-          observer.observe(this.inputTokens, t.input, t.attributes);
-          observer.observe(this.outputTokens, t.output, t.attributes);
-          observer.observe(this.cacheReadTokens, t.cacheRead, t.attributes);
-          observer.observe(this.cacheWriteTokens, t.cacheWrite, t.attributes);
-          observer.observe(this.reasoningTokens, t.reasoning, t.attributes);
-        }
-      },
-      [this.inputTokens, this.outputTokens, this.cacheReadTokens, this.cacheWriteTokens, this.reasoningTokens],
-    );
+    this.tokenSums = tokenSumsOf(provider, m, tokens);
     const tokenBuckets = {
       advice: { explicitBucketBoundaries: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576] },
     };
@@ -426,7 +385,62 @@ function firstChat(step: Step): NonNullable<Step["chat"]> | undefined {
   return undefined;
 }
 
-/** One attribute set's token sums (see `Instruments.tokenSums`). */
+/**
+ * The five token counters of a MeterProvider, summed in process per attribute set and read by the
+ * SDK when it collects (asynchronous counters): the SDK hashes a data point's attributes on every
+ * synchronous `add`, five times per model call for the same attributes (measured: the metrics SDK
+ * was the second largest cost with 5,000 tasks in flight). One set of sums and one callback per
+ * MeterProvider, shared by every Warden on it: two callbacks observing the same attributes would
+ * each report their own sum, and the SDK keeps one (test: "two Wardens on one MeterProvider").
+ * Keyed by provider, request and response model.
+ */
+const tokenSumsByProvider = new WeakMap<MeterProvider, Map<string, TokenSums>>();
+
+function tokenSumsOf(
+  provider: MeterProvider,
+  m: ReturnType<MeterProvider["getMeter"]>,
+  tokens: { unit: string },
+): Map<string, TokenSums> {
+  const known = tokenSumsByProvider.get(provider);
+  if (known) return known;
+  const sums = new Map<string, TokenSums>();
+  tokenSumsByProvider.set(provider, sums);
+  const input = m.createObservableCounter("gen_ai.client.inference.usage.input_tokens", {
+    description: "The number of input (prompt) tokens used, including cached tokens",
+    ...tokens,
+  });
+  const output = m.createObservableCounter("gen_ai.client.inference.usage.output_tokens", {
+    description: "The number of output (completion) tokens used, including reasoning tokens",
+    ...tokens,
+  });
+  const cacheRead = m.createObservableCounter("gen_ai.client.inference.usage.cache_read.input_tokens", {
+    description: "The number of input tokens served from a provider-managed cache",
+    ...tokens,
+  });
+  const cacheWrite = m.createObservableCounter("gen_ai.client.inference.usage.cache_write.input_tokens", {
+    description: "The number of input tokens written to a provider-managed cache",
+    ...tokens,
+  });
+  const reasoning = m.createObservableCounter("gen_ai.client.inference.usage.reasoning.output_tokens", {
+    description: "The number of output tokens used for reasoning",
+    ...tokens,
+  });
+  m.addBatchObservableCallback(
+    (observer) => {
+      for (const t of sums.values()) {
+        observer.observe(input, t.input, t.attributes);
+        observer.observe(output, t.output, t.attributes);
+        observer.observe(cacheRead, t.cacheRead, t.attributes);
+        observer.observe(cacheWrite, t.cacheWrite, t.attributes);
+        observer.observe(reasoning, t.reasoning, t.attributes);
+      }
+    },
+    [input, output, cacheRead, cacheWrite, reasoning],
+  );
+  return sums;
+}
+
+/** One attribute set's token sums (see `tokenSumsOf`). */
 interface TokenSums {
   attributes: Attributes;
   input: number;
