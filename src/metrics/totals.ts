@@ -58,6 +58,10 @@ export function emptyTotals(): Totals {
 
 /** One task's summary as totals of a single task. */
 export function totalsOf(s: TaskSummary): Totals {
+  // A task's figures are added to five tables (cumulative, two windows, its agent, its version):
+  // worked out once per summary, which does not change once made. Read-only to every caller.
+  const known = computed.get(s);
+  if (known !== undefined) return known;
   const t = emptyTotals();
   t.tasks = 1;
   t[s.outcome] = 1;
@@ -79,8 +83,11 @@ export function totalsOf(s: TaskSummary): Totals {
   t.budgetReservations = s.fleet?.reservations ?? 0;
   t.budgetRefusals = s.fleet?.refusals ?? 0;
   t.stateFallbacks = s.fleet?.fallbacks ?? 0;
+  computed.set(s, t);
   return t;
 }
+
+const computed = new WeakMap<TaskSummary, Totals>();
 
 /** Adds (sign 1) or removes (sign -1) one task's figures. */
 export function addTask(t: Totals, s: TaskSummary, sign: 1 | -1 = 1): void {

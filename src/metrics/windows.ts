@@ -1,9 +1,9 @@
 import type { TaskSummary } from "./summary.js";
-import { addTask, emptyTotals, mergeTotals, type Totals } from "./totals.js";
+import { addTask, emptyTotals, mergeTotals, type Totals, totalsOf } from "./totals.js";
 
-/** The totals of the last `size` tasks: a ring of their summaries' counts, O(1) per task. */
+/** The totals of the last `size` tasks: a ring of their counts, O(1) per task. */
 export class TaskWindow {
-  private readonly ring: Array<TaskSummary | undefined>;
+  private readonly ring: Array<Totals | undefined>;
   private next = 0;
   readonly totals: Totals = emptyTotals();
 
@@ -13,10 +13,11 @@ export class TaskWindow {
 
   add(summary: TaskSummary): void {
     const evicted = this.ring[this.next];
-    if (evicted) addTask(this.totals, evicted, -1);
-    this.ring[this.next] = compact(summary);
+    if (evicted) mergeTotals(this.totals, evicted, -1);
+    const added = totalsOf(summary);
+    this.ring[this.next] = added;
     this.next = (this.next + 1) % this.size;
-    addTask(this.totals, summary, 1);
+    mergeTotals(this.totals, added, 1);
   }
 }
 
@@ -55,9 +56,4 @@ export class TimeWindow {
       if (slot && slot.start + this.width > oldest && slot.start <= now) mergeTotals(t, slot.totals);
     return t;
   }
-}
-
-/** A summary without its per-step records and per-name maps: what the ring needs to subtract it later. */
-function compact(s: TaskSummary): TaskSummary {
-  return { ...s, steps: [], tools: {}, models: {}, nodes: {} };
 }
