@@ -82,7 +82,7 @@ export class Warden implements RunHost {
     this.options = resolveOptions(options);
     this.prices = new PriceTable(this.options.prices);
     this.hub = new Hub(this.reportError);
-    if (this.options.tracing) this.hub.add(new TracingSubscriber(this.options), true);
+    if (this.options.tracing) this.hub.add(new TracingSubscriber(this.options, this.reportError), true);
     const m = this.options.metrics;
     this.metrics = m
       ? new MetricsSubscriber({
@@ -225,50 +225,62 @@ export class Warden implements RunHost {
   }
 
   /** Captured text of recurring sources (a conversation's messages, a bound tool list), by field. */
-  private readonly captured = new Map<ContentField, WeakMap<object, string>>();
+  private readonly captured = new Map<ContentField, WeakMap<object, { text: string; stamp: unknown[] | undefined }>>();
 
   /**
    * @internal Captures a value made from `source`, an object that recurs from call to call (a
    * message of the conversation a model is sent again at every turn, the tools bound to it): with
    * the built-in redactor its text is made (serialised, redacted, cut) once per source and field,
-   * and `make` runs only then. The same text as `capture(field, make())`. A custom redactor is
-   * given every value, as `capture` gives it.
+   * and `make` runs only then — again if `stamp` (what `make` reads of the source, compared by
+   * identity) changed since. The same text as `capture(field, make(source))`; undefined when
+   * `make` gives undefined. A custom redactor is given every value, as `capture` gives it.
    */
-  captureOf(field: ContentField, source: unknown, make: (source: unknown) => unknown): string | undefined {
+  captureOf(
+    field: ContentField,
+    source: unknown,
+    make: (source: unknown) => unknown,
+    stamp?: (source: unknown) => unknown[] | undefined,
+  ): string | undefined {
     if (!this.options.captureContent) return undefined;
-    if (this.options.redact !== redactSecrets || typeof source !== "object" || source === null)
-      return this.redactText(field, make(source));
+    if (this.options.redact !== redactSecrets || typeof source !== "object" || source === null) {
+      const value = make(source);
+      return value === undefined ? undefined : this.redactText(field, value);
+    }
     let texts = this.captured.get(field);
     if (texts === undefined) {
       texts = new WeakMap();
       this.captured.set(field, texts);
     }
-    let text = texts.get(source);
-    if (text === undefined) {
-      text = this.redactText(field, make(source));
-      texts.set(source, text);
-    }
+    const now = stamp?.(source);
+    const known = texts.get(source);
+    if (known !== undefined && sameItems(known.stamp, now)) return known.text;
+    const value = make(source);
+    if (value === undefined) return undefined;
+    const text = this.redactText(field, value);
+    texts.set(source, { text, stamp: now });
     return text;
   }
 
   /**
    * @internal Captures a list made item by item from `sources` (a conversation): the JSON array
    * of the items' texts, each from `captureOf`, so a model call sent the whole conversation again
-   * serialises and redacts only the messages new since the last call. Cut to `maxContentLength`.
-   * The same text as `capture(field, sources.map(make))` with the built-in redactor; a custom
-   * redactor is given the whole list.
+   * serialises and redacts only the messages new (or changed) since the last call. Cut to
+   * `maxContentLength` after each item is redacted whole. Uncut, the same text as
+   * `capture(field, sources.map(make))` with the built-in redactor; a custom redactor is given
+   * the whole list.
    */
   captureListOf(
     field: ContentField,
     sources: readonly unknown[],
     make: (source: unknown) => unknown,
+    stamp?: (source: unknown) => unknown[] | undefined,
   ): string | undefined {
     if (!this.options.captureContent) return undefined;
     if (this.options.redact !== redactSecrets) return this.redactText(field, sources.map(make));
     const max = this.options.maxContentLength;
     let text = "[";
     for (let i = 0; i < sources.length; i++) {
-      text += `${i > 0 ? "," : ""}${this.captureOf(field, sources[i], make)}`;
+      text += `${i > 0 ? "," : ""}${this.captureOf(field, sources[i], make, stamp) ?? "null"}`;
       if (text.length > max) return `${text.slice(0, max)}…[truncated]`;
     }
     return `${text}]`;
@@ -392,4 +404,11 @@ function isErrorToolMessage(result: unknown): boolean {
   } catch {
     return false; // a result that throws when read (a getter, a revoked proxy) is the tool's business
   }
+}
+
+/** Two stamps (lists of what a capture read) read the same, item by item. */
+function sameItems(a: readonly unknown[] | undefined, b: readonly unknown[] | undefined): boolean {
+  if (a === undefined || b === undefined || a.length !== b.length) return a === b;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

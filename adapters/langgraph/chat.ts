@@ -1,5 +1,6 @@
 import type { ChatInfo, ChatRequestParams, TokenUsage } from "../../src/index.js";
 import { UNKNOWN_MODEL } from "../../src/telemetry/semconv.js";
+import { messageStamp, sameStamp } from "./messages.js";
 
 /** LangSmith provider ids (`ls_provider`) mapped to GenAI semconv `gen_ai.provider.name` values. */
 const PROVIDERS: Readonly<Record<string, string>> = {
@@ -93,24 +94,23 @@ const PARAM_FIELDS = [
 ] as const;
 
 /**
- * A model's settings among `PARAM_FIELDS`, read once per model instance: a chat model is a large
- * object, and reading ~20 fields (most absent, through its prototype chain) on every call was most
- * of this function's cost (measured). Settings are fixed at construction (`bind`/`withConfig`
- * give options, which are read per call).
+ * Which of `PARAM_FIELDS` a model instance has (own or inherited), found once per instance: a chat
+ * model is a large object, and probing ~20 names (most absent, through its prototype chain) on
+ * every call was most of this function's cost (measured). Their values are read at every call, so
+ * a setting changed on the model is recorded from the next call on (one a model class declares
+ * nowhere, added to an instance after its first call, is not).
  */
-const modelFields = new WeakMap<object, Record<string, unknown>>();
+const modelFieldNames = new WeakMap<object, readonly string[]>();
 
 function fieldsOf(model: unknown): Record<string, unknown> {
   if (typeof model !== "object" || model === null) return {};
-  let fields = modelFields.get(model);
-  if (fields === undefined) {
-    fields = {};
-    for (const k of PARAM_FIELDS) {
-      const v = (model as Record<string, unknown>)[k];
-      if (v !== undefined) fields[k] = v;
-    }
-    modelFields.set(model, fields);
+  let names = modelFieldNames.get(model);
+  if (names === undefined) {
+    names = PARAM_FIELDS.filter((k) => k in model);
+    modelFieldNames.set(model, names);
   }
+  const fields: Record<string, unknown> = {};
+  for (const k of names) fields[k] = (model as Record<string, unknown>)[k];
   return fields;
 }
 
@@ -294,9 +294,10 @@ export function estimateUsage(input: unknown, output: unknown): TokenUsage {
   return { input: Math.ceil(textLength(input) / 4), output: Math.ceil(textLength(output) / 4) };
 }
 
-/** What a conversation measured to so far: its messages, in order, and their summed text length. */
+/** What a conversation measured to so far: its messages, in order, what was read of each, and their summed text length. */
 export interface Measured {
   messages: unknown[];
+  stamps: Array<unknown[] | undefined>;
   length: number;
 }
 
@@ -305,8 +306,9 @@ export interface Measured {
  * whole, growing conversation on every call, the same message objects in the same order: with
  * `memo` (the task's last measurement) a call measures only the messages after the prefix it
  * shares, by identity, with the last call (measured: walking every message of every call was the
- * largest item of the limits' cost; a WeakMap per message cost half as much again). Messages are
- * treated as immutable, as LangGraph's reducer treats them.
+ * largest item of the limits' cost; a WeakMap per message cost half as much again). A message
+ * changed in place since (its content, tool calls, name: `messageStamp`) ends the shared prefix:
+ * it and what follows are measured again (test: "the cost guard's input estimate").
  */
 export function estimateInputTokens(messages: unknown, memo?: { last?: Measured }): number {
   // `generate()` takes a batch (an array of message lists): the first list is the call's prompt.
@@ -316,13 +318,19 @@ export function estimateInputTokens(messages: unknown, memo?: { last?: Measured 
   const last = memo.last;
   let shared = 0;
   let length = 0;
+  const stamps = list.map(messageStamp);
   if (last !== undefined && last.messages.length <= list.length) {
-    while (shared < last.messages.length && last.messages[shared] === list[shared]) shared++;
+    while (
+      shared < last.messages.length &&
+      last.messages[shared] === list[shared] &&
+      sameStamp(last.stamps[shared], stamps[shared])
+    )
+      shared++;
     if (shared === last.messages.length) length = last.length;
     else shared = 0;
   }
   for (let i = shared; i < list.length; i++) length += textLength(list[i], 2);
-  memo.last = { messages: list.slice(), length };
+  memo.last = { messages: list.slice(), stamps, length };
   return Math.ceil(length / 4);
 }
 

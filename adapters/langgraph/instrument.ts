@@ -7,7 +7,7 @@ import { classify } from "./control.js";
 import { type Proto, parentOf, patch, stopText } from "./funnel.js";
 import { askBreaker, guardModelInput, guardModelOutput, guardsOf, refusalResult } from "./guards.js";
 import { iterateIn } from "./iterate.js";
-import { chatMessage, outputMessages, requestMessages, systemParts, toolDefinitions } from "./messages.js";
+import { chatMessage, messageStamp, outputMessages, requestMessages, systemParts, toolDefinitions } from "./messages.js";
 import { enterStep, registerLangChainScope } from "./scope.js";
 import { instrumentToolClass } from "./tools.js";
 
@@ -226,7 +226,7 @@ function captureRequest(step: Step, chat: NonNullable<Step["chat"]>, messages: u
     // An agent sends its whole conversation, and the same tools, at every turn: each message (and
     // the tool list) is converted and redacted once per task, not once per call (README "Performance").
     const { system, input } = requestMessages(messages);
-    const captured = warden.captureListOf("gen_ai.input.messages", input, chatMessage);
+    const captured = warden.captureListOf("gen_ai.input.messages", input, chatMessage, messageStamp);
     if (captured !== undefined) chat.input = captured;
     const parts = systemParts(system);
     if (parts) {
@@ -236,9 +236,12 @@ function captureRequest(step: Step, chat: NonNullable<Step["chat"]>, messages: u
     const bound = (options as { tools?: unknown } | undefined)?.tools;
     const tools = Array.isArray(bound) ? bound : undefined;
     if (tools && tools.length > 0) {
-      // "" when no tool has a name (no definitions): then none is recorded.
-      const t = warden.captureOf("gen_ai.tool.definitions", tools, toolDefinitions);
-      if (t !== undefined && t !== "") chat.toolDefinitions = t;
+      // The list and its length: a list changed in place is captured again. None when no tool has a name.
+      const t = warden.captureOf("gen_ai.tool.definitions", tools, toolDefinitions, (x) => [
+        (x as unknown[]).length,
+        ...(x as unknown[]),
+      ]);
+      if (t !== undefined) chat.toolDefinitions = t;
     }
   } catch (error) {
     warden.reportError(error, "langgraph:chat");

@@ -110,6 +110,33 @@ export function outputMessages(messages: unknown[], reasons: readonly (string | 
   });
 }
 
+/**
+ * What `chatMessage` and the cost guard's estimate read of a message, by identity (and a content
+ * array's length): a message changed in place since a cached result was made from it no longer
+ * matches, and is converted, redacted and measured again.
+ */
+export function messageStamp(m: unknown): unknown[] | undefined {
+  if (typeof m !== "object" || m === null) return undefined;
+  const msg = m as MessageLike & { invalid_tool_calls?: unknown; text?: unknown };
+  const content = msg.content;
+  return [
+    content,
+    Array.isArray(content) ? content.length : -1,
+    msg.tool_calls,
+    Array.isArray(msg.tool_calls) ? msg.tool_calls.length : -1,
+    msg.invalid_tool_calls,
+    msg.name,
+    msg.tool_call_id,
+  ];
+}
+
+/** True when two stamps (`messageStamp`) read the same. */
+export function sameStamp(a: readonly unknown[] | undefined, b: readonly unknown[] | undefined): boolean {
+  if (a === undefined || b === undefined || a.length !== b.length) return a === b;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function chatMessage(m: unknown): ChatMessage {
   if (typeof m === "string") return { role: "user", parts: [{ type: "text", content: m }] };
   if (typeof m !== "object" || m === null) return { role: "user", parts: [] };

@@ -39,7 +39,12 @@ let unserializable = 0;
  */
 export function canonical(value: unknown, near = false): string {
   if (!near) {
-    const flat = flatCanonical(value);
+    let flat: string | undefined;
+    try {
+      flat = flatCanonical(value);
+    } catch {
+      flat = undefined; // a getter that throws: the general walk says what it says of it
+    }
     if (flat !== undefined) return flat;
   }
   const seen = new WeakSet<object>();

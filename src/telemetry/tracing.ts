@@ -39,7 +39,11 @@ export class TracingSubscriber implements Subscriber {
   private readonly tracer: Tracer;
   private readonly slot = nextSlot++;
 
-  constructor(private readonly options: ResolvedOptions) {
+  constructor(
+    private readonly options: ResolvedOptions,
+    /** Where a failure of the application's context manager is reported. */
+    private readonly onError?: (error: unknown, source: string) => void,
+  ) {
     const provider = options.tracerProvider ?? trace.getTracerProvider();
     this.tracer = provider.getTracer(TRACER_NAME, TRACER_VERSION);
     this.logger = options.loggerProvider?.getLogger(TRACER_NAME, TRACER_VERSION);
@@ -60,9 +64,25 @@ export class TracingSubscriber implements Subscriber {
     step.slots[this.slot] = slot;
   }
 
+  /**
+   * Called by the hub directly (a trusted subscriber, without the guard user subscribers get), so
+   * it keeps that guard's promise itself: the work runs exactly once, and a context manager that
+   * throws (an application's or an APM's) is reported and the work runs without the span active.
+   */
   activate<T>(step: Step, fn: () => T): T {
     const slot = step.slots[this.slot] as SpanSlot | undefined;
-    return slot ? context.with(slot.ctx, fn) : fn();
+    if (!slot) return fn();
+    let ran = false;
+    try {
+      return context.with(slot.ctx, () => {
+        ran = true;
+        return fn();
+      });
+    } catch (error) {
+      if (ran) throw error;
+      this.onError?.(error, "subscriber:tracing");
+      return fn();
+    }
   }
 
   onStepEnd(step: Step): void {
