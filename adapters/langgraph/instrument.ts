@@ -7,7 +7,14 @@ import { classify } from "./control.js";
 import { type Proto, parentOf, patch, stopText } from "./funnel.js";
 import { askBreaker, guardModelInput, guardModelOutput, guardsOf, refusalResult } from "./guards.js";
 import { iterateIn } from "./iterate.js";
-import { chatMessage, messageStamp, outputMessages, requestMessages, systemParts, toolDefinitions } from "./messages.js";
+import {
+  chatMessage,
+  messageStamp,
+  outputMessages,
+  requestMessages,
+  systemParts,
+  toolDefinitions,
+} from "./messages.js";
 import { enterStep, registerLangChainScope } from "./scope.js";
 import { instrumentToolClass } from "./tools.js";
 
