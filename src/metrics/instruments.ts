@@ -4,6 +4,7 @@ import { NO_VERSION } from "../quality/versions.js";
 import type { McpInfo, Step } from "../run/step.js";
 import type { EvalRecord } from "../store/records.js";
 import * as sc from "../telemetry/semconv.js";
+import { firstChat } from "../telemetry/tracing.js";
 import { NameCap } from "./NameCap.js";
 import type { TaskSummary } from "./summary.js";
 
@@ -371,18 +372,6 @@ export class Instruments {
   recordEvalDropped(reason: string): void {
     this.evalDropped.add(1, { reason });
   }
-}
-
-/** The first model call of an agent run (its own, not a nested agent's): its provider and model. */
-function firstChat(step: Step): NonNullable<Step["chat"]> | undefined {
-  for (const c of step.children) {
-    if (c.kind === "chat" && c.chat) return c.chat;
-    if (c.kind === "node" || c.kind === "recovery") {
-      const found = firstChat(c);
-      if (found) return found;
-    }
-  }
-  return undefined;
 }
 
 /**

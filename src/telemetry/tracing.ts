@@ -389,8 +389,8 @@ export function agentNameOf(step: Step): string | undefined {
   return undefined;
 }
 
-/** The first model call in an agent run (its own, not a nested agent's). */
-function firstChat(step: Step): NonNullable<Step["chat"]> | undefined {
+/** The first model call in an agent run (its own, not a nested agent's): its provider and model. */
+export function firstChat(step: Step): NonNullable<Step["chat"]> | undefined {
   for (const c of step.children) {
     if (c.kind === "chat" && c.chat) return c.chat;
     if (c.kind === "node" || c.kind === "recovery") {
