@@ -141,3 +141,39 @@ describe("OpenTelemetry instruments are bounded like the in-process tables", () 
     await meterProvider.shutdown();
   });
 });
+
+describe("token sums keyed by untrusted names", () => {
+  it("provider and model names that join to the same text stay separate series", async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const warden = new Warden({ tracing: false, meterProvider });
+    // "p" + "x\0x" and "p\0x\0x" + "x": joined with NUL separators, both read p␀x␀x␀x␀x.
+    for (const [provider, model, input] of [
+      ["p", "x\u0000x", 10],
+      ["p\u0000x\u0000x", "x", 20],
+    ] as const) {
+      const llm = new ScriptedChatModel({
+        provider,
+        model,
+        script: [{ content: "done", usage: { input, output: 1 } }],
+      });
+      await wrapGraph(createReactAgent({ llm, tools: [] }), { warden }).invoke(user("go"));
+    }
+    await reader.forceFlush();
+    const metric = exporter
+      .getMetrics()
+      .flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics))
+      .find((m) => m.descriptor.name === "gen_ai.client.inference.usage.input_tokens");
+    const points = (metric?.dataPoints ?? []).map((p) => [
+      p.attributes["gen_ai.provider.name"],
+      p.attributes["gen_ai.request.model"],
+      p.value,
+    ]);
+    expect(points).toEqual([
+      ["p", "x\u0000x", 10],
+      ["p\u0000x\u0000x", "x", 20],
+    ]);
+    await meterProvider.shutdown();
+  });
+});

@@ -235,7 +235,13 @@ export class Instruments {
         // Every call is counted, failed ones and those without reported usage too (0, as the
         // conventions say); there is no modality breakdown, hence `unknown`.
         const u = c?.usage;
-        const key = `${a[sc.GEN_AI_PROVIDER_NAME]}\u0000${a[sc.GEN_AI_REQUEST_MODEL] ?? ""}\u0000${a[sc.GEN_AI_RESPONSE_MODEL] ?? ""}`;
+        // JSON, not a join: provider and model names come from models and their providers, and a
+        // name holding the separator could make two series one (test: token sums keyed by untrusted names).
+        const key = JSON.stringify([
+          a[sc.GEN_AI_PROVIDER_NAME],
+          a[sc.GEN_AI_REQUEST_MODEL],
+          a[sc.GEN_AI_RESPONSE_MODEL],
+        ]);
         let sums = this.tokenSums.get(key);
         if (sums === undefined) {
           const usage: Attributes = { ...a, [sc.GEN_AI_TOKEN_MODALITY]: "unknown" };
