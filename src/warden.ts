@@ -225,21 +225,21 @@ export class Warden implements RunHost {
   }
 
   /** Captured text of recurring sources (a conversation's messages, a bound tool list), by field. */
-  private readonly captured = new Map<ContentField, WeakMap<object, { text: string; stamp: unknown[] | undefined }>>();
+  private readonly captured = new Map<ContentField, WeakMap<object, { text: string; stamp: unknown }>>();
 
   /**
    * @internal Captures a value made from `source`, an object that recurs from call to call (a
    * message of the conversation a model is sent again at every turn, the tools bound to it): with
    * the built-in redactor its text is made (serialised, redacted, cut) once per source and field,
-   * and `make` runs only then — again if `stamp` (what `make` reads of the source, compared by
-   * identity) changed since. The same text as `capture(field, make(source))`; undefined when
+   * and `make` runs only then — again if the source no longer matches the stamp `stamper` took of
+   * it (what `make` reads, compared by identity). The same text as `capture(field, make(source))`; undefined when
    * `make` gives undefined. A custom redactor is given every value, as `capture` gives it.
    */
   captureOf(
     field: ContentField,
     source: unknown,
     make: (source: unknown) => unknown,
-    stamp?: (source: unknown) => unknown[] | undefined,
+    stamper?: Stamper,
   ): string | undefined {
     if (!this.options.captureContent) return undefined;
     if (this.options.redact !== redactSecrets || typeof source !== "object" || source === null) {
@@ -251,13 +251,12 @@ export class Warden implements RunHost {
       texts = new WeakMap();
       this.captured.set(field, texts);
     }
-    const now = stamp?.(source);
     const known = texts.get(source);
-    if (known !== undefined && sameItems(known.stamp, now)) return known.text;
+    if (known !== undefined && (stamper === undefined || stamper.matches(source, known.stamp))) return known.text;
     const value = make(source);
     if (value === undefined) return undefined;
     const text = this.redactText(field, value);
-    texts.set(source, { text, stamp: now });
+    texts.set(source, { text, stamp: stamper?.of(source) });
     return text;
   }
 
@@ -273,14 +272,14 @@ export class Warden implements RunHost {
     field: ContentField,
     sources: readonly unknown[],
     make: (source: unknown) => unknown,
-    stamp?: (source: unknown) => unknown[] | undefined,
+    stamper?: Stamper,
   ): string | undefined {
     if (!this.options.captureContent) return undefined;
     if (this.options.redact !== redactSecrets) return this.redactText(field, sources.map(make));
     const max = this.options.maxContentLength;
     let text = "[";
     for (let i = 0; i < sources.length; i++) {
-      text += `${i > 0 ? "," : ""}${this.captureOf(field, sources[i], make, stamp) ?? "null"}`;
+      text += `${i > 0 ? "," : ""}${this.captureOf(field, sources[i], make, stamper) ?? "null"}`;
       if (text.length > max) return `${text.slice(0, max)}…[truncated]`;
     }
     return `${text}]`;
@@ -406,9 +405,11 @@ function isErrorToolMessage(result: unknown): boolean {
   }
 }
 
-/** Two stamps (lists of what a capture read) read the same, item by item. */
-function sameItems(a: readonly unknown[] | undefined, b: readonly unknown[] | undefined): boolean {
-  if (a === undefined || b === undefined || a.length !== b.length) return a === b;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/**
+ * What a cached capture depends on: `of` takes a stamp of a source (what `make` reads of it), and
+ * `matches` tells whether the source still reads as that stamp says, without making a new one.
+ */
+export interface Stamper {
+  of(source: unknown): unknown;
+  matches(source: unknown, stamp: unknown): boolean;
 }

@@ -1,6 +1,6 @@
 import type { ChatInfo, ChatRequestParams, TokenUsage } from "../../src/index.js";
 import { UNKNOWN_MODEL } from "../../src/telemetry/semconv.js";
-import { messageStamp, sameStamp } from "./messages.js";
+import { matchesStamp, messageStamp } from "./messages.js";
 
 /** LangSmith provider ids (`ls_provider`) mapped to GenAI semconv `gen_ai.provider.name` values. */
 const PROVIDERS: Readonly<Record<string, string>> = {
@@ -318,18 +318,22 @@ export function estimateInputTokens(messages: unknown, memo?: { last?: Measured 
   const last = memo.last;
   let shared = 0;
   let length = 0;
-  const stamps = list.map(messageStamp);
   if (last !== undefined && last.messages.length <= list.length) {
     while (
       shared < last.messages.length &&
       last.messages[shared] === list[shared] &&
-      sameStamp(last.stamps[shared], stamps[shared])
+      matchesStamp(list[shared], last.stamps[shared])
     )
       shared++;
     if (shared === last.messages.length) length = last.length;
     else shared = 0;
   }
-  for (let i = shared; i < list.length; i++) length += textLength(list[i], 2);
+  // Stamps only for what was measured now; the shared prefix keeps its own.
+  const stamps = shared > 0 && last !== undefined ? last.stamps.slice(0, shared) : [];
+  for (let i = shared; i < list.length; i++) {
+    length += textLength(list[i], 2);
+    stamps.push(messageStamp(list[i]));
+  }
   memo.last = { messages: list.slice(), stamps, length };
   return Math.ceil(length / 4);
 }

@@ -9,7 +9,7 @@ import { askBreaker, guardModelInput, guardModelOutput, guardsOf, refusalResult 
 import { iterateIn } from "./iterate.js";
 import {
   chatMessage,
-  messageStamp,
+  MESSAGE_STAMP,
   outputMessages,
   requestMessages,
   systemParts,
@@ -233,7 +233,7 @@ function captureRequest(step: Step, chat: NonNullable<Step["chat"]>, messages: u
     // An agent sends its whole conversation, and the same tools, at every turn: each message (and
     // the tool list) is converted and redacted once per task, not once per call (README "Performance").
     const { system, input } = requestMessages(messages);
-    const captured = warden.captureListOf("gen_ai.input.messages", input, chatMessage, messageStamp);
+    const captured = warden.captureListOf("gen_ai.input.messages", input, chatMessage, MESSAGE_STAMP);
     if (captured !== undefined) chat.input = captured;
     const parts = systemParts(system);
     if (parts) {
@@ -244,16 +244,23 @@ function captureRequest(step: Step, chat: NonNullable<Step["chat"]>, messages: u
     const tools = Array.isArray(bound) ? bound : undefined;
     if (tools && tools.length > 0) {
       // The list and its length: a list changed in place is captured again. None when no tool has a name.
-      const t = warden.captureOf("gen_ai.tool.definitions", tools, toolDefinitions, (x) => [
-        (x as unknown[]).length,
-        ...(x as unknown[]),
-      ]);
+      const t = warden.captureOf("gen_ai.tool.definitions", tools, toolDefinitions, TOOLS_STAMP);
       if (t !== undefined) chat.toolDefinitions = t;
     }
   } catch (error) {
     warden.reportError(error, "langgraph:chat");
   }
 }
+
+/** A bound tool list's stamp: its items, by identity (a list changed in place is captured again). */
+const TOOLS_STAMP = {
+  of: (tools: unknown) => [...(tools as unknown[])],
+  matches: (tools: unknown, stamp: unknown) => {
+    const now = tools as unknown[];
+    const then = stamp as unknown[];
+    return now.length === then.length && now.every((t, i) => t === then[i]);
+  },
+};
 
 /** A stream's chunks as one message (AIMessageChunk.concat), or the last chunk when they do not concat. */
 function concatChunks(chunks: readonly unknown[]): unknown {

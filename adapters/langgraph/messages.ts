@@ -130,12 +130,25 @@ export function messageStamp(m: unknown): unknown[] | undefined {
   ];
 }
 
-/** True when two stamps (`messageStamp`) read the same. */
-export function sameStamp(a: readonly unknown[] | undefined, b: readonly unknown[] | undefined): boolean {
-  if (a === undefined || b === undefined || a.length !== b.length) return a === b;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** True when `m` still reads as `stamp` says (no new stamp made: this runs for every message of every call). */
+export function matchesStamp(m: unknown, stamp: readonly unknown[] | undefined): boolean {
+  if (typeof m !== "object" || m === null || stamp === undefined) return stamp === undefined;
+  const msg = m as MessageLike & { invalid_tool_calls?: unknown };
+  const content = msg.content;
+  const calls = msg.tool_calls;
+  return (
+    stamp[0] === content &&
+    stamp[1] === (Array.isArray(content) ? content.length : -1) &&
+    stamp[2] === calls &&
+    stamp[3] === (Array.isArray(calls) ? calls.length : -1) &&
+    stamp[4] === msg.invalid_tool_calls &&
+    stamp[5] === msg.name &&
+    stamp[6] === msg.tool_call_id
+  );
 }
+
+/** What a cached conversion of a message depends on (see `Stamper` in the Warden). */
+export const MESSAGE_STAMP = { of: messageStamp, matches: matchesStamp };
 
 export function chatMessage(m: unknown): ChatMessage {
   if (typeof m === "string") return { role: "user", parts: [{ type: "text", content: m }] };
