@@ -104,6 +104,16 @@ export interface WardenOptions {
    */
   tracerProvider?: TracerProvider;
   /**
+   * Spans under a trace the sampler dropped. `"skip"` (default): once a step's span and its
+   * parent's are both unsampled (not recording), agentwarden starts no spans for that step's
+   * descendants; they run in the nearest started span's context (same trace id, sampled flag off),
+   * so a sampled-out task costs next to nothing in tracing. Right for every parent-based or
+   * trace-id-ratio sampler (the SDK's default and the `OTEL_TRACES_SAMPLER` choices but Jaeger
+   * remote). `"create"`: a span for every step regardless, for a sampler that may keep a span
+   * whose parent it dropped (by name or attributes).
+   */
+  sampledOutSpans?: "skip" | "create";
+  /**
    * An OpenTelemetry Logs API `LoggerProvider` (`@opentelemetry/api-logs`, an optional peer): each
    * evaluation result is then a `gen_ai.evaluation.result` log record parented to the evaluated
    * span. Default none: the result is a span event on the evaluated span.
@@ -208,6 +218,7 @@ export interface WardenOptions {
 export interface ResolvedOptions {
   tracing: boolean;
   tracerProvider: TracerProvider | undefined;
+  sampledOutSpans: "skip" | "create";
   loggerProvider: LoggerProviderLike | undefined;
   captureContent: boolean;
   redact: Redactor;
@@ -242,6 +253,7 @@ const fn = (what: string) =>
 const schema = z.strictObject({
   online: onlineSchema.optional(),
   tracing: z.boolean().optional(),
+  sampledOutSpans: z.enum(["skip", "create"]).optional(),
   tracerProvider: z
     .custom<TracerProvider>((v) => typeof (v as TracerProvider | null)?.getTracer === "function", {
       message: "expected a TracerProvider (an object with getTracer())",
@@ -410,6 +422,7 @@ export function resolveOptions(options: WardenOptions | undefined): ResolvedOpti
   return {
     tracing: o.tracing ?? DEFAULT_TRACING,
     tracerProvider: o.tracerProvider,
+    sampledOutSpans: o.sampledOutSpans ?? "skip",
     loggerProvider: o.loggerProvider,
     captureContent: o.captureContent ?? DEFAULT_CAPTURE_CONTENT,
     redact: (o.redact as Redactor | undefined) ?? redactSecrets,

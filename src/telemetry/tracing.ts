@@ -25,6 +25,13 @@ interface SpanSlot {
   span: Span;
   /** The parent context with this span set: children start under it, the step's work runs in it. */
   ctx: Context;
+  /** The step whose span this is; a step under a sampled-out trace shares its ancestor's slot. */
+  owner: Step;
+  /**
+   * Set when this span and its parent were both sampled out (not recording): its descendants
+   * start no spans and run in its context (`sampledOutSpans: "skip"`).
+   */
+  skip: boolean;
 }
 
 let nextSlot = 0;
@@ -47,12 +54,20 @@ export class TracingSubscriber implements Subscriber {
     const provider = options.tracerProvider ?? trace.getTracerProvider();
     this.tracer = provider.getTracer(TRACER_NAME, TRACER_VERSION);
     this.logger = options.loggerProvider?.getLogger(TRACER_NAME, TRACER_VERSION);
+    this.skipSampledOut = options.sampledOutSpans === "skip";
   }
 
   private readonly logger: LoggerLike | undefined;
+  /** `sampledOutSpans: "skip"`. */
+  private readonly skipSampledOut: boolean;
 
   onStepStart(step: Step): void {
     const parent = step.parent ? (step.parent.slots[this.slot] as SpanSlot | undefined) : undefined;
+    if (parent?.skip) {
+      // Under a sampled-out trace: no span, the step runs in its nearest started ancestor's context.
+      step.slots[this.slot] = parent;
+      return;
+    }
     const parentCtx = parent ? parent.ctx : context.active();
     const client = step.kind === "chat" || step.kind === "mcp" || step.tool?.mcp?.ownSpan === true;
     const span = this.tracer.startSpan(
@@ -60,7 +75,16 @@ export class TracingSubscriber implements Subscriber {
       { kind: client ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes: this.startAttributes(step) },
       parentCtx,
     );
-    const slot: SpanSlot = { span, ctx: trace.setSpan(parentCtx, span) };
+    const slot: SpanSlot = { span, ctx: trace.setSpan(parentCtx, span), owner: step, skip: false };
+    if (this.skipSampledOut && !span.isRecording()) {
+      // Two unsampled levels in a row (this span and the one it starts under): the sampler drops
+      // this trace's spans, so their descendants would be dropped too.
+      const above = parent ? parent.span : trace.getSpan(parentCtx);
+      if (above !== undefined && !above.isRecording()) {
+        slot.skip = true;
+        if (parent) parent.skip = true;
+      }
+    }
     step.slots[this.slot] = slot;
   }
 
@@ -90,6 +114,13 @@ export class TracingSubscriber implements Subscriber {
     if (!slot) return;
     step.slots[this.slot] = undefined;
     const span = slot.span;
+    if (slot.owner !== step || !span.isRecording()) {
+      // Sampled out: nothing to record, but an evaluation result as a log record is not a span's
+      // to drop (logs are sampled on their own).
+      if (step.kind === "eval" && this.logger) this.evaluationResult(step, slot);
+      if (slot.owner === step) span.end();
+      return;
+    }
     const attributes = this.endAttributes(step);
     if (attributes) span.setAttributes(attributes);
     if (step.events) {
