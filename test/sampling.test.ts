@@ -1,12 +1,11 @@
 import { tool } from "@langchain/core/tools";
-import { type Attributes, type Context, type SpanContext, type SpanKind, trace } from "@opentelemetry/api";
+import { type Attributes, type Context, type Link, type SpanContext, type SpanKind, trace } from "@opentelemetry/api";
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs";
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
   BasicTracerProvider,
   InMemorySpanExporter,
-  type Link,
   ParentBasedSampler,
   type Sampler,
   SamplingDecision,
