@@ -5,7 +5,14 @@ import { CallbackHandler } from "@langfuse/langchain";
 import { setLangfuseTracerProvider } from "@langfuse/tracing";
 import { context } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  InMemorySpanExporter,
+  ParentBasedSampler,
+  type Sampler,
+  TraceIdRatioBasedSampler,
+} from "@opentelemetry/sdk-trace-base";
 import { injectionCheck, MemoryStateStore, piiCheck, Warden } from "agentwarden";
 import { wrapGraph } from "agentwarden/langgraph";
 import { interleave, quantile, type RatioFigure, ratios, round } from "./harness.js";
@@ -40,6 +47,11 @@ export interface PeersFigures {
   agentwardenCapture: PeerFigure;
   /** The same with tracing off: the ledger, metrics and breakers alone. */
   agentwardenUntraced: PeerFigure;
+  /**
+   * Tracing, metrics, limits and loop detection, with the head sampling production tracing
+   * usually runs: `ParentBased(TraceIdRatioBased(0.1))`, one trace in ten kept.
+   */
+  agentwardenSampled: PeerFigure;
   /** A LangChain callback handler that does nothing: the cost of the mechanism the peers use. */
   noopCallback: PeerFigure;
   openinference: PeerFigure;
@@ -51,9 +63,10 @@ class NoopHandler extends BaseCallbackHandler {
 }
 
 /** A tracer provider whose spans go to memory through the SDK's batch processor, as an exporter would take them. */
-function memoryProvider() {
+function memoryProvider(sampler?: Sampler) {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
+    ...(sampler ? { sampler } : {}),
     spanProcessors: [
       new BatchSpanProcessor(exporter, { maxQueueSize: 100_000, maxExportBatchSize: 512, scheduledDelayMillis: 50 }),
     ],
@@ -102,6 +115,9 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
       output: [{ evaluators: [piiCheck()], action: "redact" }],
     },
   });
+  const sampledProvider = memoryProvider(new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) }));
+  const sampled = new Warden({ tracerProvider: sampledProvider.provider, limits: { maxCostUsd: 5, maxSteps: 500 } });
+  const sampledGraph = wrapGraph(scriptedReactAgent(STEPS), { warden: sampled });
   const untraced = new Warden({ tracing: false, limits: { maxCostUsd: 5, maxSteps: 500 } });
   const untracedGraph = wrapGraph(scriptedReactAgent(STEPS), { warden: untraced });
   const noopGraph = scriptedReactAgent(STEPS);
@@ -123,7 +139,7 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
   const lfHandler = new CallbackHandler();
 
   const bare = scriptedReactAgent(STEPS);
-  const exporters = [aw.exporter, oi.exporter, lf.exporter];
+  const exporters = [aw.exporter, oi.exporter, lf.exporter, sampledProvider.exporter];
   // Spans are exported (to memory) and dropped, as a real exporter would.
   const drain = () => {
     for (const e of exporters) if (e.getFinishedSpans().length > 2000) e.reset();
@@ -144,6 +160,10 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
       drain();
     },
     agentwardenUntraced: async () => void (await untracedGraph.invoke(input)),
+    agentwardenSampled: async () => {
+      await sampledGraph.invoke(input);
+      drain();
+    },
     noopCallback: async () => void (await noopGraph.invoke(input, { callbacks: [noop] })),
     openinference: async () => {
       await oiGraph.invoke(input);
@@ -177,6 +197,12 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
     spansPerRun[name] = p.exporter.getFinishedSpans().length;
     p.exporter.reset();
   }
+  // Head-sampled: the mean over 200 runs (a run has all its spans or none).
+  sampledProvider.exporter.reset();
+  for (let i = 0; i < 200; i++) await sampledGraph.invoke(input);
+  await sampledProvider.provider.forceFlush();
+  spansPerRun.agentwardenSampled = round(sampledProvider.exporter.getFinishedSpans().length / 200, 1);
+  sampledProvider.exporter.reset();
 
   const names = [
     "bare",
@@ -184,6 +210,7 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
     "agentwardenAll",
     "agentwardenCapture",
     "agentwardenUntraced",
+    "agentwardenSampled",
     "noopCallback",
     "openinference",
     "langfuse",
@@ -197,7 +224,7 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
     const v = withHooks(name);
     v.before?.();
     for (let i = 0; i < 20; i++) await v.run();
-    for (const p of [aw, oi, lf]) await p.provider.forceFlush();
+    for (const p of [aw, oi, lf, sampledProvider]) await p.provider.forceFlush();
     for (const e of exporters) e.reset();
     collect();
     const before = process.memoryUsage().heapUsed;
@@ -208,14 +235,19 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
       await v.run();
       await new Promise((resolve) => setImmediate(resolve));
     }
-    for (const p of [aw, oi, lf]) await p.provider.forceFlush();
+    for (const p of [aw, oi, lf, sampledProvider]) await p.provider.forceFlush();
     for (const e of exporters) e.reset();
     collect();
     heapGrowthMb[name] = round((process.memoryUsage().heapUsed - before) / 2 ** 20, 2);
     v.after?.();
   }
   await all.shutdown();
-  await Promise.all([aw.provider.shutdown(), oi.provider.shutdown(), lf.provider.shutdown()]);
+  await Promise.all([
+    aw.provider.shutdown(),
+    oi.provider.shutdown(),
+    lf.provider.shutdown(),
+    sampledProvider.provider.shutdown(),
+  ]);
   return { times, spansPerRun, heapGrowthMb };
 }
 
@@ -262,6 +294,7 @@ export function peersFigures(samples: PeersSample[], options: { rounds: number; 
     agentwardenAll: figure("agentwardenAll"),
     agentwardenCapture: figure("agentwardenCapture"),
     agentwardenUntraced: figure("agentwardenUntraced"),
+    agentwardenSampled: figure("agentwardenSampled"),
     noopCallback: figure("noopCallback"),
     openinference: figure("openinference"),
     langfuse: figure("langfuse"),

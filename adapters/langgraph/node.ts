@@ -130,7 +130,8 @@ function makesOwnStore(inner: unknown): boolean {
 /** LangGraph's functional API schedules a `task()` call through this function of the caller's config. */
 const CONFIG_KEY_CALL = "__pregel_call";
 type CallFn = (func: (...args: unknown[]) => unknown, name: string, args: unknown[], options?: unknown) => unknown;
-const wrappedCalls = new WeakSet<CallFn>();
+/** Marks a task-call function agentwarden made (a property read per node, not a WeakSet lookup and insert). */
+const WRAPPED_CALL = Symbol("agentwarden.wrappedCall");
 
 /**
  * The config a node (or task) body runs with: LangGraph's task-call function in it wrapped, so that
@@ -142,10 +143,10 @@ const wrappedCalls = new WeakSet<CallFn>();
 function withTaskCalls<C extends NodeConfig | undefined>(config: C): C {
   const configurable = config?.configurable;
   const call = configurable?.[CONFIG_KEY_CALL] as CallFn | undefined;
-  if (typeof call !== "function" || wrappedCalls.has(call) || !configurable) return config;
-  const wrapped: CallFn = (func, name, args, options) =>
+  if (typeof call !== "function" || (call as { [WRAPPED_CALL]?: true })[WRAPPED_CALL] || !configurable) return config;
+  const wrapped: CallFn & { [WRAPPED_CALL]?: true } = (func, name, args, options) =>
     call(typeof func === "function" ? taskBody(func, name) : func, name, args, options);
-  wrappedCalls.add(wrapped);
+  wrapped[WRAPPED_CALL] = true;
   if (Object.isFrozen(configurable)) {
     return { ...config, configurable: { ...configurable, [CONFIG_KEY_CALL]: wrapped } } as C;
   }
