@@ -1,4 +1,6 @@
+import type { BaseMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
+import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { type Attributes, type Context, type Link, type SpanContext, type SpanKind, trace } from "@opentelemetry/api";
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs";
 import {
@@ -13,7 +15,9 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { Warden } from "../src/index.js";
+import { wrapGraph } from "../adapters/langgraph/index.js";
+import { type Script, ScriptedChatModel } from "../adapters/testing/index.js";
+import { type Evaluator, lastMessageText, Warden } from "../src/index.js";
 import { scriptedAgent, TEST_PRICES, user } from "./support/agents.js";
 import { n, tree, useContextManager } from "./support/otel.js";
 
@@ -196,5 +200,43 @@ describe("sampled-out traces", () => {
 
   it("rejects an unknown sampledOutSpans at construction, naming the option", () => {
     expect(() => new Warden({ sampledOutSpans: "drop" as never })).toThrow(/sampledOutSpans/);
+  });
+});
+
+const grounded: Evaluator = {
+  name: "grounded",
+  evaluate(state) {
+    return lastMessageText(state).includes("$9.9M") ? { pass: false, score: 0, reason: "ungrounded" } : true;
+  },
+};
+
+describe('evaluation events under `sampledOutSpans: "create"`', () => {
+  it("keeps the guard's evaluation event on the evaluated (kept) chat span, as before the change", async () => {
+    useContextManager();
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      sampler: new ChatsOnly(),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const warden = new Warden({ tracerProvider: provider, prices: TEST_PRICES, sampledOutSpans: "create" });
+    const report = tool(async () => "Revenue 2025: $4.2M", {
+      name: "report",
+      description: "The report tool.",
+      schema: z.object({ q: z.string() }),
+    });
+    const turns = [
+      { toolCalls: [{ name: "report", args: { q: "revenue" } }] },
+      { content: "Revenue in 2025 was $9.9M." },
+    ];
+    const script: Script = (_m: BaseMessage[], call) => turns[Math.min(call, turns.length - 1)]!;
+    const llm = new ScriptedChatModel({ script, model: "test-model" });
+    await wrapGraph(createReactAgent({ llm, tools: [report] }), {
+      warden,
+      guards: { output: [{ evaluators: [grounded], action: "block" }] },
+    }).invoke(user("What was revenue in 2025?"));
+    const chats = exporter.getFinishedSpans().filter((s) => s.name === "chat test-model");
+    expect(chats).toHaveLength(2);
+    const events = chats.flatMap((s) => s.events.filter((e) => e.name === "gen_ai.evaluation.result"));
+    expect(events.map((e) => e.attributes?.["gen_ai.evaluation.name"])).toEqual(["grounded"]);
   });
 });

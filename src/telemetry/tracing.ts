@@ -115,9 +115,10 @@ export class TracingSubscriber implements Subscriber {
     step.slots[this.slot] = undefined;
     const span = slot.span;
     if (slot.owner !== step || !span.isRecording()) {
-      // Sampled out: nothing to record, but an evaluation result as a log record is not a span's
-      // to drop (logs are sampled on their own).
-      if (step.kind === "eval" && this.logger) this.evaluationResult(step, slot);
+      // Sampled out: nothing to record on this span, but an evaluation result still goes where it
+      // belongs: a log record (logs are sampled on their own), or an event on the evaluated span
+      // when that one is recording (a sampler may keep a model call and drop the guard checking it).
+      if (step.kind === "eval") this.evaluationResult(step, slot);
       if (slot.owner === step) span.end();
       return;
     }
