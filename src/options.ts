@@ -316,8 +316,8 @@ const schema = z.strictObject({
             z.literal(false),
             z.strictObject({
               maxAttempts: z.number().int().min(1).max(100).optional(),
-              initialDelayMs: z.number().min(0).optional(),
-              maxDelayMs: z.number().min(0).optional(),
+              initialDelayMs: z.number().min(0).max(MAX_TIMER_MS).optional(),
+              maxDelayMs: z.number().min(0).max(MAX_TIMER_MS).optional(),
             }),
           ])
           .optional(),

@@ -65,19 +65,21 @@ const re = (source: string, flags = "g") => new RegExp(source, flags);
  */
 const patterns: readonly SecretPattern[] = [
   {
-    // PEM private keys, whole: the body also when its lines were joined by "; " or escaped as `\n`.
+    // PEM private keys, whole: the body also when its lines were joined by "; " or escaped as `\n`
+    // (once or more: a tool's JSON result serialised again in a message list has `\\n`).
     kind: "private key",
     pattern: re(
-      String.raw`-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----(?:[A-Za-z0-9+/=\s;:,.]|-(?!----)|\\[nrt])*(?:-----END[A-Z ]{0,40}PRIVATE KEY-----)?`,
+      String.raw`-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----(?:[A-Za-z0-9+/=\s;:,.]|-(?!----)|\\{1,8}[nrt])*(?:-----END[A-Z ]{0,40}PRIVATE KEY-----)?`,
     ),
     replacement: "[REDACTED_PRIVATE_KEY]",
     needs: "PRIVATE KEY",
   },
   {
-    // user:password@ in URLs (postgres://, https://, amqp://, ...): the credentials, host kept
+    // user:password@ in URLs (postgres://, https://, amqp://, ...), and :password@ (Redis): the
+    // credentials, host kept
     kind: "URL credentials",
     pattern: re(
-      String.raw`(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,30}://)[^\s/:@\\"']{1,256}:[^\s/@\\"']{1,256}@`,
+      String.raw`(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,30}://)[^\s/:@\\"']{0,256}:[^\s/@\\"']{1,256}@`,
     ),
     replacement: "$1[REDACTED_CREDENTIALS]@",
     needs: "://",
@@ -132,14 +134,17 @@ const patterns: readonly SecretPattern[] = [
     test: /[A-Za-z0-9/+]{40}/,
   },
   {
-    // the value of a password, secret, API key or token given as key=value or "key": "value"
+    // the value of a password, secret, private or API key, or token given as key=value or
+    // "key": "value" (snake, kebab or camel case: db_password, client-secret, clientSecret); a
+    // quoted value whole, to its closing quote (a passphrase has spaces), also when the quotes were
+    // escaped by one or more serialisations (`\\\"`)
     kind: "password or secret assignment",
     pattern: re(
-      String.raw`${START}((?:[A-Za-z0-9]{1,20}[_-])?(?:password|passwd|pwd|secret|api[_-]?key|(?:access|auth|refresh|api|session)[_-]?token)(?:\\?["'])?\s{0,8}[:=]\s{0,8}(?:\\?["'])?)[^\s"'\\,;&]+`,
+      String.raw`${START}((?:[A-Za-z0-9]{1,20}[_-]?)?(?:password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token)(?:\\{0,8}["'])?\s{0,8}[:=]\s{0,8}(?:\\{0,8}["'])?)(?:(?<=")(?:[^"\\\r\n]|\\(?!\\{0,8}")){1,512}|(?<=')(?:[^'\\\r\n]|\\(?!\\{0,8}')){1,512}|(?<!["'])[^\s"'\\,;&]+)`,
       "gi",
     ),
     replacement: "$1[REDACTED_SECRET]",
-    test: /password|passwd|pwd|secret|api[_-]?key|token/i,
+    test: /password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token/i,
   },
   {
     // e-mail addresses (repeats bounded to RFC 5321's lengths: unbounded ones made a long run of

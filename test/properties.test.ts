@@ -1039,8 +1039,8 @@ const optionCase: fc.Arbitrary<Case> = fc.oneof(
   valueCase("recovery", [], anyValueOf, judge(offOrObject)),
   valueCase("recovery", ["retry"], anyValueOf, judge(offOrObject)),
   numberCase("recovery", ["retry", "maxAttempts"], { int: true, min: 1, max: 100 }),
-  numberCase("recovery", ["retry", "initialDelayMs"], { min: 0 }),
-  numberCase("recovery", ["retry", "maxDelayMs"], { min: 0 }),
+  numberCase("recovery", ["retry", "initialDelayMs"], { min: 0, max: 2 ** 31 - 1 }),
+  numberCase("recovery", ["retry", "maxDelayMs"], { min: 0, max: 2 ** 31 - 1 }),
   unknownKeyCase("recovery.retry").map((c) => ({ ...c, key: "recovery", value: { retry: c.value } })),
   valueCase(
     "recovery",

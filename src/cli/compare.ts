@@ -5,6 +5,7 @@ import {
   compareVersions,
   parseThresholds,
 } from "../quality/compare.js";
+import { printable } from "./printable.js";
 import { reportStore } from "./report.js";
 
 export interface CompareStoresOptions extends CompareOptions {
@@ -95,5 +96,5 @@ export function formatComparison(c: Comparison): string {
   lines.push(
     failed.length ? `regression: ${failed.join(", ")} beyond threshold` : "no regression beyond the thresholds",
   );
-  return lines.join("\n");
+  return printable(lines.join("\n"));
 }

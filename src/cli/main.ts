@@ -3,6 +3,7 @@ import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_DASHBOARD_PORT, serveDashboard } from "../dashboard/server.js";
 import { compareStores, formatComparison, thresholdsFrom } from "./compare.js";
+import { printable } from "./printable.js";
 import { formatReport, reportStore, type StoreReport } from "./report.js";
 
 const USAGE = `usage: agentwarden <command> [options]
@@ -33,8 +34,9 @@ class CliError extends Error {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const out = (text: string) => process.stdout.write(`${text}\n`);
-  const err = (text: string) => process.stderr.write(`${text}\n`);
+  // Everything printed passes `printable`: names and errors come from agents and MCP servers.
+  const out = (text: string) => process.stdout.write(`${printable(text)}\n`);
+  const err = (text: string) => process.stderr.write(`${printable(text)}\n`);
   try {
     const { values, positionals } = parse(argv);
     if (values.help) {

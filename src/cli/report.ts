@@ -6,6 +6,7 @@ import { RecordJoin } from "../quality/join.js";
 import { formatQuality } from "../quality/versionReport.js";
 import type { StoreLineError } from "../store/readStore.js";
 import { scanStore } from "../store/scanStore.js";
+import { printable } from "./printable.js";
 
 /** Aggregates store summaries exactly as the in-process metrics do. */
 export function aggregate(summaries: readonly TaskSummary[]): MetricsSnapshot {
@@ -113,7 +114,7 @@ export function formatReport(
     out.push(`skipped ${skippedCount} unreadable line(s):`);
     for (const e of errors.slice(0, 20)) out.push(`  line ${e.line}: ${e.message}`);
   }
-  return out.join("\n");
+  return printable(out.join("\n"));
 }
 
 function frac(a: number, b: number): string {

@@ -1,4 +1,5 @@
 import type { TaskSummary } from "../metrics/summary.js";
+import { printable } from "./printable.js";
 
 /** A task's steps as an indented tree: kind and name, duration, tokens, cost, errors, injected steps. */
 export function formatSteps(summary: TaskSummary): string {
@@ -15,5 +16,5 @@ export function formatSteps(summary: TaskSummary): string {
     lines.push(`${"  ".repeat(depth[i] ?? 0)}${label}  [${facts.join(", ")}]`);
     if (s.e) lines.push(`${"  ".repeat((depth[i] ?? 0) + 2)}${s.e.type}: ${s.e.message.split("\n")[0]?.slice(0, 140)}`);
   });
-  return lines.join("\n");
+  return printable(lines.join("\n"));
 }

@@ -57,6 +57,9 @@ export class Instruments {
   private readonly versions: NameCap;
   private readonly evalNames: NameCap;
   private readonly reasons: NameCap;
+  /** JSON-RPC error codes and protocol versions: chosen by the MCP server, so capped like names. */
+  private readonly rpcCodes: NameCap;
+  private readonly protocols: NameCap;
 
   constructor(
     provider: MeterProvider,
@@ -71,6 +74,8 @@ export class Instruments {
     this.versions = new NameCap(maxKeys);
     this.evalNames = new NameCap(maxKeys);
     this.reasons = new NameCap(maxKeys);
+    this.rpcCodes = new NameCap(maxKeys);
+    this.protocols = new NameCap(maxKeys);
     const m = provider.getMeter("agentwarden", "0.1.0");
     const p = METRIC_PREFIX;
     this.budgetDecisions = m.createCounter(`${p}.budget.decisions`, {
@@ -311,9 +316,9 @@ export class Instruments {
       a[sc.GEN_AI_OPERATION_NAME] = sc.OPERATION_EXECUTE_TOOL;
     }
     if (m.promptName !== undefined) a[sc.GEN_AI_PROMPT_NAME] = this.tools.name(m.promptName);
-    if (m.protocolVersion !== undefined) a[sc.MCP_PROTOCOL_VERSION] = m.protocolVersion;
+    if (m.protocolVersion !== undefined) a[sc.MCP_PROTOCOL_VERSION] = this.protocols.name(m.protocolVersion);
     if (m.transport !== undefined) a[sc.NETWORK_TRANSPORT] = m.transport;
-    if (m.statusCode !== undefined) a[sc.RPC_RESPONSE_STATUS_CODE] = m.statusCode;
+    if (m.statusCode !== undefined) a[sc.RPC_RESPONSE_STATUS_CODE] = this.rpcCodes.name(m.statusCode);
     this.mcpDuration.record(seconds, a);
   }
 

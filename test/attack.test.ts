@@ -1,0 +1,224 @@
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { tool } from "@langchain/core/tools";
+import { Annotation, START, StateGraph } from "@langchain/langgraph";
+import { createReactAgent, ToolNode } from "@langchain/langgraph/prebuilt";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from "@opentelemetry/sdk-metrics";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { wrapGraph } from "../adapters/langgraph/index.js";
+import { instrumentMcp } from "../adapters/mcp/index.js";
+import { ScriptedChatModel } from "../adapters/testing/index.js";
+import {
+  formatReport,
+  formatSteps,
+  readStore,
+  redactSecrets,
+  reportStore,
+  type TaskSummary,
+  Warden,
+} from "../src/index.js";
+import { user } from "./support/agents.js";
+import { memoryTracing, useContextManager } from "./support/otel.js";
+
+instrumentMcp();
+
+// C0 controls (ESC, BEL, ...) and C1 controls: what a terminal acts on instead of printing.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for exactly these
+const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/** The control characters in `text`, JSON-escaped (a failing assertion must not drive the terminal itself). */
+const controls = (text: string) => (text.match(TERMINAL_CONTROL) ?? []).map((c) => JSON.stringify(c));
+
+describe("CLI output of names and errors an agent or MCP server chose", () => {
+  // OSC 0 retitles the terminal, CSI 2J clears the screen, CSI 31m paints everything after red.
+  const ESC = "\u001b]0;pwned\u0007\u001b[2J\u001b[31m";
+
+  it("agentwarden report and the step tree carry no terminal escape sequences from tool, model, agent names or errors", async () => {
+    const store = join(mkdtempSync(join(tmpdir(), "aw-attack-cli-")), "runs.jsonl");
+    const warden = new Warden({ tracing: false, store });
+    const name = `lookup${ESC}`;
+    const evil = tool(
+      async () => {
+        throw new Error(`upstream said ${ESC}`);
+      },
+      { name, description: "Looks up.", schema: z.object({ q: z.string() }) },
+    );
+    const llm = new ScriptedChatModel({
+      model: `model${ESC}`,
+      script: [{ toolCalls: [{ name, args: { q: "a" } }] }, { content: "done" }],
+    });
+    await wrapGraph(createReactAgent({ llm, tools: new ToolNode([evil]), name: `agent${ESC}` }), { warden }).invoke(
+      user("go"),
+    );
+    await warden.shutdown();
+
+    const report = formatReport((await reportStore(store)).snapshot);
+    expect(report).toContain("lookup"); // the row is there...
+    expect(controls(report)).toEqual([]); // ...without the escapes
+    const tree = formatSteps(readStore(store).summaries[0] as TaskSummary);
+    expect(tree).toContain("upstream said");
+    expect(controls(tree)).toEqual([]);
+  });
+
+  it("agentwarden report's list of unreadable lines does not echo a line's raw bytes (JSON.parse quotes them)", async () => {
+    const store = join(mkdtempSync(join(tmpdir(), "aw-attack-cli-")), "runs.jsonl");
+    writeFileSync(store, "");
+    // A line another writer appended (or a corrupt one): V8's JSON.parse error quotes its text.
+    appendFileSync(store, `{"v":1,"agent":${ESC}}\n`);
+    const read = await reportStore(store);
+    expect(read.skippedCount).toBe(1);
+    const report = formatReport(read.snapshot, read.skipped, read.skippedCount);
+    expect(report).toContain("line 1: not JSON");
+    expect(controls(report)).toEqual([]);
+  });
+});
+
+describe("metric series an MCP server chooses", () => {
+  it("JSON-RPC error codes from a hostile MCP server are bounded by maxKeys on the MCP duration histogram", async () => {
+    useContextManager();
+    const MAX_KEYS = 3;
+    const N = 20;
+    const server = new Server({ name: "hostile", version: "1.0.0" }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: [{ name: "t", description: "t", inputSchema: { type: "object" } }],
+    }));
+    let code = 1000;
+    server.setRequestHandler(CallToolRequestSchema, async () => {
+      code++;
+      throw new McpError(code, "nope");
+    });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: "c", version: "1" });
+    await client.connect(clientSide);
+
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const warden = new Warden({ tracing: false, meterProvider, metrics: { maxKeys: MAX_KEYS } });
+    const S = Annotation.Root({ out: Annotation<string>() });
+    const graph = new StateGraph(S)
+      .addNode("work", async () => {
+        for (let i = 0; i < N; i++) await client.callTool({ name: "t", arguments: {} }).catch(() => undefined);
+        return { out: "done" };
+      })
+      .addEdge(START, "work")
+      .compile({ name: "mcp_work" });
+    await wrapGraph(graph, { warden }).invoke({});
+    await client.close();
+    await server.close();
+    await reader.forceFlush();
+    const metrics = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+    const mcp = metrics.find((m) => m.descriptor.name === "mcp.client.operation.duration");
+    expect(mcp).toBeDefined();
+    const errorTypes = new Set(mcp?.dataPoints.map((p) => p.attributes["error.type"]));
+    const codes = new Set(mcp?.dataPoints.map((p) => p.attributes["rpc.response.status_code"]));
+    // error.type (the same code) is capped: 3 codes and _other...
+    expect(errorTypes.size).toBe(MAX_KEYS + 1);
+    // ...but the same value under rpc.response.status_code opens a series per code.
+    expect(codes.size).toBeLessThanOrEqual(MAX_KEYS + 1);
+    await meterProvider.shutdown();
+  });
+});
+
+describe("captured content: a tool returning an object (its ToolMessage content is JSON, serialised again)", () => {
+  const PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj";
+  const PEM = `-----BEGIN PRIVATE KEY-----\n${PEM_BODY}\n-----END PRIVATE KEY-----`;
+
+  async function run(result: Record<string, unknown>) {
+    const { provider, spans } = memoryTracing();
+    const warden = new Warden({ tracerProvider: provider, captureContent: true });
+    const getKey = tool(async () => result, {
+      name: "get_key",
+      description: "Fetches a deploy key.",
+      schema: z.object({ q: z.string() }),
+    });
+    const llm = new ScriptedChatModel({
+      model: "test-model",
+      script: [{ toolCalls: [{ name: "get_key", args: { q: "a" } }] }, { content: "done" }],
+    });
+    await wrapGraph(createReactAgent({ llm, tools: [getKey], name: "deployer" }), { warden }).invoke(user("go"));
+    const chats = spans().filter((x) => x.name === "chat test-model");
+    const toolSpan = spans().find((x) => x.name === "execute_tool get_key");
+    return {
+      result: String(toolSpan?.attributes["gen_ai.tool.call.result"]),
+      // The second model call reads the tool's answer back.
+      input: String(chats[1]?.attributes["gen_ai.input.messages"]),
+    };
+  }
+
+  it("a PEM private key in the result is masked whole in the next model call's gen_ai.input.messages", async () => {
+    const { result, input } = await run({ id: "k1", key: PEM });
+    expect(result).not.toContain(PEM_BODY); // the tool span holds it once serialised: masked
+    expect(input).toContain("[REDACTED_PRIVATE_KEY]");
+    expect(input).not.toContain(PEM_BODY); // serialised twice (`\\n`): the body after the header is kept
+  });
+
+  it("a quoted password assignment inside a string of the result is masked in gen_ai.input.messages", async () => {
+    const { result, input } = await run({ env: 'DB_PASSWORD="hunter2Hunter2"' });
+    expect(result).not.toContain("hunter2Hunter2");
+    expect(input).not.toContain("hunter2Hunter2"); // `DB_PASSWORD=\\\"hunter2...`: not matched at all
+  });
+});
+
+describe("the default redactor on the kinds it lists (error messages are always redacted)", () => {
+  // README: "the value of `password=`, `secret:`, `api_key=`, `"access_token": "…"` and the like";
+  // "`user:password@` in URLs". Each secret below is of a listed kind; the fragment must not survive.
+  const CASES: ReadonlyArray<readonly [what: string, text: string, fragment: string]> = [
+    ["a quoted passphrase (JSON)", '{"password": "correct horse battery staple"}', "horse battery staple"],
+    ["a quoted passphrase (YAML-ish)", "password: 'correct horse battery staple'", "horse battery staple"],
+    [
+      "a password-only URL (Redis, as docker-compose names the host)",
+      "connect ECONNREFUSED redis://:s3cretPassw0rd@redis:6379/0",
+      "s3cretPassw0rd",
+    ],
+    ["a bare token assignment", '{"token": "tok_9f8e7d6c5b4a39281706"}', "tok_9f8e7d6c5b4a39281706"],
+    ["a camelCase secret key", '{"clientSecret": "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"}', "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"],
+  ];
+
+  for (const [what, text, fragment] of CASES) {
+    it(`masks ${what}`, () => {
+      expect(redactSecrets(text, "error.message")).not.toContain(fragment);
+    });
+  }
+
+  it("a tool error naming a password-only Redis URL reaches the run store with its password", async () => {
+    const store = join(mkdtempSync(join(tmpdir(), "aw-attack-redis-")), "runs.jsonl");
+    const warden = new Warden({ tracing: false, store });
+    const cache = tool(
+      async () => {
+        throw new Error("connect ECONNREFUSED redis://:s3cretPassw0rd@redis:6379/0");
+      },
+      { name: "cache_get", description: "Reads the cache.", schema: z.object({ key: z.string() }) },
+    );
+    const llm = new ScriptedChatModel({
+      model: "test-model",
+      script: [{ toolCalls: [{ name: "cache_get", args: { key: "a" } }] }, { content: "done" }],
+    });
+    await wrapGraph(createReactAgent({ llm, tools: [cache], name: "cacher" }), { warden }).invoke(user("go"));
+    await warden.shutdown();
+    const line = readFileSync(store, "utf8");
+    expect(line).toContain("ECONNREFUSED redis://"); // the error is recorded...
+    expect(line).not.toContain("s3cretPassw0rd"); // ...its password masked
+  });
+});
+
+describe("timer options a Node timer cannot hold", () => {
+  it("recovery.retry delays above 2^31 − 1 ms are refused at construction, naming the field (setTimeout would fire at once)", () => {
+    expect(() => new Warden({ recovery: { retry: { initialDelayMs: 3e9 } } })).toThrow(/initialDelayMs/);
+    expect(() => new Warden({ recovery: { retry: { maxDelayMs: 3e9 } } })).toThrow(/maxDelayMs/);
+    expect(
+      () => new Warden({ recovery: { retry: { initialDelayMs: 2 ** 31 - 1, maxDelayMs: 2 ** 31 - 1 } } }),
+    ).not.toThrow();
+  });
+});
