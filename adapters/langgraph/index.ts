@@ -1,4 +1,3 @@
 export { type Correction, DEFAULT_CORRECTION_ATTEMPTS } from "./correct.js";
 export { instrumentLangChain } from "./instrument.js";
-export { WardenNode } from "./node.js";
 export { type WrapOptions, wrapGraph } from "./wrap.js";

@@ -1,4 +1,4 @@
-import { Runnable, type RunnableConfig } from "@langchain/core/runnables";
+import type { Runnable, RunnableConfig } from "@langchain/core/runnables";
 import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
 import { currentStep, type Step } from "../../src/index.js";
 import { classify } from "./control.js";
@@ -32,42 +32,40 @@ export function latestState(graph: Step, outputChannels: unknown): unknown {
 
 /**
  * A graph node's runnable, wrapped: each execution is a `node` step (and span) under the running
- * graph's step, active while the node's work runs. Outside a task it calls straight through.
+ * graph's step, active while the node's work runs; outside a task it calls straight through.
+ *
+ * The wrapper is an object whose prototype is the node's own runnable, with an `invoke` of its own
+ * (the only method LangGraph calls on a node): code that inspects a graph's nodes — LangGraph's
+ * supervisor reads `nodes.tools.bound.tools` — sees the same class (`instanceof ToolNode`), fields,
+ * `lc_id`, name and serialisation as on the bare graph. A subclass of `Runnable` around it (as
+ * before) hid all of those (found by running LangGraph's own tests on wrapped graphs).
  */
-export class WardenNode<I = unknown, O = unknown> extends Runnable<I, O> {
-  lc_namespace = ["agentwarden", "langgraph"];
-
-  /** The inner runnable makes its own LangChain store before running node code (see `enterStep`). */
-  private readonly light: boolean;
-
-  constructor(
-    readonly inner: Runnable<I, O>,
-    readonly nodeName: string,
-    readonly correction?: Correction,
-  ) {
-    super();
-    this.name = inner.name ?? nodeName;
-    this.light = makesOwnStore(inner);
-  }
-
-  override invoke(input: I, config?: NodeConfig): Promise<O> {
-    const parent = currentStep();
-    if (!parent) return this.inner.invoke(input, config);
-    if (parent.run.guard && parent === parent.run.root) {
-      const read = config?.configurable?.[CONFIG_KEY_READ];
-      if (typeof read === "function") readers.set(parent, read as ChannelReader);
-    }
-    // Functional API tasks called from this node become steps too.
-    const inner = withTaskCalls(config);
-    const correction = this.correction;
-    return runAsNode(parent, this.nodeName, input, inner, this.light, (step) => {
-      const pending = this.inner.invoke(input, inner);
-      if (!correction) return pending;
-      return pending.then((output) =>
-        correct(correction, step, input, inner, output, (i, c) => this.inner.invoke(i as I, c as NodeConfig)),
-      ) as Promise<O>;
-    });
-  }
+export function wardenNode<I, O>(inner: Runnable<I, O>, nodeName: string, correction?: Correction): Runnable<I, O> {
+  // The inner runnable makes its own LangChain store before running node code (see `enterStep`).
+  const light = makesOwnStore(inner);
+  const node = Object.create(inner) as Runnable<I, O>;
+  Object.defineProperty(node, "invoke", {
+    configurable: true,
+    writable: true,
+    value: function invoke(input: I, config?: NodeConfig): Promise<O> {
+      const parent = currentStep();
+      if (!parent) return inner.invoke(input, config);
+      if (parent.run.guard && parent === parent.run.root) {
+        const read = config?.configurable?.[CONFIG_KEY_READ];
+        if (typeof read === "function") readers.set(parent, read as ChannelReader);
+      }
+      // Functional API tasks called from this node become steps too.
+      const withTasks = withTaskCalls(config);
+      return runAsNode(parent, nodeName, input, withTasks, light, (step) => {
+        const pending = inner.invoke(input, withTasks);
+        if (!correction) return pending;
+        return pending.then((output) =>
+          correct(correction, step, input, withTasks, output, (i, c) => inner.invoke(i as I, c as NodeConfig)),
+        ) as Promise<O>;
+      });
+    },
+  });
+  return node;
 }
 
 /**

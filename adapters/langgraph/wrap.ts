@@ -19,7 +19,7 @@ import { runFinalEvals, valuesOf } from "./evals.js";
 import { setRunGuards } from "./guards.js";
 import { instrumentLangChain, instrumentToolInstance } from "./instrument.js";
 import { iterateIn } from "./iterate.js";
-import { latestState, WardenNode } from "./node.js";
+import { latestState, wardenNode } from "./node.js";
 import { enterStep } from "./scope.js";
 
 export interface WrapOptions {
@@ -395,7 +395,7 @@ function wrapNodes(
     }
     for (const tool of toolsOf(bound)) instrumentToolInstance(tool);
     const correction = corrections.find((c) => (c.node === undefined ? MODEL_NODES.includes(key) : c.node === key));
-    copy.bound = new WardenNode(inner, key, correction);
+    copy.bound = wardenNode(inner, key, correction);
     wrapped[key] = copy;
   }
   return wrapped;
