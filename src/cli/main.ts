@@ -9,7 +9,7 @@ import { formatReport, reportStore, type StoreReport } from "./report.js";
 const USAGE = `usage: agentwarden <command> [options]
 
 commands:
-  report <store.jsonl> [--json]          ASF, ERR, CPCS and the per-agent, per-tool and per-model tables of a run store
+  report <store.jsonl> [--json]          ASF, ERR, CPCS, the per-agent and per-tool tables and the evaluations of a run store
   dashboard <store.jsonl> [--port N] [--host H]
                                          serve the local dashboard for a run store (default 127.0.0.1:${DEFAULT_DASHBOARD_PORT})
   compare <baseline.jsonl> <candidate.jsonl> [--max-drop asf=0.02,err=0.05] [--max-rise cpcs=10%]
