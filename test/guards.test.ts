@@ -429,6 +429,63 @@ describe.each(Object.entries(builders))("breaker escalation on %s: onTrip ask", 
     expect(llm.calls).toBe(1);
   });
 
+  /** A model that calls search at every turn: p0, p1, ... (the limit stops it, nothing else). */
+  function searching(warden: Warden) {
+    const ran: string[] = [];
+    const search = tool(
+      async ({ q }: { q: string }) => {
+        ran.push(q);
+        return `results for ${q}`;
+      },
+      { name: "search", description: "Searches.", schema: z.object({ q: z.string() }) },
+    );
+    const llm = new ScriptedChatModel({
+      model: "test-model",
+      script: (_m, call) => ({
+        toolCalls: [{ name: "search", args: { q: `p${call}` } }],
+        usage: { input: 10, output: 1 },
+      }),
+    });
+    return { agent: wrapGraph(build(llm, [search], new MemorySaver()), { warden }), ran };
+  }
+
+  it("a tool-call trip pauses the task; rejected, the resumed task ends as an abort does, no further call made", async () => {
+    const warden = new Warden({ ...options, limits: { maxToolCalls: 2 } });
+    const { agent, ran } = searching(warden);
+    const thread = { configurable: { thread_id: `ask-tools-reject-${_}` }, recursionLimit: 40 };
+    const paused = (await agent.invoke(user("search"), thread)) as unknown as {
+      __interrupt__?: Array<{ value: unknown }>;
+    };
+    // The third call is the one asked about: the first two ran.
+    expect(paused.__interrupt__?.[0]?.value).toMatchObject({
+      agentwarden: "breaker",
+      kind: "tool_calls",
+      limit: 2,
+      observed: 3,
+    });
+    expect(ran).toEqual(["p0", "p1"]);
+    const error = await agent.invoke(new Command({ resume: { action: "reject" } }), thread).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isBreakerTrip(error)).toBe(true);
+    expect(isBreakerTrip(error) && error.data).toMatchObject({ kind: "tool_calls", limit: 2 });
+    expect(ran).toEqual(["p0", "p1"]);
+  });
+
+  it("a tool-call trip approved: the limit is raised to twice, the asked-about call runs, and the task pauses again at the new limit", async () => {
+    const warden = new Warden({ ...options, limits: { maxToolCalls: 2 } });
+    const { agent, ran } = searching(warden);
+    const thread = { configurable: { thread_id: `ask-tools-approve-${_}` }, recursionLimit: 40 };
+    await agent.invoke(user("search"), thread);
+    const again = (await agent.invoke(new Command({ resume: { action: "approve" } }), thread)) as unknown as {
+      __interrupt__?: Array<{ value: unknown }>;
+    };
+    // Raised to 4 (twice 2): the third and fourth calls run, the fifth is asked about.
+    expect(ran).toEqual(["p0", "p1", "p2", "p3"]);
+    expect(again.__interrupt__?.[0]?.value).toMatchObject({ kind: "tool_calls", limit: 4, observed: 5 });
+  });
+
   it("needs a checkpointer: a TypeError at wrap time", () => {
     const warden = new Warden({ ...options, limits: { maxCostUsd: 0.003 } });
     const llm = new ScriptedChatModel({ script: [{ content: "x" }] });

@@ -422,7 +422,9 @@ async function* carryOver(
     const state = await graph.getState?.({ configurable: config?.configurable });
     for (const task of state?.tasks ?? []) {
       for (const i of task.interrupts ?? []) {
-        const v = i.value as { agentwarden?: unknown; spentUsd?: unknown; tokens?: unknown } | undefined;
+        const v = i.value as
+          | { agentwarden?: unknown; spentUsd?: unknown; tokens?: unknown; kind?: unknown; observed?: unknown }
+          | undefined;
         if (v?.agentwarden === "breaker") guard.carryOver(v);
       }
     }

@@ -591,13 +591,22 @@ export class TaskGuard {
 
   /**
    * Carries a paused task's spending over into its resumption (the same thread resumed after an
-   * `ask` trip), so the same limit trips again and the reviewer's answer applies to it.
+   * `ask` trip), so the same limit trips again and the reviewer's answer applies to it: its cost
+   * and tokens, and for a tool-call trip the calls made before the one asked about (LangGraph runs
+   * the interrupted node again, so that call is counted again and trips again).
    */
-  carryOver(spent: { spentUsd?: unknown; tokens?: unknown }): void {
+  carryOver(spent: { spentUsd?: unknown; tokens?: unknown; kind?: unknown; observed?: unknown }): void {
     if (typeof spent.spentUsd === "number" && Number.isFinite(spent.spentUsd) && spent.spentUsd > 0)
       this.spentUsd += spent.spentUsd;
     if (typeof spent.tokens === "number" && Number.isSafeInteger(spent.tokens) && spent.tokens > 0)
       this.tokens += spent.tokens;
+    if (
+      spent.kind === "tool_calls" &&
+      typeof spent.observed === "number" &&
+      Number.isSafeInteger(spent.observed) &&
+      spent.observed > 1
+    )
+      this.toolCalls += spent.observed - 1;
   }
 
   /**
