@@ -45,6 +45,8 @@ export async function correct(
   invoke: Invoke,
 ): Promise<unknown> {
   const run = nodeStep.run;
+  // A guard blocked the task: the answer is agentwarden's refusal, not the model's to correct.
+  if (run.guardBlocked !== undefined) return output;
   if (correction.finalOnly !== false && !isFinalAnswer(output)) return output;
   const max = correction.maxAttempts ?? DEFAULT_CORRECTION_ATTEMPTS;
   const target = nodeStep.name;

@@ -27,7 +27,8 @@ export function runFinalEvals(
         if (state) last = state;
         return r;
       }
-      if (last) {
+      // A task a guard blocked answered with agentwarden's refusal: nothing of the agent's to judge.
+      if (last && root.run.guardBlocked === undefined) {
         const failure = await evaluate(root, evaluators, last.value, "final");
         if (failure) onFailure(failure.error);
       }
