@@ -381,11 +381,13 @@ describe("eval-driven correction", () => {
     const warden = new Warden({ tracing: false });
     const graph = createReactAgent({ llm: new ScriptedChatModel({ script: [{ content: "x" }] }), tools: [] });
     expect(() => wrapGraph(graph, { warden, corrections: [{ evaluators: [] }] })).toThrow(
-      /option corrections must be an array/,
+      "agentwarden: option corrections[0].evaluators must be a non-empty array of { name, evaluate }, got an empty array",
     );
-    expect(() => wrapGraph(graph, { warden, corrections: [{ evaluators: [json], maxAttempts: 0 }] })).toThrow(
-      TypeError,
-    );
+    expect(() => wrapGraph(graph, { warden, corrections: {} as never })).toThrow(/option corrections must be an array/);
+    expect(() =>
+      wrapGraph(graph, { warden, corrections: [{ evaluators: [json] }, { evaluators: [json], maxAttempts: 0 }] }),
+    ).toThrow(new RangeError("agentwarden: option corrections[1].maxAttempts must be an integer >= 1, got number 0"));
+    expect(() => wrapGraph(graph, {} as never)).toThrow("agentwarden: option warden must be a Warden, got undefined");
     expect(() => new Warden({ recovery: { retry: { maxAttempts: 0 } } })).toThrow(
       /option recovery\.retry\.maxAttempts is invalid/,
     );

@@ -503,20 +503,25 @@ function checkOptions(options: WrapOptions): WrapOptions {
       "agentwarden: option finalEvals must be an array of evaluators { name: string, evaluate(output) }",
     );
   }
-  if (
-    options.corrections !== undefined &&
-    (!Array.isArray(options.corrections) ||
-      options.corrections.some(
-        (c) =>
-          !Array.isArray(c?.evaluators) ||
-          c.evaluators.length === 0 ||
-          c.evaluators.some((e) => typeof e?.name !== "string" || typeof e?.evaluate !== "function") ||
-          (c.maxAttempts !== undefined && (!Number.isInteger(c.maxAttempts) || c.maxAttempts < 1)),
-      ))
-  ) {
-    throw new TypeError(
-      "agentwarden: option corrections must be an array of { node?, evaluators: [{ name, evaluate }] (at least one), maxAttempts?: integer >= 1 }",
-    );
+  if (options.corrections !== undefined) {
+    const shape = "an array of { node?, evaluators: [{ name, evaluate }] (at least one), maxAttempts?: integer >= 1 }";
+    if (!Array.isArray(options.corrections))
+      throw new TypeError(`agentwarden: option corrections must be ${shape}, got ${describe(options.corrections)}`);
+    options.corrections.forEach((c, i) => {
+      const at = `corrections[${i}]`;
+      if (
+        !Array.isArray(c?.evaluators) ||
+        c.evaluators.length === 0 ||
+        c.evaluators.some((e) => typeof e?.name !== "string" || typeof e?.evaluate !== "function")
+      )
+        throw new TypeError(
+          `agentwarden: option ${at}.evaluators must be a non-empty array of { name, evaluate }, got ${describe(c?.evaluators)}`,
+        );
+      if (c.maxAttempts !== undefined && (!Number.isInteger(c.maxAttempts) || c.maxAttempts < 1))
+        throw new RangeError(
+          `agentwarden: option ${at}.maxAttempts must be an integer >= 1, got ${describe(c.maxAttempts)}`,
+        );
+    });
   }
   if (options.version !== undefined) checkVersion(options.version, "version");
   if (options.kind !== undefined && options.kind !== "agent" && options.kind !== "workflow") {
@@ -539,6 +544,8 @@ function checkVersion(version: unknown, field: string): string {
 
 function describe(value: unknown): string {
   if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (Array.isArray(value)) return value.length === 0 ? "an empty array" : "an array";
   if (typeof value === "function") return `a function${value.name ? ` (${value.name})` : ""}`;
   if (typeof value !== "object") return `${typeof value} ${JSON.stringify(value) ?? String(value)}`;
   const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
