@@ -66,6 +66,12 @@ describe("agentwarden compare (the regression gate)", () => {
     expect(r.stdout).toContain("regression: asf beyond threshold");
   });
 
+  it("shows a threshold on a metric neither store has (a misspelt evaluator) as a row with no data, not silently ignored", () => {
+    const r = cli("compare", path("baseline.jsonl"), path("worse.jsonl"), "--max-drop", "eval:helpfulnes=0.05");
+    expect(r.code).toBe(0);
+    expect(line(r.stdout, "eval:helpfulnes")).toMatch(/n\/a \(0\)\s+n\/a \(0\)\s+n\/a\s+drop ≤ 0\.05\s+no data$/);
+  });
+
   it("passes a drop within the noise of small samples, saying it is not significant", () => {
     // 9/10 → 8/10: 10 points down, beyond 0.02, but the interval [−0.4205, 0.2362] includes 0.
     const r = cli("compare", path("small-baseline.jsonl"), path("small-candidate.jsonl"), "--max-drop", "asf=0.02");

@@ -116,6 +116,14 @@ export function compareVersions(
     if (interval) row.interval = interval;
     rows.push(row);
   }
+  // A threshold on a metric neither store has (a misspelt evaluator name) is shown as a row with
+  // no data, not dropped: a gate that silently checks nothing would always pass.
+  const known = new Set(rows.map((r) => r.metric));
+  for (const metric of [...Object.keys(options.maxDrop ?? {}), ...Object.keys(options.maxRise ?? {})]) {
+    if (known.has(metric)) continue;
+    known.add(metric);
+    rows.push({ metric, baseline: null, candidate: null, baselineN: 0, candidateN: 0, change: null });
+  }
   const metrics = rows.map((row) => judge(row, options));
   return { metrics, regressed: metrics.some((m) => m.verdict === "fail") };
 }
