@@ -538,6 +538,14 @@ describe("guard options", () => {
       }),
     ).toThrow(/option guards\.tool\[0\]\.action is "escalate".*needs a checkpointer/);
   });
+  it("escalate on an output guard is refused as such, checkpointer or not (not as a missing checkpointer)", () => {
+    expect(() =>
+      wrapGraph(createReactAgent({ llm, tools: [] }), {
+        warden,
+        guards: { output: [{ evaluators: [noInjection], action: "escalate" }] },
+      }),
+    ).toThrow(/option guards\.output\[0\]\.action "escalate" is for input and tool guards/);
+  });
   it("reask is for output guards only, and takes maxAttempts", () => {
     const warden = new Warden({ tracing: false });
     const graph = () => createReactAgent({ llm: recordingModel([{ content: "ok" }]).llm, tools: [] });

@@ -210,13 +210,13 @@ function parseRule(rule: unknown, field: string, canEscalate: boolean, point: Gu
     throw new TypeError(
       `agentwarden: option ${field}.action must be "block", "redact", "escalate" or "reask", got ${describe(action)}`,
     );
-  if (action === "escalate" && !canEscalate)
-    throw new TypeError(
-      `agentwarden: option ${field}.action is "escalate", which pauses the task with interrupt(): the graph needs a checkpointer (compile({ checkpointer }))`,
-    );
   if (action === "escalate" && point === "output")
     throw new TypeError(
       `agentwarden: option ${field}.action "escalate" is for input and tool guards: LangGraph re-runs an interrupted node, so the model would be called again on resume; an output guard blocks or redacts`,
+    );
+  if (action === "escalate" && !canEscalate)
+    throw new TypeError(
+      `agentwarden: option ${field}.action is "escalate", which pauses the task with interrupt(): the graph needs a checkpointer (compile({ checkpointer }))`,
     );
   if (action === "redact" && point === "tool")
     throw new TypeError(
