@@ -226,6 +226,7 @@ export { readStore, type StoreLineError, type StoreRead, type StoreVisitor } fro
 export type { EvalRecord } from "./store/records.js";
 export { type ScanOptions, scanStore } from "./store/scanStore.js";
 export type { Subscriber } from "./subscriber.js";
+export { boundedName, MAX_NAME_LENGTH } from "./tables.js";
 export {
   GEN_AI_EVALUATION_RESULT,
   type LoggerLike,

@@ -222,3 +222,70 @@ describe("timer options a Node timer cannot hold", () => {
     ).not.toThrow();
   });
 });
+
+describe("names a hostile agent, model or MCP server made huge", () => {
+  const HUGE = 100_000;
+
+  it("a 100,000-character tool and model name is cut to 256 in spans, metrics and the store", async () => {
+    const { provider, spans } = memoryTracing();
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const store = join(mkdtempSync(join(tmpdir(), "aw-attack-names-")), "runs.jsonl");
+    const warden = new Warden({ tracerProvider: provider, meterProvider, store });
+    const name = `t${"x".repeat(HUGE)}`;
+    const model = `m${"y".repeat(HUGE)}`;
+    const huge = tool(async () => "ok", { name, description: "A tool.", schema: z.object({ q: z.string() }) });
+    const llm = new ScriptedChatModel({
+      model,
+      script: [{ toolCalls: [{ name, args: { q: "a" } }], usage: { input: 10, output: 1 } }, { content: "done" }],
+    });
+    const out = await wrapGraph(createReactAgent({ llm, tools: [huge], name: "namer" }), { warden }).invoke(user("go"));
+    // The agent itself is untouched: the tool ran under its own name.
+    expect(String(out.messages.at(-2)?.content)).toBe("ok");
+    await warden.shutdown();
+    await reader.forceFlush();
+    const toolSpan = spans().find((s) => s.name.startsWith("execute_tool "));
+    expect(String(toolSpan?.attributes["gen_ai.tool.name"]).length).toBe(256);
+    expect(String(toolSpan?.attributes["gen_ai.tool.name"])).toBe(`${name.slice(0, 255)}…`);
+    expect(Math.max(...spans().map((s) => s.name.length))).toBeLessThanOrEqual(300);
+    const chat = spans().find((s) => s.name.startsWith("chat "));
+    expect(String(chat?.attributes["gen_ai.request.model"]).length).toBe(256);
+    const labels = exporter
+      .getMetrics()
+      .flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics))
+      .flatMap((m) => (m.dataPoints as Array<{ attributes: Record<string, unknown> }>).map((p) => p.attributes))
+      .flatMap((a) => Object.values(a).map(String));
+    expect(Math.max(...labels.map((l) => l.length))).toBeLessThanOrEqual(256);
+    // The store line holds each name a few times, cut: kilobytes, not the megabyte of copies.
+    expect(readFileSync(store, "utf8").length).toBeLessThan(20_000);
+    await meterProvider.shutdown();
+  });
+
+  it("a 100,000-character tool name an MCP client sends is cut to 256 on its span", async () => {
+    useContextManager();
+    const { provider, spans } = memoryTracing();
+    const server = new Server({ name: "s", version: "1.0.0" }, { capabilities: { tools: {} } });
+    server.setRequestHandler(CallToolRequestSchema, async () => ({ content: [{ type: "text", text: "ok" }] }));
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: "c", version: "1" });
+    await client.connect(clientSide);
+    const warden = new Warden({ tracerProvider: provider });
+    const name = `t${"x".repeat(HUGE)}`;
+    const S = Annotation.Root({ out: Annotation<string>() });
+    const graph = new StateGraph(S)
+      .addNode("work", async () => {
+        await client.callTool({ name, arguments: {} });
+        return { out: "done" };
+      })
+      .addEdge(START, "work")
+      .compile({ name: "mcp_names" });
+    await wrapGraph(graph, { warden }).invoke({});
+    await client.close();
+    await server.close();
+    const call = spans().find((s) => s.attributes["mcp.method.name"] === "tools/call");
+    expect(String(call?.attributes["gen_ai.tool.name"]).length).toBe(256);
+    expect(call?.name.length).toBeLessThanOrEqual(300);
+  });
+});

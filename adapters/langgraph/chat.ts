@@ -1,4 +1,4 @@
-import type { ChatInfo, ChatRequestParams, TokenUsage } from "../../src/index.js";
+import { boundedName, type ChatInfo, type ChatRequestParams, type TokenUsage } from "../../src/index.js";
 import { UNKNOWN_MODEL } from "../../src/telemetry/semconv.js";
 import { matchesStamp, messageStamp } from "./messages.js";
 
@@ -53,7 +53,7 @@ export function requestFacts(
     params = undefined;
   }
   const rawProvider = typeof params?.ls_provider === "string" ? params.ls_provider.toLowerCase() : undefined;
-  let provider = rawProvider ? (PROVIDERS[rawProvider] ?? rawProvider) : undefined;
+  let provider = rawProvider ? (PROVIDERS[rawProvider] ?? boundedName(rawProvider)) : undefined;
   if (!provider) {
     try {
       provider = model._llmType?.() ?? "_OTHER";
@@ -282,8 +282,9 @@ function count(v: unknown): number | undefined {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v + 0 : undefined;
 }
 
+/** A non-empty string from a model or its provider's response, cut to `MAX_NAME_LENGTH`. */
 function str(v: unknown): string | undefined {
-  return typeof v === "string" && v.length > 0 ? v : undefined;
+  return typeof v === "string" && v.length > 0 ? boundedName(v) : undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ToolMessage } from "@langchain/core/messages";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import {
+  boundedName,
   correctiveText,
   type Decision,
   type FailureClass,
@@ -71,7 +72,7 @@ export function instrumentToolClass(proto: Proto): void {
         const toolCall = isToolCall(arg) ? arg : undefined;
         const c: Call = {
           tool,
-          name: typeof tool.name === "string" ? tool.name : "tool",
+          name: typeof tool.name === "string" ? boundedName(tool.name) : "tool",
           arg,
           args: toolCall ? toolCall.args : arg,
           callId: toolCall?.id ?? (typeof config?.toolCall?.id === "string" ? config.toolCall.id : undefined),

@@ -1,6 +1,6 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { context, propagation } from "@opentelemetry/api";
-import { currentStep, type McpInfo, type Step } from "../../src/index.js";
+import { boundedName, currentStep, type McpInfo, type Step } from "../../src/index.js";
 import { recover } from "./recover.js";
 import { attempt, fail, rpcCode, settle, type ToolCall } from "./toolCall.js";
 
@@ -77,11 +77,16 @@ function wrapRequest(original: ClientLike["request"]): ClientLike["request"] {
     if (typeof sessionId === "string") info.sessionId = sessionId;
     const uri = request.params?.uri;
     if (RESOURCE_METHODS.has(method) && typeof uri === "string") info.resourceUri = uri;
+    // Names the caller or the server chose: cut to MAX_NAME_LENGTH like every name from outside.
     const promptName =
-      method === "prompts/get" && typeof request.params?.name === "string" ? request.params.name : undefined;
+      method === "prompts/get" && typeof request.params?.name === "string"
+        ? boundedName(request.params.name)
+        : undefined;
     if (promptName !== undefined) info.promptName = promptName;
     const toolName =
-      method === "tools/call" && typeof request.params?.name === "string" ? request.params.name : undefined;
+      method === "tools/call" && typeof request.params?.name === "string"
+        ? boundedName(request.params.name)
+        : undefined;
 
     // Called from inside a LangChain tool (e.g. @langchain/mcp-adapters): one span, the tool's.
     if (parent.kind === "tool" && toolName !== undefined && parent.tool && !parent.tool.mcp) {

@@ -9,7 +9,7 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { captureText } from "../../src/content.js";
-import { DEFAULT_MAX_CONTENT_LENGTH, type Redactor, redactSecrets, TRACER_NAME } from "../../src/index.js";
+import { boundedName, DEFAULT_MAX_CONTENT_LENGTH, type Redactor, redactSecrets, TRACER_NAME } from "../../src/index.js";
 
 interface ServerLike {
   _requestHandlers?: Map<string, Handler>;
@@ -81,7 +81,8 @@ export function traceMcpServer<S extends object>(server: S, options: McpServerTr
       });
       const arrival = trace.getSpanContext(context.active());
       const links: Link[] = arrival ? [{ context: arrival }] : [];
-      const name = typeof request.params?.name === "string" ? request.params.name : undefined;
+      // The client chose it: cut to MAX_NAME_LENGTH like every name from outside.
+      const name = typeof request.params?.name === "string" ? boundedName(request.params.name) : undefined;
       // `{mcp.method.name} {target}`: the tool or the prompt; resource URIs stay out (cardinality).
       const target = name !== undefined && (method === "tools/call" || method === "prompts/get") ? name : undefined;
       const attributes: Attributes = { "mcp.method.name": method };
