@@ -107,10 +107,11 @@ export interface WardenOptions {
    * Spans under a trace the sampler dropped. `"skip"` (default): once a step's span and its
    * parent's are both unsampled (not recording), agentwarden starts no spans for that step's
    * descendants; they run in the nearest started span's context (same trace id, sampled flag off),
-   * so a sampled-out task costs next to nothing in tracing. Right for every parent-based or
-   * trace-id-ratio sampler (the SDK's default and the `OTEL_TRACES_SAMPLER` choices but Jaeger
-   * remote). `"create"`: a span for every step regardless, for a sampler that may keep a span
-   * whose parent it dropped (by name or attributes).
+   * so a sampled-out task costs next to nothing in tracing. Right for every parent-based,
+   * trace-id-ratio or always-on/off sampler (the SDK's default and every `OTEL_TRACES_SAMPLER`
+   * choice). `"create"`: a span for every step regardless, for a sampler that may keep a span whose
+   * parent it dropped (one plugged in that decides by span name or attributes, such as a remote
+   * Jaeger or X-Ray sampler).
    */
   sampledOutSpans?: "skip" | "create";
   /**

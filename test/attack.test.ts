@@ -83,6 +83,27 @@ describe("CLI output of names and errors an agent or MCP server chose", () => {
   });
 });
 
+/**
+ * Connects a client to `server` over an in-memory transport and runs `work` with it as the only
+ * node of a wrapped one-node graph (an agent task calling the server), then closes both ends.
+ */
+async function inMcpTask(warden: Warden, server: Server, name: string, work: (client: Client) => Promise<void>) {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: "c", version: "1" });
+  await client.connect(clientSide);
+  const graph = new StateGraph(Annotation.Root({ out: Annotation<string>() }))
+    .addNode("work", async () => {
+      await work(client);
+      return { out: "done" };
+    })
+    .addEdge(START, "work")
+    .compile({ name });
+  await wrapGraph(graph, { warden }).invoke({});
+  await client.close();
+  await server.close();
+}
+
 describe("metric series an MCP server chooses", () => {
   it("JSON-RPC error codes from a hostile MCP server are bounded by maxKeys on the MCP duration histogram", async () => {
     useContextManager();
@@ -97,26 +118,13 @@ describe("metric series an MCP server chooses", () => {
       code++;
       throw new McpError(code, "nope");
     });
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await server.connect(serverSide);
-    const client = new Client({ name: "c", version: "1" });
-    await client.connect(clientSide);
-
     const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
     const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
     const meterProvider = new MeterProvider({ readers: [reader] });
     const warden = new Warden({ tracing: false, meterProvider, metrics: { maxKeys: MAX_KEYS } });
-    const S = Annotation.Root({ out: Annotation<string>() });
-    const graph = new StateGraph(S)
-      .addNode("work", async () => {
-        for (let i = 0; i < N; i++) await client.callTool({ name: "t", arguments: {} }).catch(() => undefined);
-        return { out: "done" };
-      })
-      .addEdge(START, "work")
-      .compile({ name: "mcp_work" });
-    await wrapGraph(graph, { warden }).invoke({});
-    await client.close();
-    await server.close();
+    await inMcpTask(warden, server, "mcp_work", async (client) => {
+      for (let i = 0; i < N; i++) await client.callTool({ name: "t", arguments: {} }).catch(() => undefined);
+    });
     await reader.forceFlush();
     const metrics = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
     const mcp = metrics.find((m) => m.descriptor.name === "mcp.client.operation.duration");
@@ -267,23 +275,11 @@ describe("names a hostile agent, model or MCP server made huge", () => {
     const { provider, spans } = memoryTracing();
     const server = new Server({ name: "s", version: "1.0.0" }, { capabilities: { tools: {} } });
     server.setRequestHandler(CallToolRequestSchema, async () => ({ content: [{ type: "text", text: "ok" }] }));
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await server.connect(serverSide);
-    const client = new Client({ name: "c", version: "1" });
-    await client.connect(clientSide);
     const warden = new Warden({ tracerProvider: provider });
     const name = `t${"x".repeat(HUGE)}`;
-    const S = Annotation.Root({ out: Annotation<string>() });
-    const graph = new StateGraph(S)
-      .addNode("work", async () => {
-        await client.callTool({ name, arguments: {} });
-        return { out: "done" };
-      })
-      .addEdge(START, "work")
-      .compile({ name: "mcp_names" });
-    await wrapGraph(graph, { warden }).invoke({});
-    await client.close();
-    await server.close();
+    await inMcpTask(warden, server, "mcp_names", async (client) => {
+      await client.callTool({ name, arguments: {} });
+    });
     const call = spans().find((s) => s.attributes["mcp.method.name"] === "tools/call");
     expect(String(call?.attributes["gen_ai.tool.name"]).length).toBe(256);
     expect(call?.name.length).toBeLessThanOrEqual(300);
