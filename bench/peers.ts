@@ -3,13 +3,14 @@ import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import * as CallbackManagerModule from "@langchain/core/callbacks/manager";
 import { CallbackHandler } from "@langfuse/langchain";
 import { setLangfuseTracerProvider } from "@langfuse/tracing";
-import { context } from "@opentelemetry/api";
+import { type Attributes, type Context, context, type SpanKind, type SpanStatus, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
   InMemorySpanExporter,
   ParentBasedSampler,
+  type ReadableSpan,
   type Sampler,
   TraceIdRatioBasedSampler,
 } from "@opentelemetry/sdk-trace-base";
@@ -52,6 +53,14 @@ export interface PeersFigures {
    * usually runs: `ParentBased(TraceIdRatioBased(0.1))`, one trace in ten kept.
    */
   agentwardenSampled: PeerFigure;
+  /**
+   * The OpenTelemetry SDK alone, no agentwarden: a bare run, then the spans agentwarden records for
+   * it (the same names, kinds, parents, attributes, events and statuses, copied from one traced
+   * run) started and ended through a tracer provider like agentwarden's, in one batch with parents
+   * passed explicitly (no context activation, no hooks). A floor: what the spans cost any tracer
+   * that makes them through the application's TracerProvider.
+   */
+  sdkFloor: PeerFigure;
   /** A LangChain callback handler that does nothing: the cost of the mechanism the peers use. */
   noopCallback: PeerFigure;
   openinference: PeerFigure;
@@ -72,6 +81,52 @@ function memoryProvider(sampler?: Sampler) {
     ],
   });
   return { exporter, provider };
+}
+
+/** A recorded span and its children, to be made again through a tracer (see `sdkFloor`). */
+export interface SpanShape {
+  name: string;
+  kind: SpanKind;
+  attributes: Attributes;
+  events: Array<{ name: string; attributes?: Attributes }>;
+  status: SpanStatus;
+  children: SpanShape[];
+}
+
+/** The span tree of one run's finished spans (its roots first). */
+export function spanShapes(spans: readonly ReadableSpan[]): SpanShape[] {
+  const byId = new Map<string, SpanShape>();
+  for (const s of spans) {
+    byId.set(s.spanContext().spanId, {
+      name: s.name,
+      kind: s.kind,
+      attributes: { ...s.attributes },
+      events: s.events.map((e) => ({ name: e.name, ...(e.attributes ? { attributes: { ...e.attributes } } : {}) })),
+      status: s.status,
+      children: [],
+    });
+  }
+  const roots: SpanShape[] = [];
+  // Finished spans come in end order; a parent ends after its children, so sort by start time.
+  const ordered = [...spans].sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]);
+  for (const s of ordered) {
+    const shape = byId.get(s.spanContext().spanId) as SpanShape;
+    const parent = s.parentSpanContext ? byId.get(s.parentSpanContext.spanId) : undefined;
+    if (parent) parent.children.push(shape);
+    else roots.push(shape);
+  }
+  return roots;
+}
+
+/** Makes `shapes` again through `tracer`, each under its parent (passed explicitly). */
+export function replaySpans(tracer: ReturnType<BasicTracerProvider["getTracer"]>, shapes: SpanShape[], parent: Context): void {
+  for (const shape of shapes) {
+    const span = tracer.startSpan(shape.name, { kind: shape.kind, attributes: shape.attributes }, parent);
+    if (shape.children.length > 0) replaySpans(tracer, shape.children, trace.setSpan(parent, span));
+    for (const e of shape.events) span.addEvent(e.name, e.attributes);
+    span.setStatus(shape.status);
+    span.end();
+  }
 }
 
 /**
@@ -139,7 +194,11 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
   const lfHandler = new CallbackHandler();
 
   const bare = scriptedReactAgent(STEPS);
-  const exporters = [aw.exporter, oi.exporter, lf.exporter, sampledProvider.exporter];
+  const floor = memoryProvider();
+  const floorTracer = floor.provider.getTracer("sdk-floor");
+  let floorShapes: SpanShape[] = [];
+  const floorGraph = scriptedReactAgent(STEPS);
+  const exporters = [aw.exporter, oi.exporter, lf.exporter, sampledProvider.exporter, floor.exporter];
   // Spans are exported (to memory) and dropped, as a real exporter would.
   const drain = () => {
     for (const e of exporters) if (e.getFinishedSpans().length > 2000) e.reset();
@@ -162,6 +221,11 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
     agentwardenUntraced: async () => void (await untracedGraph.invoke(input)),
     agentwardenSampled: async () => {
       await sampledGraph.invoke(input);
+      drain();
+    },
+    sdkFloor: async () => {
+      await floorGraph.invoke(input);
+      replaySpans(floorTracer, floorShapes, context.active());
       drain();
     },
     noopCallback: async () => void (await noopGraph.invoke(input, { callbacks: [noop] })),
@@ -195,8 +259,14 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
     v.after?.();
     await p.provider.forceFlush();
     spansPerRun[name] = p.exporter.getFinishedSpans().length;
+    if (name === "agentwarden") floorShapes = spanShapes(p.exporter.getFinishedSpans());
     p.exporter.reset();
   }
+  floor.exporter.reset();
+  await runs.sdkFloor?.();
+  await floor.provider.forceFlush();
+  spansPerRun.sdkFloor = floor.exporter.getFinishedSpans().length;
+  floor.exporter.reset();
   // Head-sampled: the mean over 200 runs (a run has all its spans or none).
   sampledProvider.exporter.reset();
   for (let i = 0; i < 200; i++) await sampledGraph.invoke(input);
@@ -211,6 +281,7 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
     "agentwardenCapture",
     "agentwardenUntraced",
     "agentwardenSampled",
+    "sdkFloor",
     "noopCallback",
     "openinference",
     "langfuse",
@@ -224,7 +295,7 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
     const v = withHooks(name);
     v.before?.();
     for (let i = 0; i < 20; i++) await v.run();
-    for (const p of [aw, oi, lf, sampledProvider]) await p.provider.forceFlush();
+    for (const p of [aw, oi, lf, sampledProvider, floor]) await p.provider.forceFlush();
     for (const e of exporters) e.reset();
     collect();
     const before = process.memoryUsage().heapUsed;
@@ -235,7 +306,7 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
       await v.run();
       await new Promise((resolve) => setImmediate(resolve));
     }
-    for (const p of [aw, oi, lf, sampledProvider]) await p.provider.forceFlush();
+    for (const p of [aw, oi, lf, sampledProvider, floor]) await p.provider.forceFlush();
     for (const e of exporters) e.reset();
     collect();
     heapGrowthMb[name] = round((process.memoryUsage().heapUsed - before) / 2 ** 20, 2);
@@ -247,6 +318,7 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
     oi.provider.shutdown(),
     lf.provider.shutdown(),
     sampledProvider.provider.shutdown(),
+    floor.provider.shutdown(),
   ]);
   return { times, spansPerRun, heapGrowthMb };
 }
@@ -295,6 +367,7 @@ export function peersFigures(samples: PeersSample[], options: { rounds: number; 
     agentwardenCapture: figure("agentwardenCapture"),
     agentwardenUntraced: figure("agentwardenUntraced"),
     agentwardenSampled: figure("agentwardenSampled"),
+    sdkFloor: figure("sdkFloor"),
     noopCallback: figure("noopCallback"),
     openinference: figure("openinference"),
     langfuse: figure("langfuse"),

@@ -65,11 +65,12 @@ const re = (source: string, flags = "g") => new RegExp(source, flags);
  */
 const patterns: readonly SecretPattern[] = [
   {
-    // PEM private keys, whole: the body also when its lines were joined by "; " or escaped as `\n`
+    // PEM private keys and OpenPGP private key blocks (their armour headers and checksum line
+    // included), whole: the body also when its lines were joined by "; " or escaped as `\n`
     // (once or more: a tool's JSON result serialised again in a message list has `\\n`).
     kind: "private key",
     pattern: re(
-      String.raw`-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----(?:[A-Za-z0-9+/=\s;:,.]|-(?!----)|\\{1,8}[nrt])*(?:-----END[A-Z ]{0,40}PRIVATE KEY-----)?`,
+      String.raw`-----BEGIN[A-Z ]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s;:,.()]|-(?!----)|\\{1,8}[nrt])*(?:-----END[A-Z ]{0,40}PRIVATE KEY(?: BLOCK)?-----)?`,
     ),
     replacement: "[REDACTED_PRIVATE_KEY]",
     needs: "PRIVATE KEY",
@@ -90,6 +91,28 @@ const patterns: readonly SecretPattern[] = [
     pattern: re(String.raw`${START}(Bearer(?:\s|\\[nrt]){1,8})[A-Za-z0-9._~+/=-]{16,}`, "gi"),
     replacement: "$1[REDACTED_TOKEN]",
     test: /bearer/i,
+  },
+  {
+    // HTTP Basic credentials (base64 of user:password) after "Authorization:" (a header, or a
+    // JSON key "authorization": "Basic ..."); "Basic" alone is an ordinary word
+    kind: "basic credentials",
+    pattern: re(
+      String.raw`${START}(Authorization(?:\\{0,8}["'])?\s{0,8}[:=]\s{0,8}(?:\\{0,8}["'])?Basic(?:\s|\\[nrt]){1,8})[A-Za-z0-9+/]{4,}={0,2}`,
+      "gi",
+    ),
+    replacement: "$1[REDACTED_TOKEN]",
+    test: /authorization/i,
+  },
+  {
+    // incoming-webhook URLs, whose path is the secret: Slack (hooks.slack.com/services/...,
+    // /workflows/..., /triggers/...) and Discord (discord.com/api/webhooks/<id>/<token>)
+    kind: "webhook URL",
+    pattern: re(
+      String.raw`(hooks\.slack\.com/(?:services|workflows|triggers)/|discord(?:app)?\.com/api/webhooks/)[A-Za-z0-9_/-]{8,512}`,
+      "gi",
+    ),
+    replacement: "$1[REDACTED_TOKEN]",
+    test: /hooks\.slack\.com|discord(?:app)?\.com\/api\/webhooks/i,
   },
   {
     // JSON Web Tokens (header.payload.signature, each base64url; both JSON parts start "eyJ")
@@ -191,7 +214,8 @@ const patterns: readonly SecretPattern[] = [
 export const SECRET_KINDS: readonly string[] = patterns.map((p) => p.kind);
 
 /**
- * The default redactor: masks private keys, credentials in URLs, bearer tokens, JWTs, API keys of
+ * The default redactor: masks private keys (PEM, OpenPGP), credentials in URLs, bearer tokens, HTTP
+ * Basic credentials, webhook URLs (Slack, Discord), JWTs, API keys of
  * the common providers, AWS secret access keys, password and secret assignments, e-mail
  * addresses, US SSNs, IBANs, card numbers and phone numbers (`SECRET_KINDS`), in raw text and in
  * JSON alike. Extend it with `redactWith([...patterns])`.

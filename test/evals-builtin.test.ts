@@ -9,6 +9,7 @@ import { wrapGraph } from "../adapters/langgraph/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
 import {
   argusGarvisEvaluator,
+  CREDENTIAL_KINDS,
   type EvalResult,
   type Evaluator,
   findSecrets,
@@ -161,6 +162,18 @@ describe("findings: spans a guard can redact exactly", () => {
     expect(redactSecrets(text, "error.message")).toBe(
       "Authorization: Bearer [REDACTED_TOKEN] to postgres://[REDACTED_CREDENTIALS]@db:5432/x",
     );
+  });
+
+  it("findSecrets names Basic credentials and webhook URLs as credentials, their kept prefixes outside the spans", () => {
+    const text =
+      'curl -H "Authorization: Basic YWxpY2U6czNjcmV0" https://hooks.slack.com/services/T0A1B2C3D/B4E5F6G7H/Zx9Yw8Vu7Ts6';
+    expect(findSecrets(text).map((s) => [s.kind, text.slice(s.start, s.end)])).toEqual([
+      ["basic credentials", "YWxpY2U6czNjcmV0"],
+      ["webhook URL", "T0A1B2C3D/B4E5F6G7H/Zx9Yw8Vu7Ts6"],
+    ]);
+    expect(CREDENTIAL_KINDS).toEqual(expect.arrayContaining(["basic credentials", "webhook URL"]));
+    // "Basic" as a word is not a credential.
+    expect(findSecrets("Basic information about the account")).toEqual([]);
   });
 
   it("on every text of the labelled sets, masking findSecrets' spans gives redactSecrets' output", () => {

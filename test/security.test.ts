@@ -48,6 +48,9 @@ const JWT_PAYLOAD = "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkFsaWNlIn0";
 const JWT_SIGNATURE = "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
 const JWT = `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.${JWT_PAYLOAD}.${JWT_SIGNATURE}`;
 const PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj";
+/** The body of an armoured OpenPGP key (base64 lines). */
+const PGP_BODY =
+  "lQdGBGVk1pABEADH3k9Lm2PwJalrXUtnFEMIK7MDENGbPxRfiCYzq3Xk9Lm2PqRsTuVw\nXyZaBcDeFgHiJkLmNoPqRsTuVwXyZa0123456789AbCdEfGhIjKlMnOpQrStUvWxYz";
 const SECRETS: ReadonlyArray<readonly [secret: string, redacted: string, fragments: readonly string[]]> = [
   [EMAIL, "[REDACTED_EMAIL]", [EMAIL, "alice.secret"]],
   [OPENAI_KEY, "[REDACTED_KEY]", [OPENAI_KEY, OPENAI_BODY]],
@@ -91,6 +94,29 @@ const SECRETS: ReadonlyArray<readonly [secret: string, redacted: string, fragmen
   ["4111 1111 1111 1111", "[REDACTED_NUMBER]", ["4111 1111 1111 1111"]],
   ["+1 415-555-0132", "[REDACTED_PHONE]", ["415-555-0132"]],
   ["GB82 WEST 1234 5698 7654 32", "[REDACTED_IBAN]", ["WEST 1234 5698"]],
+  // An OpenPGP private key block (armour headers and a checksum line in its body).
+  [
+    `-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\n${PGP_BODY}\n=Xq7P\n-----END PGP PRIVATE KEY BLOCK-----`,
+    "[REDACTED_PRIVATE_KEY]",
+    [PGP_BODY.slice(0, 24), PGP_BODY.slice(-24)],
+  ],
+  // HTTP Basic credentials (base64 of user:password) in an Authorization header.
+  [
+    "Authorization: Basic YWxpY2U6czNjcmV0UGFzc3cwcmQ=",
+    "Authorization: Basic [REDACTED_TOKEN]",
+    ["YWxpY2U6czNjcmV0UGFzc3cwcmQ"],
+  ],
+  // Incoming-webhook URLs carry their secret in the path (Slack, Discord).
+  [
+    "https://hooks.slack.com/services/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",
+    "https://hooks.slack.com/services/[REDACTED_TOKEN]",
+    ["Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2", "T0A1B2C3D/B4E5F6G7H"],
+  ],
+  [
+    "https://discord.com/api/webhooks/1234567890123456789/Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2Yz3",
+    "https://discord.com/api/webhooks/[REDACTED_TOKEN]",
+    ["Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2Yz3"],
+  ],
 ];
 /** Whole secrets and their distinctive parts: none may appear anywhere, cut or not. */
 const FRAGMENTS = SECRETS.flatMap(([secret, , parts]) => [secret, ...parts]);

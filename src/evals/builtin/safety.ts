@@ -8,6 +8,8 @@ export const CREDENTIAL_KINDS: readonly string[] = [
   "private key",
   "URL credentials",
   "bearer token",
+  "basic credentials",
+  "webhook URL",
   "JWT",
   "API key",
   "AWS secret access key",
