@@ -119,7 +119,11 @@ export function spanShapes(spans: readonly ReadableSpan[]): SpanShape[] {
 }
 
 /** Makes `shapes` again through `tracer`, each under its parent (passed explicitly). */
-export function replaySpans(tracer: ReturnType<BasicTracerProvider["getTracer"]>, shapes: SpanShape[], parent: Context): void {
+export function replaySpans(
+  tracer: ReturnType<BasicTracerProvider["getTracer"]>,
+  shapes: SpanShape[],
+  parent: Context,
+): void {
   for (const shape of shapes) {
     const span = tracer.startSpan(shape.name, { kind: shape.kind, attributes: shape.attributes }, parent);
     if (shape.children.length > 0) replaySpans(tracer, shape.children, trace.setSpan(parent, span));
