@@ -20,16 +20,19 @@ import { wrapGraph } from "../adapters/langgraph/index.js";
 import { instrumentMcp } from "../adapters/mcp/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
 import {
+  compareStores,
   formatReport,
   formatSteps,
   readStore,
   redactSecrets,
   reportStore,
+  serveDashboard,
   type TaskSummary,
   Warden,
 } from "../src/index.js";
 import { user } from "./support/agents.js";
 import { memoryTracing, useContextManager } from "./support/otel.js";
+import { generatedTask } from "./support/stores.js";
 
 instrumentMcp();
 
@@ -283,5 +286,80 @@ describe("names a hostile agent, model or MCP server made huge", () => {
     const call = spans().find((s) => s.attributes["mcp.method.name"] === "tools/call");
     expect(String(call?.attributes["gen_ai.tool.name"]).length).toBe(256);
     expect(call?.name.length).toBeLessThanOrEqual(300);
+  });
+});
+
+describe("a forged or edited run store line", () => {
+  // Each passes the top-level checks of a summary; below that, a field is not what a summary holds.
+  const forged: Record<string, Record<string, unknown>> = {
+    "input a number": { input: 42 },
+    "conversationId a number": { conversationId: 7 },
+    "error without type and message": { outcome: "failure", error: {} },
+    "a step that is null": { steps: [null] },
+    "a tool's figures null": { tools: { search: null } },
+    "a step error without a message": {
+      steps: [{ p: -1, k: "tool", n: "t", t: 0, d: 1, s: "error", e: { type: "X" } }],
+    },
+    "a count given as a string": { failures: { tool: "1", model: 0, eval: 0 } },
+    "a model's calls a string": { models: { "gpt-4o": { calls: "1" } } },
+  };
+
+  function storeWith(lines: object[]): string {
+    const path = join(mkdtempSync(join(tmpdir(), "aw-attack-store-")), "runs.jsonl");
+    writeFileSync(path, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
+    return path;
+  }
+
+  it("is skipped and reported with the field named; the store's other runs are read, reported and compared", async () => {
+    const good = (id: string): TaskSummary => ({ ...generatedTask(1), id });
+    for (const [what, over] of Object.entries(forged)) {
+      const path = storeWith([good("good-1"), { ...good("bad"), ...over }, good("good-2")]);
+      const read = readStore(path);
+      expect([what, read.summaries.map((s) => s.id)]).toEqual([what, ["good-1", "good-2"]]);
+      expect(read.errors).toHaveLength(1);
+      expect(read.errors[0]?.line).toBe(2);
+      expect(read.errors[0]?.message).toMatch(/^field /);
+      // The report and the comparison read the same two runs, whatever the forged line holds.
+      const report = await reportStore(path);
+      expect([what, report.snapshot.cumulative.totals.success, report.skippedCount]).toEqual([what, 2, 1]);
+      const comparison = await compareStores(path, path);
+      const asf = comparison.metrics.find((m) => m.metric === "asf");
+      expect([what, asf?.baselineN, asf?.candidateN]).toEqual([what, 2, 2]);
+    }
+  });
+
+  it("with figures a hand-written line left out (a model's {}), is read with those figures as 0", async () => {
+    const path = storeWith([{ ...generatedTask(1), id: "sparse", models: { "gpt-4o": {} } }]);
+    const [s] = readStore(path).summaries;
+    expect(s?.models["gpt-4o"]).toEqual({
+      calls: 0,
+      failures: 0,
+      recovered: 0,
+      costUsd: 0,
+      costUnknownCalls: 0,
+      estimatedUsageCalls: 0,
+      tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+    });
+    expect((await reportStore(path)).snapshot.cumulative.totals.success).toBe(1);
+  });
+
+  it("leaves the dashboard answering with the other runs, the line counted as skipped", async () => {
+    for (const [what, over] of Object.entries(forged)) {
+      const path = storeWith([
+        { ...generatedTask(1), id: "good-1" },
+        { ...generatedTask(2), ...over },
+      ]);
+      const dashboard = await serveDashboard(path, { port: 0 });
+      try {
+        for (let poll = 0; poll < 2; poll++) {
+          const res = await fetch(new URL("api/data", dashboard.url));
+          expect([what, res.status]).toEqual([what, 200]);
+          const data = (await res.json()) as { storeRuns: number; skippedCount: number };
+          expect([what, data.storeRuns, data.skippedCount]).toEqual([what, 1, 1]);
+        }
+      } finally {
+        await dashboard.close();
+      }
+    }
   });
 });

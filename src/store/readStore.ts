@@ -122,8 +122,13 @@ export class StoreLineReader {
   }
 
   private deliver(parsed: TaskSummary | RecordLine, length: number): void {
-    if ("record" in parsed) this.visit.record?.(parsed.record, this.offset, length);
-    else this.visit.summary(parsed, this.offset, length);
+    // A reader that cannot take a line (a shape no check above foresaw) skips that line, never the store.
+    try {
+      if ("record" in parsed) this.visit.record?.(parsed.record, this.offset, length);
+      else this.visit.summary(parsed, this.offset, length);
+    } catch (error) {
+      this.visit.error({ line: this.lines, message: `unreadable: ${(error as Error)?.message ?? String(error)}` });
+    }
   }
 
   private hold(part: Buffer): void {
@@ -257,5 +262,93 @@ function parse(text: string): TaskSummary | RecordLine | string | typeof SKIP {
   if (s.version !== undefined && typeof s.version !== "string") return "field version not a string";
   if (s.finishReasons !== undefined && (typeof s.finishReasons !== "object" || s.finishReasons === null))
     return "field finishReasons not an object";
-  return s as TaskSummary;
+  return checkNested(s as TaskSummary & Record<string, unknown>) ?? (s as TaskSummary);
+}
+
+const finite = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isError = (v: unknown) => isObject(v) && typeof v.type === "string" && typeof v.message === "string";
+
+/** Every value of `map` a finite number: a table of counts. */
+function counts(map: unknown): boolean {
+  return isObject(map) && Object.values(map).every(finite);
+}
+
+/**
+ * Each of `fields` of `o` a finite number, an absent one filled in as 0 (a hand-written or older
+ * line may leave out what it did not count); false when one is there but not a number.
+ */
+function fill(o: Record<string, unknown>, fields: readonly string[]): boolean {
+  for (const k of fields) {
+    if (o[k] === undefined) o[k] = 0;
+    else if (!finite(o[k])) return false;
+  }
+  return true;
+}
+
+/** Every value of `map` an object of the figures `fields` (see `fill`). */
+function figures(map: unknown, fields: readonly string[], nested?: (v: Record<string, unknown>) => boolean): boolean {
+  return isObject(map) && Object.values(map).every((f) => isObject(f) && fill(f, fields) && (nested?.(f) ?? true));
+}
+
+const KIND_FIELDS = ["tool", "model", "eval"] as const;
+const TOOL_FIELDS = ["calls", "completed", "failures", "recovered", "costUsd", "durationMs"] as const;
+const MODEL_FIELDS = ["calls", "failures", "recovered", "costUsd", "costUnknownCalls", "estimatedUsageCalls"] as const;
+const NODE_FIELDS = ["runs", "failures", "durationMs"] as const;
+const TOKEN_FIELDS = ["input", "output", "cacheRead", "cacheWrite"] as const;
+
+/**
+ * The fields below the top level, as the readers (report, compare, dashboard, metrics) use them:
+ * a line written by this package always passes; a line someone edited or forged that would make a
+ * reader throw (a string where a count is, a step that is not an object, an error without a
+ * message) is refused with the field named, and skipped like any other corrupt line.
+ */
+function checkNested(s: TaskSummary & Record<string, unknown>): string | undefined {
+  if (s.kind !== undefined && s.kind !== "agent" && s.kind !== "workflow") return "field kind is neither agent nor workflow";
+  for (const field of ["conversationId", "input", "answer"] as const) {
+    if (s[field] !== undefined && typeof s[field] !== "string") return `field ${field} not a string`;
+  }
+  for (const field of ["costUnknownCalls", "estimatedUsageCalls", "retries"] as const) {
+    if (s[field] !== undefined && !finite(s[field])) return `field ${field} not a number`;
+  }
+  if (s.error !== undefined && !isError(s.error)) return "field error not {type, message} strings";
+  for (const field of ["failures", "recovered", "recoveredInjected"] as const) {
+    if (!fill(s[field] as unknown as Record<string, unknown>, KIND_FIELDS))
+      return `field ${field} not counts of tool, model and eval`;
+  }
+  if (!fill(s.tokens as unknown as Record<string, unknown>, TOKEN_FIELDS)) return "field tokens not counts";
+  for (const field of ["trips", "guards", "suspectedLoops", "finishReasons"] as const) {
+    if (s[field] !== undefined && !counts(s[field])) return `field ${field} not a table of counts`;
+  }
+  if (!figures(s.tools, TOOL_FIELDS)) return "field tools not a table of tool figures";
+  const modelTokens = (m: Record<string, unknown>) => {
+    m.tokens ??= {};
+    return isObject(m.tokens) && fill(m.tokens, TOKEN_FIELDS);
+  };
+  if (!figures(s.models, MODEL_FIELDS, modelTokens)) return "field models not a table of model figures";
+  if (!figures(s.nodes, NODE_FIELDS)) return "field nodes not a table of node figures";
+  for (let i = 0; i < s.steps.length; i++) {
+    const why = checkStep(s.steps[i] as unknown, s.steps.length);
+    if (why !== undefined) return `field steps[${i}] ${why}`;
+  }
+  return undefined;
+}
+
+function checkStep(step: unknown, count: number): string | undefined {
+  if (!isObject(step)) return "not an object";
+  if (!Number.isInteger(step.p) || (step.p as number) < -1 || (step.p as number) >= count) return "p not a step index";
+  if (typeof step.k !== "string" || typeof step.n !== "string" || typeof step.s !== "string")
+    return "k, n or s not a string";
+  if (!finite(step.t) || !finite(step.d)) return "t or d not a number";
+  if (step.e !== undefined && !isError(step.e)) return "e not {type, message} strings";
+  if (step.tok !== undefined && !(Array.isArray(step.tok) && step.tok.length === 2 && step.tok.every(finite)))
+    return "tok not two numbers";
+  if (step.usd !== undefined && !finite(step.usd)) return "usd not a number";
+  for (const field of ["fb"] as const)
+    if (step[field] !== undefined && typeof step[field] !== "string") return `${field} not a string`;
+  if (step.rc !== undefined && !(isObject(step.rc) && typeof step.rc.a === "string" && typeof step.rc.to === "string"))
+    return "rc not a recovery";
+  if (step.ev !== undefined && !isObject(step.ev)) return "ev not an object";
+  if (step.gd !== undefined && !(isObject(step.gd) && typeof step.gd.d === "string")) return "gd not a guard decision";
+  return undefined;
 }
