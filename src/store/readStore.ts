@@ -304,7 +304,8 @@ const TOKEN_FIELDS = ["input", "output", "cacheRead", "cacheWrite"] as const;
  * message) is refused with the field named, and skipped like any other corrupt line.
  */
 function checkNested(s: TaskSummary & Record<string, unknown>): string | undefined {
-  if (s.kind !== undefined && s.kind !== "agent" && s.kind !== "workflow") return "field kind is neither agent nor workflow";
+  if (s.kind !== undefined && s.kind !== "agent" && s.kind !== "workflow")
+    return "field kind is neither agent nor workflow";
   for (const field of ["conversationId", "input", "answer"] as const) {
     if (s[field] !== undefined && typeof s[field] !== "string") return `field ${field} not a string`;
   }
