@@ -43,7 +43,7 @@ const STEPS = 4;
  * does: the event loop turns, so thousands of tasks are in flight at once) and makes `STEPS`
  * tool-calling turns, then answers. The bare and the wrapped agent are built the same way.
  */
-function agent() {
+export function agent() {
   const lookup = tool(async ({ key }: { key: string }) => `value of ${key} (owner ops@example.com)`, {
     name: "lookup",
     description: "Looks a key up.",
@@ -62,7 +62,7 @@ function agent() {
 }
 
 /** Every feature that exists, on: what a production deployment that turned everything on would run. */
-function everyFeature(tracerProvider: BasicTracerProvider, meterProvider: MeterProvider, store: string): WardenOptions {
+export function everyFeature(tracerProvider: BasicTracerProvider, meterProvider: MeterProvider, store: string): WardenOptions {
   return {
     tracerProvider,
     meterProvider,
