@@ -62,7 +62,11 @@ export function agent() {
 }
 
 /** Every feature that exists, on: what a production deployment that turned everything on would run. */
-export function everyFeature(tracerProvider: BasicTracerProvider, meterProvider: MeterProvider, store: string): WardenOptions {
+export function everyFeature(
+  tracerProvider: BasicTracerProvider,
+  meterProvider: MeterProvider,
+  store: string,
+): WardenOptions {
   return {
     tracerProvider,
     meterProvider,
