@@ -14,7 +14,15 @@ export {
   type VersionRow,
 } from "./dashboard/data.js";
 export { type LiveEvent, type LiveRun, LiveRuns } from "./dashboard/LiveRuns.js";
-export { type Dashboard, type DashboardOptions, DEFAULT_DASHBOARD_PORT, serveDashboard } from "./dashboard/server.js";
+export type { LiveFeed } from "./dashboard/live.js";
+export {
+  type Dashboard,
+  type DashboardOptions,
+  DEFAULT_DASHBOARD_PORT,
+  MAX_LIVE_BUFFER,
+  MAX_LIVE_STREAMS,
+  serveDashboard,
+} from "./dashboard/server.js";
 export { AgentWardenError, isAgentWardenError } from "./errors.js";
 export {
   ARGUS_WEIGHT_PROFILES,

@@ -1,10 +1,20 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { describe, expect, it } from "vitest";
-import { type DashboardData, recordFeedback, StoreFollower, serveDashboard, Warden } from "../src/index.js";
+import { describe, expect, it, vi } from "vitest";
+import {
+  type DashboardData,
+  type LiveEvent,
+  type LiveFeed,
+  MAX_LIVE_STREAMS,
+  recordFeedback,
+  StoreFollower,
+  serveDashboard,
+  Warden,
+} from "../src/index.js";
 import { GENERATED_T0, writeGeneratedStore } from "./support/stores.js";
 
 interface Reply {
@@ -109,6 +119,79 @@ describe("the dashboard served from the agent's process (WardenOptions.dashboard
       expect(data.live).toBe(true);
     } finally {
       await warden.shutdown();
+    }
+  });
+});
+
+describe("the live stream and clients that do not read it", () => {
+  /** A live feed the test drives: its listeners, and a way to send them an event. */
+  function feed() {
+    const listeners = new Set<(e: LiveEvent) => void>();
+    const live: LiveFeed = {
+      runs: () => [],
+      onEvent: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+    return { live, listeners, emit: (e: LiveEvent) => listeners.forEach((l) => l(e)) };
+  }
+
+  /** Opens `/api/live` on a raw socket and stops reading it once the response has started. */
+  async function stalledClient(url: string): Promise<Socket> {
+    const { port } = new URL(url);
+    const socket = connect(Number(port), "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(`GET /api/live HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    await new Promise((resolve) => socket.once("data", resolve)); // the headers and the hello
+    socket.pause();
+    return socket;
+  }
+
+  it("cuts off a client that stops reading once a megabyte of events waits for it, and lets go of it", async () => {
+    const { live, listeners, emit } = feed();
+    const dashboard = await serveDashboard(join(tmp("stall"), "runs.jsonl"), { port: 0, live });
+    const socket = await stalledClient(dashboard.url);
+    try {
+      expect(listeners.size).toBe(1);
+      const closed = new Promise((resolve) => socket.once("close", resolve));
+      // 400 events of 64 KB (25 MB): more than the kernel's socket buffers take, so the rest waits
+      // in the server's process; past 1 MB of it the stream is cut off.
+      const message = "x".repeat(64 * 1024);
+      for (let i = 0; i < 400; i++) {
+        emit({
+          type: "step",
+          run: "r",
+          i,
+          step: { p: 0, k: "tool", n: "t", t: 0, d: 1, s: "error", e: { type: "E", message } },
+        });
+      }
+      expect(listeners.size).toBe(0);
+      socket.resume();
+      await closed;
+    } finally {
+      socket.destroy();
+      await dashboard.close();
+    }
+  });
+
+  it("serves at most MAX_LIVE_STREAMS streams at once and answers 503 to one more", async () => {
+    const { live, listeners } = feed();
+    const dashboard = await serveDashboard(join(tmp("streams"), "runs.jsonl"), { port: 0, live });
+    const sockets: Socket[] = [];
+    try {
+      for (let i = 0; i < MAX_LIVE_STREAMS; i++) sockets.push(await stalledClient(dashboard.url));
+      expect(listeners.size).toBe(MAX_LIVE_STREAMS);
+      const { port } = new URL(dashboard.url);
+      const more = await get(dashboard.url, "/api/live", { host: `127.0.0.1:${port}` });
+      expect([more.status, more.body]).toEqual([503, "agentwarden: too many live streams\n"]);
+      // A stream that ends makes room.
+      const one = sockets.pop() as Socket;
+      one.destroy();
+      await vi.waitFor(() => expect(listeners.size).toBe(MAX_LIVE_STREAMS - 1));
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await dashboard.close();
     }
   });
 });

@@ -47,6 +47,11 @@ const SECURITY = {
  * as the application appends to it, streaming, without blocking the page meanwhile. Only requests
  * addressed to the bound address are answered (see `allowedHosts`).
  */
+/** Live event streams served at once; more are answered 503. */
+export const MAX_LIVE_STREAMS = 32;
+/** Bytes of live events a stream may leave unsent (a client not reading) before it is cut off. */
+export const MAX_LIVE_BUFFER = 1 << 20;
+
 export async function serveDashboard(
   store: string | StoreFollower,
   options: DashboardOptions = {},
@@ -91,15 +96,31 @@ export async function serveDashboard(
         return;
       }
       if (url.pathname === "/api/live" && live) {
+        if (streams.size >= MAX_LIVE_STREAMS) {
+          res.writeHead(503, { ...SECURITY, "content-type": "text/plain" }).end("agentwarden: too many live streams\n");
+          return;
+        }
         res.writeHead(200, { ...SECURITY, "content-type": "text/event-stream", connection: "keep-alive" });
-        const send = (event: unknown) => res.write(`data: ${JSON.stringify(event)}\n\n`);
-        send({ type: "hello", runs: live.runs() });
-        const off = live.onEvent(send);
-        streams.add(res);
-        req.on("close", () => {
+        let off = () => {};
+        const drop = () => {
           off();
           streams.delete(res);
-        });
+        };
+        // A client that does not read would have every later event buffered for it in this (the
+        // agent's) process: past MAX_LIVE_BUFFER unsent bytes it is cut off. A page's EventSource
+        // reconnects and starts again from a fresh `hello`.
+        const send = (event: unknown) => {
+          if (res.writableLength > MAX_LIVE_BUFFER) {
+            drop();
+            res.destroy();
+            return;
+          }
+          res.write(`data: ${JSON.stringify(event)}\n\n`);
+        };
+        send({ type: "hello", runs: live.runs() });
+        off = live.onEvent(send);
+        streams.add(res);
+        req.on("close", drop);
         return;
       }
       const run = /^\/api\/runs\/([^/]+)$/.exec(url.pathname);
