@@ -134,7 +134,10 @@ describe("the live stream and clients that do not read it", () => {
         return () => listeners.delete(listener);
       },
     };
-    return { live, listeners, emit: (e: LiveEvent) => listeners.forEach((l) => l(e)) };
+    const emit = (e: LiveEvent) => {
+      for (const l of listeners) l(e);
+    };
+    return { live, listeners, emit };
   }
 
   /** Opens `/api/live` on a raw socket and stops reading it once the response has started. */
