@@ -58,6 +58,13 @@ interface SecretPattern {
 const re = (source: string, flags = "g") => new RegExp(source, flags);
 
 /**
+ * What may follow the keyword of a secret's key: `_`- or `-`-led parts (DB_PASSWORD_PROD,
+ * aws_secret_access_key), then `key` or a number (secretKey, password2). Not the parts that name
+ * a count or a kind (token_count, max_tokens, token_type): their values are not secrets.
+ */
+const KEY_SUFFIX = String.raw`(?:[_-](?!(?:count|counts|limit|usage|len|length|type|budget|max|min|total|used|s)(?![A-Za-z0-9]))[A-Za-z0-9]{1,20}){0,3}(?:key|\d{1,3})?`;
+
+/**
  * The default patterns, applied in this order (a block or a token is masked whole before a shorter
  * pattern could match a piece of it). Every repeat is bounded or runs over a character class that
  * cannot overlap what follows it, so each pattern runs in time linear in the text: no catastrophic
@@ -158,12 +165,19 @@ const patterns: readonly SecretPattern[] = [
   },
   {
     // the value of a password, secret, private or API key, or token given as key=value or
-    // "key": "value" (snake, kebab or camel case: db_password, client-secret, clientSecret); a
-    // quoted value whole, to its closing quote (a passphrase has spaces), also when the quotes were
-    // escaped by one or more serialisations (`\\\"`)
+    // "key": "value" (snake, kebab or camel case, any parts around the keyword: db_password,
+    // MY_APP_DB_PASSWORD, client-secret, clientSecret, aws_secret_access_key, password2); a quoted
+    // value whole, to its closing quote (a passphrase has spaces), also when the quotes were
+    // escaped by one or more serialisations (`\\\"`): a quote inside the value, escaped one level
+    // deeper than the opening quote, does not end it
     kind: "password or secret assignment",
     pattern: re(
-      String.raw`${START}((?:[A-Za-z0-9]{1,20}[_-]?)?(?:password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token)(?:\\{0,8}["'])?\s{0,8}[:=]\s{0,8}(?:\\{0,8}["'])?)(?:(?<=")(?:[^"\\\r\n]|\\(?!\\{0,8}")){1,512}|(?<=')(?:[^'\\\r\n]|\\(?!\\{0,8}')){1,512}|(?<!["'])[^\s"'\\,;&]+)`,
+      // The match starts at the keyword; what is before it in the key (up to 40 letters, digits,
+      // `_` and `-` from the key's start: MY_APP_DB_PASSWORD, stripeApiSecretKey) is only looked
+      // behind at, so finding a key costs one keyword search, not a walk from every word; a longer
+      // run before the keyword is refused at once (41 characters back), keeping adversarial text
+      // (`token` repeated, a megabyte of `a_`) linear with a small constant.
+      String.raw`(?<![A-Za-z0-9_-]{41})(?<=(?:^|[^A-Za-z0-9_\\-]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})[A-Za-z0-9_-]{0,40})((?:password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token)${KEY_SUFFIX}(?:\\{0,8}["'])?\s{0,8}[:=]\s{0,8}(?:(\\{0,8})["'])?)(?:(?<=")(?:[^"\\\r\n]|\\+(?=[^"\\\r\n])|(?!\2")\\+"){1,512}|(?<=')(?:[^'\\\r\n]|\\(?!\\{0,8}')){1,512}|(?<!["'])[^\s"'\\,;&]+)`,
       "gi",
     ),
     replacement: "$1[REDACTED_SECRET]",

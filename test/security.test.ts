@@ -94,6 +94,14 @@ const SECRETS: ReadonlyArray<readonly [secret: string, redacted: string, fragmen
   ["4111 1111 1111 1111", "[REDACTED_NUMBER]", ["4111 1111 1111 1111"]],
   ["+1 415-555-0132", "[REDACTED_PHONE]", ["415-555-0132"]],
   ["GB82 WEST 1234 5698 7654 32", "[REDACTED_IBAN]", ["WEST 1234 5698"]],
+  // Secret keys named with more parts around the keyword (snake, camel, a number after it).
+  ["MY_APP_DB_PASSWORD=hunter2-prod-Zq9", "MY_APP_DB_PASSWORD=[REDACTED_SECRET]", ["hunter2-prod-Zq9"]],
+  ["DB_PASSWORD_PROD=Vq8-prod-Rt5", "DB_PASSWORD_PROD=[REDACTED_SECRET]", ["Vq8-prod-Rt5"]],
+  ['"aws_secret_access_key": "Wq7Er5Ty3Ui1"', '"aws_secret_access_key": "[REDACTED_SECRET]"', ["Wq7Er5Ty3Ui1"]],
+  ["stripeApiSecretKey: Kx7-oauth-Zq9", "stripeApiSecretKey: [REDACTED_SECRET]", ["Kx7-oauth-Zq9"]],
+  ['"password2": "Pz4-second-Lm6"', '"password2": "[REDACTED_SECRET]"', ["Pz4-second-Lm6"]],
+  // A quoted value with a quote inside (escaped in JSON): masked to its closing quote, not to the inner one.
+  ['password: "P@ss\\"tail-of-the-password-Zq9"', 'password: "[REDACTED_SECRET]"', ["tail-of-the-password-Zq9"]],
   // An OpenPGP private key block (armour headers and a checksum line in its body).
   [
     `-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\n${PGP_BODY}\n=Xq7P\n-----END PGP PRIVATE KEY BLOCK-----`,
@@ -758,6 +766,13 @@ describe("the default redactor's patterns", () => {
       "id=550e8400-e29b-41d4-a716-446655440000",
       "unexpected tokens: 1234",
       "call 12 times",
+      // Keys that name a count or a kind of token, or words that start with a keyword.
+      "max_tokens: 100",
+      '"input_token_count": 300',
+      "token_type: Bearer",
+      "passwordless: true",
+      "secretary: Bob",
+      "tokenizer: gpt2",
     ])
       expect(redactSecrets(text, "error.message")).toBe(text);
   });
