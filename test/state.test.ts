@@ -28,4 +28,27 @@ describe("MemoryStateStore", () => {
     s.release("probe:api", "w2");
     expect(s.acquire("probe:api", "w1", 161, 100)).toBe(true);
   });
+
+  it("drops the keys of callers gone quiet: 5,000 tasks' windows, rate limits, values and reservations, once run out", () => {
+    const s = new MemoryStateStore();
+    // One window, one rate limit, one value and one reservation per task, at t = 0 (what a shared
+    // budget and a rate limit keyed by a caller-chosen thread or task id leave behind).
+    for (let i = 0; i < 5_000; i++) {
+      s.addToWindow(`w:${i}`, 1, 0, 50);
+      expect(s.take(`r:${i}`, 1, 10, 1_000, 0).ok).toBe(true);
+      s.set(`v:${i}`, "x", 0, 100);
+      expect(s.reserve(`id${i}`, [{ key: `b:${i}`, limit: 10, windowMs: 50 }], 1, 0, 200).ok).toBe(true);
+    }
+    expect(s.size).toBe(20_000);
+    // Later, one busy caller: every other key has run out (windows of 50 ms, a rate limit back to
+    // full after 100 ms, values after 100 ms, reservations after 200 ms).
+    let t = 1_000;
+    for (; s.size > 1 && t < 1_000 + 40_000; t++) s.addToWindow("busy", 1, t, 50);
+    expect(s.size).toBe(1);
+    // What is still in use is kept, its figures unchanged by the sweeps: one unit a millisecond, and
+    // the window at the last write counts the 51 writes from 50 ms before it (buckets of 50/60 ms).
+    const last = t - 1;
+    expect(last - 1_000).toBeGreaterThan(50);
+    expect(s.windowSum("busy", 50, last)).toBe(51);
+  });
 });

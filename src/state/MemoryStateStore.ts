@@ -8,22 +8,40 @@ interface Entry {
   expires: number;
 }
 
-/** The in-process StateStore, the default: synchronous, one process's state. */
+/**
+ * The in-process StateStore, the default: synchronous, one process's state.
+ *
+ * Keys come from the agent's callers (a thread, a tenant, a task id), so a key whose window has
+ * passed, whose value or lock expired, or whose rate limit is back to full is dropped: on its next
+ * use, and by a sweep of every key once there have been as many writes since the last sweep as
+ * there are keys (amortised: a constant per write). Memory is bounded by the keys in use within
+ * their windows, not by every key ever seen.
+ */
 export class MemoryStateStore implements StateStore {
-  private readonly windows = new Map<string, Array<{ start: number; amount: number }>>();
+  private readonly windows = new Map<string, { windowMs: number; buckets: Array<{ start: number; amount: number }> }>();
   private readonly values = new Map<string, Entry>();
   private readonly reservations = new Map<string, Map<string, { amount: number; expires: number }>>();
   /** GCRA: each rate limit's theoretical arrival time. */
   private readonly arrivals = new Map<string, number>();
 
+  private writes = 0;
+
+  /** Keys held, over windows, values and locks, reservations and rate limits (for monitoring and tests). */
+  get size(): number {
+    return this.windows.size + this.values.size + this.reservations.size + this.arrivals.size;
+  }
+
   addToWindow(key: string, amount: number, now: number, windowMs: number): void {
+    this.wrote(now);
     const width = windowMs / BUCKETS;
     const start = Math.floor(now / width) * width;
-    let buckets = this.windows.get(key);
-    if (!buckets) {
-      buckets = [];
-      this.windows.set(key, buckets);
+    let window = this.windows.get(key);
+    if (!window) {
+      window = { windowMs, buckets: [] };
+      this.windows.set(key, window);
     }
+    window.windowMs = Math.max(window.windowMs, windowMs);
+    const buckets = window.buckets;
     const last = buckets[buckets.length - 1];
     if (last && last.start === start) last.amount += amount;
     else buckets.push({ start, amount });
@@ -31,7 +49,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   windowSum(key: string, windowMs: number, now: number): number {
-    const buckets = this.windows.get(key);
+    const buckets = this.windows.get(key)?.buckets;
     if (!buckets) return 0;
     const oldest = now - windowMs;
     let sum = 0;
@@ -50,6 +68,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   set(key: string, value: string, now: number, ttlMs: number): void {
+    this.wrote(now);
     this.values.set(key, { value, expires: now + ttlMs });
   }
 
@@ -83,6 +102,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   reserve(id: string, lines: readonly ReserveLine[], amount: number, now: number, ttlMs: number): Reserved {
+    this.wrote(now);
     for (let index = 0; index < lines.length; index++) {
       const line = lines[index] as ReserveLine;
       const spent = this.windowSum(line.key, line.windowMs, now);
@@ -110,6 +130,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   take(key: string, cost: number, limit: number, periodMs: number, now: number): Taken {
+    this.wrote(now);
     const interval = periodMs / limit;
     const tat = Math.max(this.arrivals.get(key) ?? now, now) + cost * interval;
     const over = tat - now - periodMs;
@@ -117,4 +138,26 @@ export class MemoryStateStore implements StateStore {
     this.arrivals.set(key, tat);
     return { ok: true, retryAfterMs: 0, at: now };
   }
+
+  /** Counts a write; sweeps every key once the writes since the last sweep reach the keys held. */
+  private wrote(now: number): void {
+    if (++this.writes < Math.max(SWEEP_MIN_WRITES, this.size)) return;
+    this.writes = 0;
+    this.sweep(now);
+  }
+
+  /** Drops what has run out: windows wholly past, expired values and locks and reservations, full rate limits. */
+  sweep(now: number): void {
+    for (const [key, w] of this.windows) {
+      const newest = w.buckets[w.buckets.length - 1];
+      if (!newest || newest.start + w.windowMs / BUCKETS <= now - w.windowMs) this.windows.delete(key);
+    }
+    for (const [key, entry] of this.values) if (entry.expires <= now) this.values.delete(key);
+    for (const key of [...this.reservations.keys()]) this.reservedOn(key, now);
+    // A rate limit whose theoretical arrival time has passed is as if never used: `take` starts from `now`.
+    for (const [key, tat] of this.arrivals) if (tat <= now) this.arrivals.delete(key);
+  }
 }
+
+/** Writes between sweeps at the least (a sweep of a few keys every write would cost more than it saves). */
+const SWEEP_MIN_WRITES = 1_024;
