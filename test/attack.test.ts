@@ -7,7 +7,13 @@ import { createReactAgent, ToolNode } from "@langchain/langgraph/prebuilt";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import { SpanKind } from "@opentelemetry/api";
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -17,7 +23,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
-import { instrumentMcp } from "../adapters/mcp/index.js";
+import { instrumentMcp, traceMcpServer } from "../adapters/mcp/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
 import {
   compareStores,
@@ -286,6 +292,24 @@ describe("names a hostile agent, model or MCP server made huge", () => {
     const call = spans().find((s) => s.attributes["mcp.method.name"] === "tools/call");
     expect(String(call?.attributes["gen_ai.tool.name"]).length).toBe(256);
     expect(call?.name.length).toBeLessThanOrEqual(300);
+  });
+
+  it("a 100,000-character resource URI is cut to 256 on the client's and the server's spans", async () => {
+    useContextManager();
+    const { provider, spans } = memoryTracing();
+    const server = new Server({ name: "s", version: "1.0.0" }, { capabilities: { resources: {} } });
+    server.setRequestHandler(ReadResourceRequestSchema, async (request) => ({
+      contents: [{ uri: request.params.uri, text: "ok" }],
+    }));
+    traceMcpServer(server, { tracerProvider: provider });
+    const warden = new Warden({ tracerProvider: provider });
+    const uri = `file:///${"x".repeat(HUGE)}`;
+    await inMcpTask(warden, server, "mcp_uris", async (client) => {
+      await client.readResource({ uri });
+    });
+    const reads = spans().filter((s) => s.attributes["mcp.method.name"] === "resources/read");
+    expect(reads.map((s) => s.kind).sort()).toEqual([SpanKind.SERVER, SpanKind.CLIENT].sort());
+    for (const read of reads) expect(String(read.attributes["mcp.resource.uri"])).toBe(`${uri.slice(0, 255)}…`);
   });
 });
 

@@ -74,9 +74,10 @@ function wrapRequest(original: ClientLike["request"]): ClientLike["request"] {
     const transport = transportOf(this);
     if (transport !== undefined) info.transport = transport;
     const sessionId = this.transport?.sessionId;
-    if (typeof sessionId === "string") info.sessionId = sessionId;
+    // A session id is the server's choice (HTTP transports): cut like every name from outside.
+    if (typeof sessionId === "string") info.sessionId = boundedName(sessionId);
     const uri = request.params?.uri;
-    if (RESOURCE_METHODS.has(method) && typeof uri === "string") info.resourceUri = uri;
+    if (RESOURCE_METHODS.has(method) && typeof uri === "string") info.resourceUri = boundedName(uri);
     // Names the caller or the server chose: cut to MAX_NAME_LENGTH like every name from outside.
     const promptName =
       method === "prompts/get" && typeof request.params?.name === "string"

@@ -92,14 +92,15 @@ export function traceMcpServer<S extends object>(server: S, options: McpServerTr
       }
       if (method === "prompts/get" && name !== undefined) attributes["gen_ai.prompt.name"] = name;
       const uri = request.params?.uri;
-      if (RESOURCE_METHODS.has(method) && typeof uri === "string") attributes["mcp.resource.uri"] = uri;
+      // The URI, the request id and the session id are the client's too: cut the same way.
+      if (RESOURCE_METHODS.has(method) && typeof uri === "string") attributes["mcp.resource.uri"] = boundedName(uri);
       const x = (extra ?? {}) as ExtraLike;
       if (typeof x.requestId === "string" || typeof x.requestId === "number")
-        attributes["jsonrpc.request.id"] = String(x.requestId);
+        attributes["jsonrpc.request.id"] = boundedName(String(x.requestId));
       const version = protocolVersionOf(meta, x) ?? negotiated;
       if (version !== undefined) attributes["mcp.protocol.version"] = version;
       const sessionId = typeof x.sessionId === "string" ? x.sessionId : s.transport?.sessionId;
-      if (typeof sessionId === "string") attributes["mcp.session.id"] = sessionId;
+      if (typeof sessionId === "string") attributes["mcp.session.id"] = boundedName(sessionId);
       const transport = transportOf(s);
       if (transport !== undefined) attributes["network.transport"] = transport;
       const span = tracer.startSpan(
