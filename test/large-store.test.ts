@@ -80,3 +80,40 @@ describe("streaming a store", () => {
     expect(end.lines).toBe(5);
   });
 });
+
+describe("the dashboard on runs whose lines are megabytes", () => {
+  it("builds a page of 30 runs of 6 MB each within a 160 MB heap: one run's line in memory at a time", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "aw-large-lines-"));
+    const store = join(dir, "runs.jsonl");
+    // A task whose tool failed with a 6 MB message (a store written by hand, or by an application
+    // with a huge maxContentLength): 30 of them, 180 MB, more than the child's whole heap.
+    const message = "x".repeat(6 << 20);
+    writeFileSync(store, "");
+    for (let i = 0; i < 30; i++) {
+      const task: TaskSummary = {
+        ...generatedTask(1),
+        id: `big-${i}`,
+        steps: [
+          { p: -1, k: "agent", n: "a", t: 0, d: 2, s: "ok" },
+          { p: 0, k: "tool", n: "fetch", t: 1, d: 1, s: "error", e: { type: "ToolError", message } },
+        ],
+      };
+      appendFileSync(store, `${JSON.stringify(task)}\n`);
+    }
+    const script = join(dir, "page.mts");
+    writeFileSync(
+      script,
+      `import { StoreFollower } from ${JSON.stringify(join(process.cwd(), "src/index.ts"))};
+const follower = new StoreFollower(${JSON.stringify(store)});
+await follower.refresh();
+const data = await follower.data({});
+console.log(JSON.stringify({ storeRuns: data.storeRuns, ids: data.runs.map((r) => r.id) }));`,
+    );
+    const { stdout } = await run(process.execPath, ["--max-old-space-size=160", "--import", "tsx", script], {
+      maxBuffer: 16 << 20,
+    });
+    const page = JSON.parse(stdout) as { storeRuns: number; ids: string[] };
+    expect(page.storeRuns).toBe(30);
+    expect([...page.ids].sort()).toEqual(Array.from({ length: 30 }, (_, i) => `big-${i}`).sort());
+  }, 120_000);
+});

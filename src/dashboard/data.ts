@@ -126,7 +126,7 @@ export class StoreFollower {
     await this.refresh();
     const i = this.index.find(id);
     if (i < 0) return undefined;
-    const s = this.summaries([i])[0];
+    const s = this.summaries([i], (summary) => summary)[0];
     return s?.id === id ? s : undefined;
   }
 
@@ -135,7 +135,7 @@ export class StoreFollower {
     await this.refresh();
     const i = this.index.find(id);
     if (i < 0) return undefined;
-    const s = this.summaries([i])[0];
+    const s = this.summaries([i], (summary) => summary)[0];
     if (s?.id !== id) return undefined;
     return { ...s, evalRecords: this.records(this.index.records.of(i)) };
   }
@@ -156,7 +156,10 @@ export class StoreFollower {
     const page = Math.min(query.page ?? 0, pages - 1);
     const shown = Array.from(a.matches.subarray(page * pageSize, (page + 1) * pageSize));
     const x = this.index;
-    const samples = this.summaries(a.errorGroups.map((g) => g.sample));
+    const samples = this.summaries(
+      a.errorGroups.map((g) => g.sample),
+      (s, k) => ({ id: s?.id ?? "", message: sampleMessage(s, a.errorGroups[k] as ErrorGroup) }),
+    );
     const data: DashboardData = {
       store: this.path,
       readAt: Date.now(),
@@ -170,18 +173,18 @@ export class StoreFollower {
       errorGroups: a.errorGroups.map((g, k) => ({
         ...g,
         sample: samples[k]?.id ?? "",
-        message: sampleMessage(samples[k], g),
+        message: samples[k]?.message ?? "",
       })),
       evals: a.evals,
       scores: a.scores,
       evalCost: a.evalCost,
       storeRecords: x.records.n,
       unjoinedRecords: x.unjoinedRecords,
-      trips: this.summaries(a.trips).map(tripRow),
+      trips: this.summaries(a.trips, tripRow),
       runCount: a.matches.length,
       page,
       pageSize,
-      runs: this.summaries(shown).map(row),
+      runs: this.summaries(shown, row),
       facets: {
         agent: sorted(x.agents.names),
         version: sorted(x.versions.names),
@@ -201,39 +204,47 @@ export class StoreFollower {
     return data;
   }
 
-  /** Summaries of the runs at these index positions, read from their lines. */
-  private summaries(at: number[]): Array<TaskSummary | undefined> {
+  /**
+   * What `view` makes of the summaries of the runs at these index positions, read from their lines
+   * one at a time: a page holds one summary at a time (a line can be tens of megabytes), never the
+   * whole page's.
+   */
+  private summaries<R>(at: number[], view: (s: TaskSummary | undefined, k: number) => R): R[] {
     const x = this.index;
-    return this.readLines(at, x.offset.a, x.length.a).map((text) => {
+    return this.readLines(at, x.offset.a, x.length.a, (text, k) => {
       const parsed = text === undefined ? text : parseStoreLine(text);
-      return typeof parsed === "string" ? undefined : parsed;
+      return view(typeof parsed === "string" ? undefined : parsed, k);
     });
   }
 
   /** The evaluation records at these positions of the record table, read from their lines. */
   private records(at: number[]): EvalRecord[] {
     const r = this.index.records;
-    return this.readLines(at, r.offset.a, r.length.a).flatMap((text) => {
-      const record = text === undefined ? undefined : parseRecordLine(text);
-      return record ? [record] : [];
-    });
+    return this.readLines(at, r.offset.a, r.length.a, (text) =>
+      text === undefined ? undefined : parseRecordLine(text),
+    ).filter((record): record is EvalRecord => record !== undefined);
   }
 
   /** The store's lines at these positions of an offset and a length column. */
-  private readLines(at: number[], offsets: Float64Array, lengths: Uint32Array): Array<string | undefined> {
+  private readLines<R>(
+    at: number[],
+    offsets: Float64Array,
+    lengths: Uint32Array,
+    each: (text: string | undefined, k: number) => R,
+  ): R[] {
     if (at.length === 0) return [];
     let fd: number;
     try {
       fd = openSync(this.path, "r");
     } catch {
-      return at.map(() => undefined);
+      return at.map((_, k) => each(undefined, k));
     }
     try {
-      return at.map((i) => {
+      return at.map((i, k) => {
         const length = lengths[i] as number;
         const buffer = Buffer.allocUnsafe(length);
         const n = readSync(fd, buffer, 0, length, offsets[i] as number);
-        return buffer.subarray(0, n).toString("utf8");
+        return each(buffer.subarray(0, n).toString("utf8"), k);
       });
     } finally {
       closeSync(fd);
