@@ -12,7 +12,15 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
 import { ScriptedChatModel } from "../adapters/testing/index.js";
-import { currentStep, guardExporter, redactSecrets, redactWith, type Subscriber, Warden } from "../src/index.js";
+import {
+  currentStep,
+  guardExporter,
+  injectionCheck,
+  redactSecrets,
+  redactWith,
+  type Subscriber,
+  Warden,
+} from "../src/index.js";
 import { user } from "./support/agents.js";
 import { memoryTracing, n, one, tree, useContextManager } from "./support/otel.js";
 
@@ -119,6 +127,35 @@ describe("bad input", () => {
     expect(() => wrapGraph(graph, { warden, kind: "bot" as "agent" })).toThrow(
       /option kind must be "agent" or "workflow", got string "bot"/,
     );
+  });
+
+  it("refuses a misspelt wrapGraph option or configurable.agentwarden key, naming it (a guard or a tenant left off silently)", async () => {
+    const warden = new Warden({ tracing: false });
+    const graph = new StateGraph(Annotation.Root({ x: Annotation<number>() }))
+      .addNode("a", () => ({ x: 2 }))
+      .addEdge(START, "a")
+      .compile();
+    const guard = { input: [{ evaluators: [injectionCheck()], action: "block" as const }] };
+    expect(() => wrapGraph(graph, { warden, guard } as never)).toThrow(
+      "agentwarden: unknown wrapGraph option guard (options: warden, name, kind, finalEvals, corrections, version, guards)",
+    );
+    expect(() => wrapGraph(graph, { warden, bogus: 1, other: 2 } as never)).toThrow(
+      /unknown wrapGraph option bogus, other/,
+    );
+    const wrapped = wrapGraph(graph, { warden });
+    await expect(wrapped.invoke({ x: 1 }, { configurable: { agentwarden: { tenent: "acme" } } })).rejects.toThrow(
+      "agentwarden: unknown option configurable.agentwarden.tenent (options: limits, tenant, version)",
+    );
+    await expect(wrapped.invoke({ x: 1 }, { configurable: { agentwarden: { tenant: 7 } } })).rejects.toThrow(
+      "agentwarden: option configurable.agentwarden.tenant must be a non-empty string, got number 7",
+    );
+    // Known keys still work, and nothing was left open by the refused invokes.
+    expect(
+      await wrapped.invoke({ x: 1 }, { configurable: { agentwarden: { tenant: "acme", version: "v2" } } }),
+    ).toEqual({
+      x: 2,
+    });
+    expect(warden.stats().openTasks).toBe(0);
   });
 
   it("rejects invalid Warden options at construction, naming the field and the value", () => {

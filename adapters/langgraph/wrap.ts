@@ -245,11 +245,7 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
       const own = (configurable?.agentwarden ?? undefined) as
         | { limits?: unknown; tenant?: unknown; version?: unknown }
         | undefined;
-      if (own !== undefined && (typeof own !== "object" || Array.isArray(own))) {
-        throw new TypeError(
-          `agentwarden: configurable.agentwarden must be an object { limits?, tenant?, version? }, got ${describe(own)}`,
-        );
-      }
+      if (own !== undefined) checkInvokeOptions(own);
       const version =
         own?.version === undefined ? wanted.version : checkVersion(own.version, "configurable.agentwarden.version");
       if (version !== undefined) info.version = version;
@@ -260,7 +256,7 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
       guard = warden.guard(run, limits, {
         agent: name,
         ...(info.conversationId !== undefined ? { threadId: info.conversationId } : {}),
-        ...(typeof own?.tenant === "string" ? { tenant: own.tenant } : {}),
+        ...(own?.tenant !== undefined ? { tenant: own.tenant as string } : {}),
       });
       if (wanted.guards) setRunGuards(run, wanted.guards);
       if (guard?.canStop) {
@@ -483,9 +479,27 @@ function isAgent(x: unknown): x is AgentLike {
   return isPregel(graph) && typeof (x as { withConfig?: unknown }).withConfig === "function";
 }
 
+/** The keys of `WrapOptions`. */
+const WRAP_OPTIONS: ReadonlySet<string> = new Set([
+  "warden",
+  "name",
+  "kind",
+  "finalEvals",
+  "corrections",
+  "version",
+  "guards",
+]);
+
 function checkOptions(options: WrapOptions): WrapOptions {
   if (typeof options !== "object" || options === null) {
     throw new TypeError("agentwarden: wrapGraph(graph, options) needs options with a `warden`");
+  }
+  // A misspelt option (`guard` for `guards`) would silently leave a safeguard off: refused.
+  const unknown = Object.keys(options).filter((k) => !WRAP_OPTIONS.has(k));
+  if (unknown.length > 0) {
+    throw new TypeError(
+      `agentwarden: unknown wrapGraph option ${unknown.join(", ")} (options: ${[...WRAP_OPTIONS].join(", ")})`,
+    );
   }
   const w = options.warden as Partial<Warden> | undefined;
   if (typeof w?.startTask !== "function") {
@@ -528,6 +542,33 @@ function checkOptions(options: WrapOptions): WrapOptions {
     throw new TypeError(`agentwarden: option kind must be "agent" or "workflow", got ${describe(options.kind)}`);
   }
   return options;
+}
+
+/** The keys of `configurable.agentwarden`. */
+const INVOKE_OPTIONS: ReadonlySet<string> = new Set(["limits", "tenant", "version"]);
+
+/**
+ * `configurable.agentwarden` of one invoke: an object of known keys (a misspelt `tenent` would
+ * silently skip the tenant's shared budget), its tenant a string.
+ */
+function checkInvokeOptions(own: unknown): void {
+  if (typeof own !== "object" || own === null || Array.isArray(own)) {
+    throw new TypeError(
+      `agentwarden: configurable.agentwarden must be an object { limits?, tenant?, version? }, got ${describe(own)}`,
+    );
+  }
+  const unknown = Object.keys(own).filter((k) => !INVOKE_OPTIONS.has(k));
+  if (unknown.length > 0) {
+    throw new TypeError(
+      `agentwarden: unknown option ${unknown.map((k) => `configurable.agentwarden.${k}`).join(", ")} (options: limits, tenant, version)`,
+    );
+  }
+  const tenant = (own as { tenant?: unknown }).tenant;
+  if (tenant !== undefined && (typeof tenant !== "string" || tenant.length === 0)) {
+    throw new TypeError(
+      `agentwarden: option configurable.agentwarden.tenant must be a non-empty string, got ${describe(tenant)}`,
+    );
+  }
 }
 
 /** Longest version string accepted: a version is a label (`v12`, a date, a git sha), not content. */
