@@ -255,6 +255,35 @@ describe("online evaluation", () => {
     expect(other.online?.stats().sampled).toBe(0);
   });
 
+  it("asks the budget again when a queued task's turn comes: a burst queued before any judge call is charged does not overspend", async () => {
+    const charged: OnlineEvaluator = {
+      name: "judge",
+      evaluate: async (_task, { charge }) => {
+        await new Promise((resolve) => setImmediate(resolve)); // the judge's round trip
+        charge("judge-model", { input: 3_500, output: 0 }); // $0.0035
+        return true;
+      },
+    };
+    const warden = new Warden({
+      tracing: false,
+      prices: { "judge-model": { input: 1, output: 1 } },
+      online: { evaluators: [charged], sampleRate: 1, budget: { usd: 0.001 }, concurrency: 1 },
+    });
+    const graph = pass_fail(warden);
+    // Ten tasks end before the worker takes the first: all ten are queued within the budget.
+    await Promise.all(Array.from({ length: 10 }, () => graph.invoke({ fail: false })));
+    await warden.flush();
+    // The first evaluation spends $0.0035 (over the $0.001): the nine others are dropped at their turn.
+    expect(warden.online?.stats()).toMatchObject({
+      sampled: 10,
+      queued: 10,
+      evaluated: 1,
+      dropped: { queue_full: 0, budget: 9, shutdown: 0 },
+    });
+    expect(warden.online?.stats().costUsd).toBeCloseTo(0.0035, 12);
+    await warden.shutdown();
+  });
+
   it("records a judge that throws or times out as a failed evaluation, never the task's failure", async () => {
     const warden = new Warden({
       tracing: false,

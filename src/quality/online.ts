@@ -215,6 +215,12 @@ export class OnlineEvaluation implements Subscriber {
         this.queue.splice(0, this.head);
         this.head = 0;
       }
+      // Asked again at its turn: evaluations that ran since it was queued may have spent the budget
+      // (a burst queues many before the first judge call is charged).
+      if (this.budgetSpent()) {
+        this.drop("budget");
+        continue;
+      }
       this.running++;
       void this.evaluate(job).finally(() => {
         this.running--;
