@@ -1,10 +1,11 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generatedTask } from "./support/stores.js";
 
 /** Runs the CLI from source as a user runs the bin: its exit code, stdout and stderr. */
 function cli(...args: string[]) {
@@ -47,16 +48,51 @@ describe("the agentwarden CLI", () => {
     expect(misplaced.stderr.split("\n")[0]).toBe("agentwarden: --port and --host belong to the dashboard command");
   });
 
-  it("says a store is missing or not a file, for report and dashboard alike", () => {
+  it("says a store is missing or not a file for report (exit 1) and compare (exit 2: could not compare)", () => {
     const missing = join(dir, "nope.jsonl");
-    for (const command of ["report", "dashboard"]) {
-      const r = cli(command, missing);
-      expect(r.code).toBe(1);
-      expect(r.stdout).toBe("");
-      expect(r.stderr).toBe(`agentwarden: no run store at ${missing} (nothing written there yet?)\n`);
-      const d = cli(command, dir);
-      expect(d.code).toBe(1);
-      expect(d.stderr).toBe(`agentwarden: the run store ${dir} is not a file\n`);
+    const r = cli("report", missing);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(`agentwarden: no run store at ${missing} (nothing written there yet?)\n`);
+    const d = cli("report", dir);
+    expect(d.code).toBe(1);
+    expect(d.stderr).toBe(`agentwarden: the run store ${dir} is not a file\n`);
+    const c = cli("compare", store, missing);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toBe(
+      `agentwarden: no run store at ${missing} (nothing written there yet?)\nrun agentwarden --help for usage\n`,
+    );
+  });
+
+  it("serves the dashboard of a store not written yet, which the page says, then reads it once written", async () => {
+    const later = join(dir, "later.jsonl");
+    const child = spawn("npx", ["tsx", "src/cli/main.ts", "dashboard", later, "--port", "0"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+          out += chunk.toString("utf8");
+          const m = /: (http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(out);
+          if (m) resolve(m[1] as string);
+        });
+        child.once("exit", (code) => reject(new Error(`the dashboard exited (${code}): ${out}`)));
+      });
+      const before = (await (await fetch(new URL("api/data", url))).json()) as {
+        storeRuns: number;
+        storeError?: string;
+      };
+      expect(before.storeRuns).toBe(0);
+      expect(before.storeError).toBe(`no store at ${later} yet: waiting for the application to write it`);
+      writeFileSync(later, `${JSON.stringify({ ...generatedTask(1), id: "first" })}\n`);
+      const after = (await (await fetch(new URL("api/data", url))).json()) as {
+        storeRuns: number;
+        storeError?: string;
+      };
+      expect([after.storeRuns, after.storeError]).toEqual([1, undefined]);
+    } finally {
+      child.kill();
     }
   });
 

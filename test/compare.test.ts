@@ -103,8 +103,18 @@ describe("agentwarden compare (the regression gate)", () => {
     expect(asf?.verdict).toBe("fail");
     expect(asf?.change).toBeCloseTo(-0.16, 12);
     const missing = cli("compare", path("both.jsonl"), path("both.jsonl"), "--baseline-version", "v9");
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toBe('agentwarden: no version "v9" in ' + path("both.jsonl") + " (versions: v1, v2)\n");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(
+      'agentwarden: no version "v9" in ' +
+        path("both.jsonl") +
+        " (versions: v1, v2)\nrun agentwarden --help for usage\n",
+    );
+    // A misspelt core metric is refused (a gate on it would check nothing); exit 2, not a regression.
+    const typo = cli("compare", path("both.jsonl"), path("both.jsonl"), "--max-drop", "ass=0.02");
+    expect(typo.code).toBe(2);
+    expect(typo.stderr.split("\n")[0]).toBe(
+      'agentwarden: --max-drop: unknown metric "ass" (metrics: asf, err, cpcs, cost_per_task, or eval:<evaluator name>)',
+    );
   });
 
   it("reports the versions side by side", () => {

@@ -15,7 +15,9 @@ commands:
   compare <baseline.jsonl> <candidate.jsonl> [--max-drop asf=0.02,err=0.05] [--max-rise cpcs=10%]
           [--baseline-version V] [--candidate-version V] [--json]
                                          the figures side by side; exits 1 when one regresses beyond its
-                                         threshold by more than the noise of the sample sizes
+                                         threshold by more than the noise of the sample sizes, 2 when
+                                         it cannot compare (a usage error, a store it cannot read,
+                                         an unknown version or metric)
 
 options:
   -h, --help                             print this help
@@ -67,7 +69,9 @@ export async function main(argv: string[]): Promise<number> {
       throw new CliError("--port and --host belong to the dashboard command", 2);
     }
     if (command === "dashboard" && values.json) throw new CliError("--json belongs to the report command", 2);
-    const path = checkStore(args[0] as string);
+    // The dashboard serves a store not written yet (the page says so, then picks it up) and says
+    // on the page why a path it cannot read is unreadable; the report needs the file now.
+    const path = command === "report" ? checkStore(args[0] as string) : (args[0] as string);
     if (command === "report") {
       const read: StoreReport = await reportStore(path, (e) => err(`agentwarden: ${path}:${e.line}: ${e.message}`));
       const { snapshot, skipped, skippedCount } = read;
@@ -148,7 +152,9 @@ async function compare(
   } catch (error) {
     throw new CliError((error as Error).message, 2);
   }
-  const [baseline, candidate] = args.map((a) => checkStore(a)) as [string, string];
+  // A store that cannot be read or a version it does not have is not a regression: exit 2, so a CI
+  // gate can tell "could not compare" from "regressed" (1).
+  const [baseline, candidate] = args.map((a) => checkStore(a, 2)) as [string, string];
   let comparison: Awaited<ReturnType<typeof compareStores>>;
   try {
     comparison = await compareStores(
@@ -162,7 +168,7 @@ async function compare(
       (path, line, message) => err(`agentwarden: ${path}:${line}: ${message}`),
     );
   } catch (error) {
-    if (error instanceof RangeError) throw new CliError(error.message);
+    if (error instanceof RangeError) throw new CliError(error.message, 2);
     throw error;
   }
   out(values.json ? JSON.stringify(comparison) : formatComparison(comparison));
@@ -170,17 +176,17 @@ async function compare(
 }
 
 /** The store must be a readable file: say so in one line instead of an empty page or a raw ENOENT. */
-function checkStore(path: string): string {
+function checkStore(path: string, exitCode = 1): string {
   let stat: ReturnType<typeof statSync>;
   try {
     stat = statSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new CliError(`no run store at ${path} (nothing written there yet?)`);
-    if (code === "EACCES") throw new CliError(`cannot read the run store ${path}: permission denied`);
-    throw new CliError(`cannot read the run store ${path}: ${(error as Error).message}`);
+    if (code === "ENOENT") throw new CliError(`no run store at ${path} (nothing written there yet?)`, exitCode);
+    if (code === "EACCES") throw new CliError(`cannot read the run store ${path}: permission denied`, exitCode);
+    throw new CliError(`cannot read the run store ${path}: ${(error as Error).message}`, exitCode);
   }
-  if (!stat.isFile()) throw new CliError(`the run store ${path} is not a file`);
+  if (!stat.isFile()) throw new CliError(`the run store ${path} is not a file`, exitCode);
   return path;
 }
 

@@ -150,6 +150,9 @@ function judge(row: Omit<MetricComparison, "verdict" | "threshold">, options: Co
 }
 
 /** Parses `asf=0.02,err=0.05` or `cpcs=10%` (a share of the baseline) into thresholds. */
+/** The metrics every comparison has (besides each evaluator's `eval:<name>`). */
+const CORE_METRICS: readonly string[] = ["asf", "err", "cpcs", "cost_per_task"];
+
 export function parseThresholds(text: string, flag: string): Record<string, Threshold> {
   const out: Record<string, Threshold> = Object.create(null);
   for (const part of text.split(",")) {
@@ -160,9 +163,14 @@ export function parseThresholds(text: string, flag: string): Record<string, Thre
       );
     const [, metric, number, percent] = m as unknown as [string, string, string, string];
     const value = Number(number);
-    out[metric.toLowerCase().startsWith("eval:") ? `eval:${metric.slice(5)}` : metric.toLowerCase()] = percent
-      ? { value: value / 100, relative: true }
-      : { value, relative: false };
+    const name = metric.toLowerCase().startsWith("eval:") ? `eval:${metric.slice(5)}` : metric.toLowerCase();
+    // A misspelt core metric would make a gate that checks nothing: refused. (An evaluator's name
+    // is only known from the stores: a misspelt one is a "no data" row.)
+    if (!name.startsWith("eval:") && !CORE_METRICS.includes(name))
+      throw new TypeError(
+        `${flag}: unknown metric "${metric}" (metrics: ${CORE_METRICS.join(", ")}, or eval:<evaluator name>)`,
+      );
+    out[name] = percent ? { value: value / 100, relative: true } : { value, relative: false };
   }
   return out;
 }
