@@ -16,8 +16,27 @@ export function configError(error: z.ZodError, input: unknown, root?: string): T
     (v, k) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined),
     input,
   );
-  const message = `agentwarden: option ${field} is invalid: ${issue.message} (got ${describe(value)})`;
+  const what = issue.code === "invalid_union" ? (unionExpected(issue) ?? issue.message) : issue.message;
+  const message = `agentwarden: option ${field} is invalid: ${what} (got ${describe(value)})`;
   return issue.code === "too_small" || issue.code === "too_big" ? new RangeError(message) : new TypeError(message);
+}
+
+/**
+ * What a union of values and kinds accepts (`onTrip`: "abort"|"finalize"|"ask"|a function), from
+ * the first issue of each branch; undefined when a branch is not a plain value or kind.
+ */
+function unionExpected(issue: z.core.$ZodIssue): string | undefined {
+  if (issue.code !== "invalid_union" || !Array.isArray(issue.errors)) return undefined;
+  const accepted: string[] = [];
+  for (const branch of issue.errors) {
+    const first = branch[0];
+    if (first?.code === "invalid_value") accepted.push(...first.values.map((v) => JSON.stringify(v)));
+    else if (first?.code === "invalid_type")
+      accepted.push(first.expected === "function" ? "a function" : `a ${first.expected}`);
+    else if (first?.code === "custom") accepted.push(first.message.replace(/^expected /, ""));
+    else return undefined;
+  }
+  return accepted.length > 0 ? `expected one of ${accepted.join("|")}` : undefined;
 }
 
 /** In a union (`false` or an options object), the issue of the branch that got furthest. */

@@ -171,6 +171,15 @@ describe("bad input", () => {
     expect(() => new Warden({ redact: "none" as never })).toThrow(/option redact is invalid: expected a function/);
     expect(() => new Warden({ vocabularies: ["zipkin" as never] })).toThrow(/option vocabularies.0 is invalid/);
     expect(() => new Warden({ captureContnet: true } as never)).toThrow(/unknown option captureContnet/);
+    // A choice among values and a function: the choices are named.
+    expect(() => new Warden({ onTrip: "stop" as never })).toThrow(
+      'agentwarden: option onTrip is invalid: expected one of "abort"|"finalize"|"ask"|a function (trip, run) => action (got "stop")',
+    );
+    expect(
+      () => new Warden({ sharedBudgets: [{ name: "t", key: "tennant" as never, maxCostUsd: 1, windowMs: 1_000 }] }),
+    ).toThrow(
+      'agentwarden: option sharedBudgets.0.key is invalid: expected one of "task"|"thread"|"tenant"|a function (context) => string | undefined (got "tennant")',
+    );
     expect(() => new Warden(42 as never)).toThrow(/options must be an object, got 42/);
   });
 
