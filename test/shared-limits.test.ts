@@ -163,6 +163,47 @@ describe("RedisStateStore when Redis does not answer", () => {
     expect(isStateUnavailable(error)).toBe(true);
     expect((error as StateUnavailableError).data).toEqual({ operation: "take", reason: "The client is closed" });
   });
+
+  it("a rate limit's decisions with Redis down count in the fleet figures like a budget's: fallbacks, unavailable", async () => {
+    const oneCall = async (warden: Warden) => {
+      const llm = new ScriptedChatModel({
+        model: "test-model",
+        script: [{ content: "ok", usage: { input: 10, output: 5 } }],
+      });
+      return wrapGraph(createReactAgent({ llm, tools: [] }), { warden }).invoke(user("x"));
+    };
+    const limits = [{ name: "rpm", key: "model" as const, requestsPerMinute: 100, tokensPerMinute: 100_000 }];
+    // failOpen: each of the two rate decisions (requests, tokens) of the one model call is made locally.
+    const open = new Warden({
+      tracing: false,
+      state: new RedisStateStore(down, { timeoutMs: 20 }),
+      rateLimits: limits,
+    });
+    await oneCall(open);
+    expect(open.metrics?.snapshot().fleet).toEqual({
+      reservations: 0,
+      refusals: 0,
+      fallbacks: 2,
+      unavailable: 0,
+      rateLimited: 0,
+    });
+    expect(open.metrics?.snapshot().cumulative.totals.stateFallbacks).toBe(2);
+    // failClosed: the first decision is refused (a state_unavailable trip) and counted as unavailable.
+    const closed = new Warden({
+      tracing: false,
+      state: new RedisStateStore(down, { onUnavailable: "failClosed" }),
+      rateLimits: limits,
+    });
+    const trip = await tripOf(oneCall(closed));
+    expect(trip.data).toMatchObject({ kind: "state_unavailable", subject: "rpm" });
+    expect(closed.metrics?.snapshot().fleet).toEqual({
+      reservations: 0,
+      refusals: 0,
+      fallbacks: 0,
+      unavailable: 1,
+      rateLimited: 0,
+    });
+  });
 });
 
 describe("rate limits wait up to maxWaitMs, then trip", () => {

@@ -12,6 +12,7 @@ import {
   addToolFigures,
   emptyModelFigures,
   emptyToolFigures,
+  isLocalRateDecision,
   type ModelFigures,
   type NodeFigures,
   type TaskSummary,
@@ -115,6 +116,8 @@ export class MetricsSubscriber implements Subscriber {
       const f = this.fleet;
       for (const e of step.events) {
         if (e.name === "agentwarden.rate.limited") f.rateLimited++;
+        if (e.name === "agentwarden.rate.unavailable") f.unavailable++;
+        if (isLocalRateDecision(e)) f.fallbacks++;
         if (e.name !== "agentwarden.budget.reserve") continue;
         const outcome = e.attributes?.["agentwarden.budget.outcome"];
         if (outcome === "reserved" || outcome === "reserved_local") f.reservations++;

@@ -6,7 +6,7 @@ import type { EvalRecord } from "../store/records.js";
 import * as sc from "../telemetry/semconv.js";
 import { firstChat } from "../telemetry/tracing.js";
 import { NameCap } from "./NameCap.js";
-import type { TaskSummary } from "./summary.js";
+import { isLocalRateDecision, type TaskSummary } from "./summary.js";
 
 /** Name prefix of agentwarden's own instruments. */
 export const METRIC_PREFIX = "agentwarden";
@@ -194,6 +194,7 @@ export class Instruments {
       } else if (e.name === "agentwarden.rate.limited") {
         this.rateLimited.add(1, { name: String(e.attributes?.["agentwarden.rate.name"]) });
       }
+      if (isLocalRateDecision(e)) this.stateFallbacks.add(1);
     }
   }
 

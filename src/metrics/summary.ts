@@ -476,7 +476,11 @@ function isTripped(step: Step): boolean {
   return step.error?.type === BREAKER_TRIP;
 }
 
-/** Counts a task's shared-budget decisions from its model calls' `agentwarden.budget.reserve` events. */
+/**
+ * Counts a task's shared-state decisions from its model calls' events: budget reservations and
+ * refusals (`agentwarden.budget.reserve`), and the decisions made locally because the shared
+ * store was unreachable, of budgets and of rate limits alike.
+ */
 function fleetOf(steps: Step[]): TaskSummary["fleet"] {
   let reservations = 0;
   let refusals = 0;
@@ -484,6 +488,7 @@ function fleetOf(steps: Step[]): TaskSummary["fleet"] {
   for (const step of steps) {
     if (step.kind !== "chat" || !step.events) continue;
     for (const e of step.events) {
+      if (isLocalRateDecision(e)) fallbacks++;
       if (e.name !== "agentwarden.budget.reserve") continue;
       const outcome = e.attributes?.["agentwarden.budget.outcome"];
       if (outcome === "reserved" || outcome === "reserved_local") reservations++;
@@ -491,5 +496,13 @@ function fleetOf(steps: Step[]): TaskSummary["fleet"] {
       if (outcome === "reserved_local" || outcome === "refused_local") fallbacks++;
     }
   }
-  return reservations + refusals > 0 ? { reservations, refusals, fallbacks } : undefined;
+  return reservations + refusals + fallbacks > 0 ? { reservations, refusals, fallbacks } : undefined;
+}
+
+/** A rate-limit decision made in this process because the shared store was unreachable (failOpen). */
+export function isLocalRateDecision(e: { name: string; attributes?: Record<string, unknown> }): boolean {
+  return (
+    (e.name === "agentwarden.rate.admit" || e.name === "agentwarden.rate.limited") &&
+    e.attributes?.["agentwarden.rate.local"] === true
+  );
 }

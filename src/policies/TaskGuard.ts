@@ -378,6 +378,10 @@ export class TaskGuard {
             );
           } catch (error) {
             if (!isStateUnavailable(error)) throw error;
+            step.addEvent("agentwarden.rate.unavailable", {
+              "agentwarden.rate.name": limit.name,
+              "agentwarden.rate.unit": what,
+            });
             this.figures.unavailable++;
             this.tripCause = error;
             return this.trip(step, {
@@ -395,6 +399,8 @@ export class TaskGuard {
               "agentwarden.rate.name": limit.name,
               "agentwarden.rate.unit": what,
               "agentwarden.rate.waited_ms": performance.now() - started,
+              // Decided in this process (failOpen, the shared store unreachable): a fallback.
+              ...(taken.local ? { "agentwarden.rate.local": true } : {}),
             });
             break;
           }
@@ -405,6 +411,7 @@ export class TaskGuard {
               "agentwarden.rate.name": limit.name,
               "agentwarden.rate.unit": what,
               "agentwarden.rate.retry_after_ms": taken.retryAfterMs,
+              ...(taken.local ? { "agentwarden.rate.local": true } : {}),
             });
             return this.trip(step, {
               kind: "rate_limit",
