@@ -178,6 +178,20 @@ describe("the live stream and clients that do not read it", () => {
     }
   });
 
+  it("closes at once while a client is in the middle of a request", async () => {
+    const { live } = feed();
+    const dashboard = await serveDashboard(join(tmp("close"), "runs.jsonl"), { port: 0, live });
+    const { port } = new URL(dashboard.url);
+    const socket = connect(Number(port), "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    // Half a request: the server waits for the rest of its headers (for up to a minute by default).
+    socket.write(`GET /api/data HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+    const cut = new Promise((resolve) => socket.once("close", resolve));
+    await dashboard.close();
+    await cut;
+    socket.destroy();
+  });
+
   it("serves at most MAX_LIVE_STREAMS streams at once and answers 503 to one more", async () => {
     const { live, listeners } = feed();
     const dashboard = await serveDashboard(join(tmp("streams"), "runs.jsonl"), { port: 0, live });

@@ -155,6 +155,9 @@ export async function serveDashboard(
       new Promise<void>((resolve) => {
         for (const res of streams) res.end();
         server.close(() => resolve());
+        // A connection mid-request (a client that sent half its headers, a stream just aborted) would
+        // hold close() until its timeout: this server only reads, so nothing is lost by cutting it.
+        server.closeAllConnections();
       }),
   };
 }
