@@ -16,7 +16,7 @@ export interface FeedbackInput {
   /** The thread (`configurable.thread_id`): the feedback is about its latest run. */
   threadId?: string;
   thumbs?: "up" | "down";
-  /** A score, usually from 0 to 1. Thumbs alone count as 1 (up) or 0 (down). */
+  /** A score from 0 to 1 (scale a rating to it). Thumbs alone count as 1 (up) or 0 (down). */
   score?: number;
   /** What the answer should have been. Redacted. */
   correction?: string;
@@ -44,6 +44,9 @@ export function feedbackRecord(
     throw new TypeError(`agentwarden: feedback thumbs must be "up" or "down", got ${JSON.stringify(thumbs)}`);
   if (score !== undefined && (typeof score !== "number" || !Number.isFinite(score)))
     throw new TypeError(`agentwarden: feedback score must be a finite number, got ${JSON.stringify(score)}`);
+  // On a scale of 0 to 1 (it passes at 0.5): a 7 out of 10 or 4 stars would pass and skew the mean.
+  if (score !== undefined && (score < 0 || score > 1))
+    throw new RangeError(`agentwarden: feedback score must be from 0 to 1 (scale a rating to it), got ${score}`);
   for (const [field, value] of [
     ["correction", correction],
     ["comment", comment],

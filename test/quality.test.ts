@@ -425,6 +425,10 @@ describe("user feedback", () => {
       /needs thumbs, a score, a correction or a comment/,
     );
     expect(() => warden.feedback({ thumbs: "up" })).toThrow(/needs a runId or a threadId/);
+    // A rating on another scale would pass at 0.5 and skew the mean score: refused, saying the scale.
+    expect(() => warden.feedback({ runId: ids[0] as string, score: 7 })).toThrow(
+      new RangeError("agentwarden: feedback score must be from 0 to 1 (scale a rating to it), got 7"),
+    );
 
     // From another process, through the store: joined to the run's version by run id when read.
     const script = `import { recordFeedback } from "./src/index.ts"; recordFeedback(${JSON.stringify(store)}, { runId: ${JSON.stringify(ids[1])}, thumbs: "up" });`;
