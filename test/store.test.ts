@@ -114,6 +114,12 @@ describe("a store location that cannot be written", () => {
       [join(file, "runs.jsonl"), "EEXIST", `EEXIST: file already exists, mkdir '${file}'`],
       [join(file, "sub", "runs.jsonl"), "ENOTDIR", `ENOTDIR: not a directory, mkdir '${join(file, "sub")}'`],
       [join(dir, "a-dir"), "EISDIR", `EISDIR: illegal operation on a directory, open '${join(dir, "a-dir")}'`],
+      // Where the kernel refuses directories: Node's recursive mkdirSync never returned here.
+      [
+        "/proc/agentwarden-nope/runs.jsonl",
+        "ENOENT",
+        "ENOENT: no such file or directory, mkdir '/proc/agentwarden-nope'",
+      ],
     ];
     mkdirSync(join(dir, "a-dir"));
     for (const [path, code, cause] of cases) {

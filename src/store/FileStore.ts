@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Run } from "../run/run.js";
 import type { Subscriber } from "../subscriber.js";
@@ -19,7 +19,7 @@ export class FileStore implements Subscriber {
   private fragment: boolean;
 
   constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     const fd = openSync(path, "a+");
     try {
       this.fragment = !endsWithNewline(fd);
@@ -59,4 +59,36 @@ function endsWithNewline(fd: number): boolean {
   if (size === 0) return true;
   const last = Buffer.alloc(1);
   return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === NEWLINE;
+}
+
+/**
+ * `mkdir -p`, one level at a time from the nearest directory that exists. Node's own
+ * `mkdirSync(dir, { recursive: true })` never returns for a path under `/proc` (it loops on the
+ * error the kernel gives); made level by level, that error is thrown.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    let code: string | undefined;
+    try {
+      if (statSync(d).isDirectory()) break;
+      code = "EXIST";
+    } catch (error) {
+      code = (error as NodeJS.ErrnoException).code;
+    }
+    if (code !== "ENOENT") {
+      // Not a directory, or not reachable: mkdir says why (EEXIST, ENOTDIR, EACCES), as `mkdir -p` would.
+      mkdirSync(d);
+      break;
+    }
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
 }
