@@ -144,6 +144,7 @@ describe("the live stream and clients that do not read it", () => {
   async function stalledClient(url: string): Promise<Socket> {
     const { port } = new URL(url);
     const socket = connect(Number(port), "127.0.0.1");
+    socket.on("error", () => {}); // the server may cut it (a reset): what the tests look at is the close
     await new Promise((resolve) => socket.once("connect", resolve));
     socket.write(`GET /api/live HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
     await new Promise((resolve) => socket.once("data", resolve)); // the headers and the hello
@@ -183,6 +184,7 @@ describe("the live stream and clients that do not read it", () => {
     const dashboard = await serveDashboard(join(tmp("close"), "runs.jsonl"), { port: 0, live });
     const { port } = new URL(dashboard.url);
     const socket = connect(Number(port), "127.0.0.1");
+    socket.on("error", () => {}); // closed by the server, possibly with a reset
     await new Promise((resolve) => socket.once("connect", resolve));
     // Half a request: the server waits for the rest of its headers (for up to a minute by default).
     socket.write(`GET /api/data HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
