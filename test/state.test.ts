@@ -51,4 +51,19 @@ describe("MemoryStateStore", () => {
     expect(last - 1_000).toBeGreaterThan(50);
     expect(s.windowSum("busy", 50, last)).toBe(51);
   });
+
+  it("stays bounded when every write names a new key (a per-thread limit, each thread asking once)", () => {
+    const s = new MemoryStateStore();
+    let most = 0;
+    // One new key a millisecond, each with a 50 ms window: about 51 are live at any time.
+    for (let t = 0; t < 20_000; t++) {
+      s.addToWindow(`thread:${t}`, 1, t, 50);
+      most = Math.max(most, s.size);
+    }
+    // A sweep every 1,024 writes (the keys a sweep keeps, ~51, are fewer): never more than 1,024 +
+    // the ~51 live at the sweep before.
+    expect(most).toBeLessThanOrEqual(1_024 + 52);
+    s.sweep(20_000);
+    expect(s.size).toBe(50); // windows of t = 19,950..19,999 still end after 20,000 − 50
+  });
 });

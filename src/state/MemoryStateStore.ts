@@ -14,7 +14,7 @@ interface Entry {
  * Keys come from the agent's callers (a thread, a tenant, a task id), so a key whose window has
  * passed, whose value or lock expired, or whose rate limit is back to full is dropped: on its next
  * use, and by a sweep of every key once there have been as many writes since the last sweep as
- * there are keys (amortised: a constant per write). Memory is bounded by the keys in use within
+ * that sweep kept keys (amortised: a constant per write). Memory is bounded by the keys in use within
  * their windows, not by every key ever seen.
  */
 export class MemoryStateStore implements StateStore {
@@ -139,12 +139,20 @@ export class MemoryStateStore implements StateStore {
     return { ok: true, retryAfterMs: 0, at: now };
   }
 
-  /** Counts a write; sweeps every key once the writes since the last sweep reach the keys held. */
+  /**
+   * Counts a write; sweeps every key once the writes since the last sweep reach the keys the last
+   * sweep kept (at least SWEEP_MIN_WRITES): a sweep costs the keys it walks, paid for by as many
+   * writes. Measured against the keys kept then, not the keys held now: when every write names a
+   * new key, the keys held grow with the writes and would never be caught up with.
+   */
   private wrote(now: number): void {
-    if (++this.writes < Math.max(SWEEP_MIN_WRITES, this.size)) return;
+    if (++this.writes < this.sweepAt) return;
     this.writes = 0;
     this.sweep(now);
+    this.sweepAt = Math.max(SWEEP_MIN_WRITES, this.size);
   }
+
+  private sweepAt = SWEEP_MIN_WRITES;
 
   /** Drops what has run out: windows wholly past, expired values and locks and reservations, full rate limits. */
   sweep(now: number): void {
