@@ -318,11 +318,11 @@ describe("a forged or edited run store line", () => {
   const forged: Record<string, Record<string, unknown>> = {
     "input a number": { input: 42 },
     "conversationId a number": { conversationId: 7 },
-    "error without type and message": { outcome: "failure", error: {} },
+    "error a string": { outcome: "failure", error: "boom" },
     "a step that is null": { steps: [null] },
     "a tool's figures null": { tools: { search: null } },
-    "a step error without a message": {
-      steps: [{ p: -1, k: "tool", n: "t", t: 0, d: 1, s: "error", e: { type: "X" } }],
+    "a step error a number": {
+      steps: [{ p: -1, k: "tool", n: "t", t: 0, d: 1, s: "error", e: 5 }],
     },
     "a count given as a string": { failures: { tool: "1", model: 0, eval: 0 } },
     "a model's calls a string": { models: { "gpt-4o": { calls: "1" } } },
@@ -365,6 +365,50 @@ describe("a forged or edited run store line", () => {
       tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
     });
     expect((await reportStore(path)).snapshot.cumulative.totals.success).toBe(1);
+  });
+
+  it("a thrower's odd error name (a number, an object, a Symbol) is written as a string type, and every line reads", async () => {
+    const store = join(mkdtempSync(join(tmpdir(), "aw-attack-odd-")), "runs.jsonl");
+    const warden = new Warden({ tracing: false, store });
+    const names: unknown[] = [42, { x: 1 }, Symbol("s")];
+    for (const name of names) {
+      const bad = tool(
+        async () => {
+          throw Object.assign(new Error("boom"), { name });
+        },
+        { name: "bad", description: "Fails.", schema: z.object({}) },
+      );
+      const llm = new ScriptedChatModel({ script: [{ toolCalls: [{ name: "bad", args: {} }] }, { content: "done" }] });
+      const agent = createReactAgent({ llm, tools: new ToolNode([bad], { handleToolErrors: false }) });
+      const thrown = await wrapGraph(agent, { warden })
+        .invoke(user("go"))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect((thrown as Error).message).toBe("boom");
+    }
+    await warden.shutdown();
+    const read = readStore(store);
+    expect(read.errors).toEqual([]);
+    expect(read.summaries.map((s) => [s.error?.type, s.error?.message])).toEqual([
+      ["_OTHER", "boom"],
+      ["_OTHER", "boom"],
+      ["_OTHER", "boom"],
+    ]);
+  });
+
+  it("an error record with a type or message that is not a string (an older writer) reads, made strings", () => {
+    const path = storeWith([
+      { ...generatedTask(2), id: "odd", outcome: "failure", error: { type: 42, message: 7 } },
+      { ...generatedTask(2), id: "empty", outcome: "failure", error: {} },
+    ]);
+    const read = readStore(path);
+    expect(read.errors).toEqual([]);
+    expect(read.summaries.map((s) => [s.id, s.error])).toEqual([
+      ["odd", { type: "_OTHER", message: "7" }],
+      ["empty", { type: "_OTHER", message: "" }],
+    ]);
   });
 
   it("leaves the dashboard answering with the other runs, the line counted as skipped", async () => {

@@ -26,16 +26,23 @@ export function classify(error: unknown, signal?: AbortSignal): Outcome {
 /** The observed error as kept on a step: its class or code, and its message. */
 export function stepError(error: unknown): StepError {
   if (error instanceof Error) {
+    // An error's name and message are the thrower's: a number, an object or a Symbol there must
+    // not reach the ledger, where a type and a message are strings (spans, labels, the store).
+    const name = (error as { name?: unknown }).name;
     const code = (error as { code?: unknown }).code;
+    const ctor = (error as { constructor?: { name?: unknown } }).constructor?.name;
     const type =
-      error.name && error.name !== "Error"
-        ? error.name
+      typeof name === "string" && name.length > 0 && name !== "Error"
+        ? name
         : typeof code === "string" && code.length > 0
           ? code
-          : error.constructor?.name && error.constructor.name !== "Object"
-            ? error.constructor.name
-            : "_OTHER";
-    return { type, message: error.message };
+          : typeof ctor === "string" && ctor.length > 0 && ctor !== "Object" && ctor !== "Error"
+            ? ctor
+            : typeof name === "string" && name.length > 0
+              ? name
+              : "_OTHER";
+    const message = (error as { message?: unknown }).message;
+    return { type, message: typeof message === "string" ? message : safeString(message) };
   }
   return { type: "_OTHER", message: typeof error === "string" ? error : safeString(error) };
 }

@@ -267,7 +267,16 @@ function parse(text: string): TaskSummary | RecordLine | string | typeof SKIP {
 
 const finite = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const isError = (v: unknown) => isObject(v) && typeof v.type === "string" && typeof v.message === "string";
+/**
+ * An error record `{ type, message }`: an object, its type and message made strings if a writer
+ * (an older one, or a thrower's odd `name`) left something else there; not refused for that.
+ */
+function isError(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  if (typeof v.type !== "string" || v.type.length === 0) v.type = "_OTHER";
+  if (typeof v.message !== "string") v.message = v.message === undefined ? "" : String(v.message);
+  return true;
+}
 
 /** Every value of `map` a finite number: a table of counts. */
 function counts(map: unknown): boolean {
@@ -312,7 +321,7 @@ function checkNested(s: TaskSummary & Record<string, unknown>): string | undefin
   for (const field of ["costUnknownCalls", "estimatedUsageCalls", "retries"] as const) {
     if (s[field] !== undefined && !finite(s[field])) return `field ${field} not a number`;
   }
-  if (s.error !== undefined && !isError(s.error)) return "field error not {type, message} strings";
+  if (s.error !== undefined && !isError(s.error)) return "field error not an object";
   for (const field of ["failures", "recovered", "recoveredInjected"] as const) {
     if (!fill(s[field] as unknown as Record<string, unknown>, KIND_FIELDS))
       return `field ${field} not counts of tool, model and eval`;
@@ -341,7 +350,7 @@ function checkStep(step: unknown, count: number): string | undefined {
   if (typeof step.k !== "string" || typeof step.n !== "string" || typeof step.s !== "string")
     return "k, n or s not a string";
   if (!finite(step.t) || !finite(step.d)) return "t or d not a number";
-  if (step.e !== undefined && !isError(step.e)) return "e not {type, message} strings";
+  if (step.e !== undefined && !isError(step.e)) return "e not an object";
   if (step.tok !== undefined && !(Array.isArray(step.tok) && step.tok.length === 2 && step.tok.every(finite)))
     return "tok not two numbers";
   if (step.usd !== undefined && !finite(step.usd)) return "usd not a number";
