@@ -58,11 +58,13 @@ interface SecretPattern {
 const re = (source: string, flags = "g") => new RegExp(source, flags);
 
 /**
- * What may follow the keyword of a secret's key: `_`- or `-`-led parts (DB_PASSWORD_PROD,
- * aws_secret_access_key), then `key` or a number (secretKey, password2). Not the parts that name
- * a count or a kind (token_count, max_tokens, token_type): their values are not secrets.
+ * What may follow the keyword of a secret's key: parts that still name the secret itself
+ * (DB_PASSWORD_PROD, aws_secret_access_key, secretKey, password2, token_value), each whole. Not
+ * parts that name something about it (token_count, token_ids, input_token_details,
+ * password_required, password_expiry_days, secret_version, token_expired): their values are not
+ * secrets, and masking them would also break the JSON they are in.
  */
-const KEY_SUFFIX = String.raw`(?:[_-](?!(?:count|counts|limit|usage|len|length|type|budget|max|min|total|used|s)(?![A-Za-z0-9]))[A-Za-z0-9]{1,20}){0,3}(?:key|\d{1,3})?`;
+const KEY_SUFFIX = String.raw`(?:[_-]?(?:access[_-]?key|key|value|prod|production|dev|development|stag(?:e|ing)|test|live|old|new|current|raw|plain(?:text)?|enc(?:rypted)?|b(?:ase)?64|\d{1,3})(?![a-z0-9]))*`;
 
 /**
  * The default patterns, applied in this order (a block or a token is masked whole before a shorter
@@ -115,11 +117,11 @@ const patterns: readonly SecretPattern[] = [
     // /workflows/..., /triggers/...) and Discord (discord.com/api/webhooks/<id>/<token>)
     kind: "webhook URL",
     pattern: re(
-      String.raw`(hooks\.slack\.com/(?:services|workflows|triggers)/|discord(?:app)?\.com/api/webhooks/)[A-Za-z0-9_/-]{8,512}`,
+      String.raw`(hooks\.slack\.com/(?:services|workflows|triggers)/|discord(?:app)?\.com/api/(?:v\d{1,2}/)?webhooks/)[A-Za-z0-9_/-]{8,512}`,
       "gi",
     ),
     replacement: "$1[REDACTED_TOKEN]",
-    test: /hooks\.slack\.com|discord(?:app)?\.com\/api\/webhooks/i,
+    test: /hooks\.slack\.com|discord(?:app)?\.com\/api\//i,
   },
   {
     // JSON Web Tokens (header.payload.signature, each base64url; both JSON parts start "eyJ")
@@ -177,7 +179,7 @@ const patterns: readonly SecretPattern[] = [
       // behind at, so finding a key costs one keyword search, not a walk from every word; a longer
       // run before the keyword is refused at once (41 characters back), keeping adversarial text
       // (`token` repeated, a megabyte of `a_`) linear with a small constant.
-      String.raw`(?<![A-Za-z0-9_-]{41})(?<=(?:^|[^A-Za-z0-9_\\-]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})[A-Za-z0-9_-]{0,40})((?:password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token)${KEY_SUFFIX}(?:\\{0,8}["'])?\s{0,8}[:=]\s{0,8}(?:(\\{0,8})["'])?)(?:(?<=")(?:[^"\\\r\n]|\\+(?=[^"\\\r\n])|(?!\2")\\+"){1,512}|(?<=')(?:[^'\\\r\n]|\\(?!\\{0,8}')){1,512}|(?<!["'])[^\s"'\\,;&]+)`,
+      String.raw`(?=password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token)(?<![A-Za-z0-9_-]{41})(?<=(?:^|[^A-Za-z0-9_\\-]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})[A-Za-z0-9_-]{0,40})((?:password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token)${KEY_SUFFIX}(?:\\{0,8}["'])?(?:\s|\\[nrt]){0,8}(?::=|=>|[:=])(?:\s|\\[nrt]){0,8}(?:[|>][-+]?(?:\s|\\[nrt]){1,8})?(?:[bBrRuU]?(\\{0,8})["'])?)(?:(?<=")(?:[^"\\\r\n]|\\+(?=[^"\\\r\n])|(?!(?:\2\2\\\\)*\2")\\+"){1,4096}|(?<=')(?:[^'\\\r\n]|\\+(?=[^'\\\r\n])|\\+'){1,4096}|(?<!["'])(?![{[]|(?:true|false|null)(?![A-Za-z0-9_]))[^\s"'\\,;&}\]]+)`,
       "gi",
     ),
     replacement: "$1[REDACTED_SECRET]",

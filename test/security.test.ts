@@ -48,6 +48,8 @@ const JWT_PAYLOAD = "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkFsaWNlIn0";
 const JWT_SIGNATURE = "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
 const JWT = `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.${JWT_PAYLOAD}.${JWT_SIGNATURE}`;
 const PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj";
+/** A session token longer than the 512 characters a quoted value was once cut at. */
+const LONG_TOKEN = `IQoJb3JpZ2luX2VjE${"Ab9Cd8Ef7Gh6".repeat(60)}Zz`;
 /** The body of an armoured OpenPGP key (base64 lines). */
 const PGP_BODY =
   "lQdGBGVk1pABEADH3k9Lm2PwJalrXUtnFEMIK7MDENGbPxRfiCYzq3Xk9Lm2PqRsTuVw\nXyZaBcDeFgHiJkLmNoPqRsTuVwXyZa0123456789AbCdEfGhIjKlMnOpQrStUvWxYz";
@@ -102,6 +104,17 @@ const SECRETS: ReadonlyArray<readonly [secret: string, redacted: string, fragmen
   ['"password2": "Pz4-second-Lm6"', '"password2": "[REDACTED_SECRET]"', ["Pz4-second-Lm6"]],
   // A quoted value with a quote inside (escaped in JSON): masked to its closing quote, not to the inner one.
   ['password: "P@ss\\"tail-of-the-password-Zq9"', 'password: "[REDACTED_SECRET]"', ["tail-of-the-password-Zq9"]],
+  // Single quotes with an escaped quote inside (JS, Python repr), a hash rocket, a YAML block scalar,
+  // a value longer than 512 characters (an STS session token).
+  ["api_key: 'it\\'s-Sx9-secret'", "api_key: '[REDACTED_SECRET]'", ["s-Sx9-secret"]],
+  [":password => 'Rk4-rocket-Zq8'", ":password => '[REDACTED_SECRET]'", ["Rk4-rocket-Zq8"]],
+  ["token: >-\n  Zq7Wx9Pk2Lm4", "token: >-\n  [REDACTED_SECRET]", ["Zq7Wx9Pk2Lm4"]],
+  [`"SessionToken": "${LONG_TOKEN}"`, '"SessionToken": "[REDACTED_SECRET]"', [LONG_TOKEN.slice(-40)]],
+  [
+    "https://discord.com/api/v10/webhooks/1234567890123456789/Vb2Nm3Qw4Er5Ty6Ui7Op8As9Df0Gh1Jk2Lz3",
+    "https://discord.com/api/v10/webhooks/[REDACTED_TOKEN]",
+    ["Vb2Nm3Qw4Er5Ty6Ui7Op8As9Df0Gh1Jk2Lz3"],
+  ],
   // An OpenPGP private key block (armour headers and a checksum line in its body).
   [
     `-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\n${PGP_BODY}\n=Xq7P\n-----END PGP PRIVATE KEY BLOCK-----`,
@@ -756,6 +769,16 @@ describe("the default redactor's patterns", () => {
     }
   });
 
+  it("keep JSON valid: a quoted value ending in an escaped backslash ends at its own closing quote", () => {
+    const json = JSON.stringify({ password: "C:\\path\\", user: "bob" });
+    for (const text of [json, JSON.stringify(json)]) {
+      const out = redactSecrets(text, "gen_ai.tool.call.arguments");
+      const parsed = JSON.parse(text === json ? out : (JSON.parse(out) as string));
+      // The escaped backslash before the closing quote stays (one character of no consequence).
+      expect(parsed).toEqual({ password: "[REDACTED_SECRET]\\", user: "bob" });
+    }
+  });
+
   it("leave look-alikes alone: digests, trace ids, dates, versions, words containing sk-, hex ids", () => {
     for (const text of [
       "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef", // a SHA-1 hex digest: 40 characters, lower case
@@ -773,6 +796,13 @@ describe("the default redactor's patterns", () => {
       "passwordless: true",
       "secretary: Bob",
       "tokenizer: gpt2",
+      // Keys about a secret, not the secret (telemetry, schemas, errors): values and JSON left whole.
+      '{"usage_metadata":{"input_tokens":5,"input_token_details":{"cache_read":0},"output_token_details":{"reasoning":0}}}',
+      '{"token_ids":[1,2,3],"token_id": 50256,"token_logprobs":[-0.1]}',
+      '{"password_required": true, "password_expiry_days": 90, "secret_version": 3}',
+      '{"properties":{"password_confirmation":{"type":"string"}}}',
+      "ERROR: token_expired: please sign in again",
+      '{"password": null}',
     ])
       expect(redactSecrets(text, "error.message")).toBe(text);
   });
