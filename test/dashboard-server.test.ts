@@ -125,10 +125,10 @@ describe("the dashboard served from the agent's process (WardenOptions.dashboard
 
 describe("the live stream and clients that do not read it", () => {
   /** A live feed the test drives: its listeners, and a way to send them an event. */
-  function feed() {
+  function feed(runs: LiveFeed["runs"] = () => []) {
     const listeners = new Set<(e: LiveEvent) => void>();
     const live: LiveFeed = {
-      runs: () => [],
+      runs,
       onEvent: (listener) => {
         listeners.add(listener);
         return () => listeners.delete(listener);
@@ -175,6 +175,44 @@ describe("the live stream and clients that do not read it", () => {
       await closed;
     } finally {
       socket.destroy();
+      await dashboard.close();
+    }
+  });
+
+  it("keeps a client that reads, while it takes a hello of many megabytes (many tasks in progress)", async () => {
+    const steps = Array.from({ length: 2_000 }, (_, i) => ({
+      p: 0,
+      k: "tool" as const,
+      n: `t${i}`,
+      t: i,
+      d: 1,
+      s: "ok" as const,
+    }));
+    const runs = Array.from({ length: 40 }, (_, i) => ({ id: `r${i}`, agent: "a", start: 0, steps }));
+    const { live, emit } = feed(() => runs);
+    const dashboard = await serveDashboard(join(tmp("big-hello"), "runs.jsonl"), { port: 0, live });
+    try {
+      const res = await fetch(new URL("api/live", dashboard.url));
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let text = "";
+      let emitted = false;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+        if (!emitted) {
+          // The hello is still on its way (several MB): an event now is queued behind it.
+          emit({ type: "end", run: "r0" });
+          emitted = true;
+        }
+        if (text.endsWith('data: {"type":"end","run":"r0"}\n\n')) break;
+      }
+      expect(text.startsWith('data: {"type":"hello"')).toBe(true);
+      expect(text.length).toBeGreaterThan(4_000_000);
+      expect(text.endsWith('data: {"type":"end","run":"r0"}\n\n')).toBe(true);
+      await reader.cancel();
+    } finally {
       await dashboard.close();
     }
   });

@@ -107,17 +107,21 @@ export async function serveDashboard(
           streams.delete(res);
         };
         // A client that does not read would have every later event buffered for it in this (the
-        // agent's) process: past MAX_LIVE_BUFFER unsent bytes it is cut off. A page's EventSource
-        // reconnects and starts again from a fresh `hello`.
+        // agent's) process: past MAX_LIVE_BUFFER unsent bytes (beyond the `hello`, which a reading
+        // client takes a moment to receive when many tasks are in progress) it is cut off. A page's
+        // EventSource reconnects and starts again from a fresh `hello`.
+        let allowed = MAX_LIVE_BUFFER;
         const send = (event: unknown) => {
-          if (res.writableLength > MAX_LIVE_BUFFER) {
+          if (res.writableLength > allowed) {
             drop();
             res.destroy();
             return;
           }
           res.write(`data: ${JSON.stringify(event)}\n\n`);
         };
-        send({ type: "hello", runs: live.runs() });
+        const hello = `data: ${JSON.stringify({ type: "hello", runs: live.runs() })}\n\n`;
+        allowed += Buffer.byteLength(hello);
+        res.write(hello);
         off = live.onEvent(send);
         streams.add(res);
         req.on("close", drop);
