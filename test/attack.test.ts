@@ -10,6 +10,7 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   CallToolRequestSchema,
   ListToolsRequestSchema,
+  ListToolsResultSchema,
   McpError,
   ReadResourceRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -310,6 +311,27 @@ describe("names a hostile agent, model or MCP server made huge", () => {
     const reads = spans().filter((s) => s.attributes["mcp.method.name"] === "resources/read");
     expect(reads.map((s) => s.kind).sort()).toEqual([SpanKind.SERVER, SpanKind.CLIENT].sort());
     for (const read of reads) expect(String(read.attributes["mcp.resource.uri"])).toBe(`${uri.slice(0, 255)}…`);
+  });
+});
+
+describe("an MCP protocol version a client chose", () => {
+  it("a 100,000-character protocol version in a request's _meta is cut to 256 on the client's and the server's spans", async () => {
+    useContextManager();
+    const { provider, spans } = memoryTracing();
+    const server = new Server({ name: "s", version: "1.0.0" }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [] }));
+    traceMcpServer(server, { tracerProvider: provider });
+    const warden = new Warden({ tracerProvider: provider });
+    const huge = "9".repeat(100_000);
+    await inMcpTask(warden, server, "mcp_versions", async (client) => {
+      await client.request(
+        { method: "tools/list", params: { _meta: { "io.modelcontextprotocol/protocolVersion": huge } } },
+        ListToolsResultSchema,
+      );
+    });
+    const lists = spans().filter((s) => s.attributes["mcp.method.name"] === "tools/list");
+    expect(lists.map((s) => s.kind).sort()).toEqual([SpanKind.SERVER, SpanKind.CLIENT].sort());
+    for (const list of lists) expect(String(list.attributes["mcp.protocol.version"])).toBe(`${huge.slice(0, 255)}…`);
   });
 });
 

@@ -161,7 +161,8 @@ async function rememberVersion(client: ClientLike, pending: Promise<unknown>): P
   const result = await pending;
   const r = result as { protocolVersion?: unknown; supportedVersions?: unknown } | null;
   const version = r?.protocolVersion;
-  if (typeof version === "string") versions.set(client.transport ?? client, version);
+  // The server's word: cut like a name.
+  if (typeof version === "string") versions.set(client.transport ?? client, boundedName(version));
   return result;
 }
 
@@ -172,9 +173,9 @@ async function rememberVersion(client: ClientLike, pending: Promise<unknown>): P
  */
 function protocolVersionOf(client: ClientLike, request: McpRequest): string | undefined {
   const meta = request.params?._meta?.[MCP_META_PROTOCOL_VERSION];
-  if (typeof meta === "string" && meta.length > 0) return meta;
+  if (typeof meta === "string" && meta.length > 0) return boundedName(meta);
   const header = client.transport?.protocolVersion;
-  if (typeof header === "string" && header.length > 0) return header;
+  if (typeof header === "string" && header.length > 0) return boundedName(header);
   return versions.get(client.transport ?? client) ?? versions.get(client);
 }
 

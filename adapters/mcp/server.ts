@@ -166,10 +166,11 @@ export function traceMcpServer<S extends object>(server: S, options: McpServerTr
 
 /** The protocol version of a request: its `_meta` (2026-07-28), else its `MCP-Protocol-Version` header. */
 function protocolVersionOf(meta: Record<string, unknown>, extra: ExtraLike): string | undefined {
+  // The client's word: cut like a name (a version is a date, `2026-07-28`).
   const fromMeta = meta[META_PROTOCOL_VERSION];
-  if (typeof fromMeta === "string" && fromMeta.length > 0) return fromMeta;
+  if (typeof fromMeta === "string" && fromMeta.length > 0) return boundedName(fromMeta);
   const header = extra.requestInfo?.headers?.["mcp-protocol-version"];
-  if (typeof header === "string" && header.length > 0) return header;
+  if (typeof header === "string" && header.length > 0) return boundedName(header);
   return undefined;
 }
 
