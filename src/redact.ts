@@ -126,7 +126,9 @@ const patterns: readonly SecretPattern[] = [
   {
     // JSON Web Tokens (header.payload.signature, each base64url; both JSON parts start "eyJ")
     kind: "JWT",
-    pattern: re(String.raw`${START}eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`),
+    // not right after a `-` either: inside a run of `-eyJ` every `eyJ` would be a start, each
+    // scanning the rest of the run (quadratic)
+    pattern: re(String.raw`${START}(?<!-)eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`),
     replacement: "[REDACTED_TOKEN]",
     needs: "eyJ",
   },
@@ -265,18 +267,26 @@ export interface SecretSpan {
 }
 
 /**
- * The spans `redactSecrets` would mask, with their kinds, in text order: the same patterns in the
- * same order, a span that overlaps one found by an earlier pattern skipped. The kept part of a
- * match (the `Bearer ` prefix, the key of `password=...`, the scheme and `@` of URL credentials)
- * is outside the span.
+ * The spans `redactSecrets` would mask, with their kinds, in text order: each pattern runs, as in
+ * `redactSecrets`, on the text the earlier patterns left (their matches replaced by placeholders),
+ * so a span is exactly what the redactor masks: a quoted passphrase holding an API key is one
+ * span (the key first, then the value around its placeholder); `pw@db.internal` is no e-mail
+ * address once `admin:pw` is masked. The kept part of a match (the `Bearer ` prefix, the key of
+ * `password=...`, the scheme and `@` of URL credentials) is outside the span. Linear in the text
+ * and the spans: each pattern's matches are mapped back in one pass.
  */
 export function findSecrets(text: string): SecretSpan[] {
-  const spans: SecretSpan[] = [];
+  // The text as the earlier patterns left it, in pieces: each a slice of the original, or a
+  // placeholder standing for a span of it.
+  let pieces: Piece[] = [{ text, start: 0, end: text.length, span: undefined }];
+  let current = text;
   for (const { kind, pattern, replacement, needs, test } of patterns) {
-    if (needs !== undefined && !text.includes(needs)) continue;
-    if (test !== undefined && !test.test(text)) continue;
+    if (needs !== undefined && !current.includes(needs)) continue;
+    if (test !== undefined && !test.test(current)) continue;
+    const placeholder = replacement.replace(/^\$1/, "").replace(/@$/, "");
     const rx = new RegExp(pattern.source, pattern.flags);
-    for (let m = rx.exec(text); m !== null; m = rx.exec(text)) {
+    const cuts: Array<[number, number]> = [];
+    for (let m = rx.exec(current); m !== null; m = rx.exec(current)) {
       if (m[0].length === 0) {
         rx.lastIndex++;
         continue;
@@ -285,11 +295,75 @@ export function findSecrets(text: string): SecretSpan[] {
       let end = m.index + m[0].length;
       if (replacement.startsWith("$1") && m[1] !== undefined) start += m[1].length;
       if (replacement.endsWith("@") && m[0].endsWith("@")) end -= 1;
-      if (end <= start || spans.some((s) => start < s.end && s.start < end)) continue;
-      spans.push({ kind, start, end });
+      if (end > start) cuts.push([start, end]);
+    }
+    if (cuts.length === 0) continue;
+    pieces = cutPieces(pieces, cuts, kind, placeholder);
+    current = pieces.map((p) => p.text).join("");
+  }
+  return pieces.flatMap((p) => (p.span ? [p.span] : []));
+}
+
+interface Piece {
+  /** The piece's text now: a slice of the original, or a placeholder. */
+  text: string;
+  /** Where it is in the original text. */
+  start: number;
+  end: number;
+  /** For a placeholder: the span it masks. */
+  span: SecretSpan | undefined;
+}
+
+/**
+ * Replaces the ranges `cuts` (of the text the pieces make, in order, not overlapping) with one
+ * placeholder each: a span from the original start of its first piece to the original end of its
+ * last, taking in whole any placeholder it touches.
+ */
+function cutPieces(pieces: Piece[], cuts: Array<[number, number]>, kind: string, placeholder: string): Piece[] {
+  const out: Piece[] = [];
+  let at = 0; // where the current piece starts in the text the pieces make
+  let c = 0;
+  let open: SecretSpan | undefined; // the span of the cut being made
+  for (const piece of pieces) {
+    const from = at;
+    const to = at + piece.text.length;
+    at = to;
+    let pos = from; // what of this piece is handled
+    while (pos < to) {
+      const cut = cuts[c];
+      if (open === undefined) {
+        if (cut === undefined || cut[0] >= to) {
+          out.push(pos === from ? piece : slice(piece, pos - from, to - from));
+          pos = to;
+          continue;
+        }
+        if (cut[0] > pos) out.push(slice(piece, pos - from, cut[0] - from));
+        const startsAt = piece.span ? piece.start : piece.start + Math.max(0, cut[0] - from);
+        open = { kind, start: startsAt, end: startsAt };
+        pos = Math.max(pos, cut[0]);
+      }
+      const cut2 = cuts[c] as [number, number];
+      if (cut2[1] <= to) {
+        // The cut ends in this piece.
+        open.end = piece.span ? piece.end : piece.start + (cut2[1] - from);
+        out.push({ text: placeholder, start: open.start, end: open.end, span: open });
+        open = undefined;
+        c++;
+        pos = piece.span ? to : cut2[1];
+        if (piece.span && pos < to) pos = to;
+      } else {
+        open.end = piece.end;
+        pos = to;
+      }
     }
   }
-  return spans.sort((a, b) => a.start - b.start);
+  if (open !== undefined) out.push({ text: placeholder, start: open.start, end: open.end, span: open });
+  return out;
+}
+
+/** Part of an original slice (a placeholder is never cut). */
+function slice(piece: Piece, from: number, to: number): Piece {
+  return { text: piece.text.slice(from, to), start: piece.start + from, end: piece.start + to, span: undefined };
 }
 
 /** A redactor that applies `redactSecrets` and then the given patterns (each match replaced). */

@@ -176,6 +176,19 @@ describe("findings: spans a guard can redact exactly", () => {
     expect(findSecrets("Basic information about the account")).toEqual([]);
   });
 
+  it("findSecrets joins a secret found inside another into one span, as redactSecrets masks it whole", () => {
+    const text = 'password="correct horse sk-abcdefghijklmnopqrstuvwx battery staple" and ops@example.com';
+    const spans = findSecrets(text);
+    expect(spans.map((s) => [s.kind, text.slice(s.start, s.end)])).toEqual([
+      ["password or secret assignment", "correct horse sk-abcdefghijklmnopqrstuvwx battery staple"],
+      ["e-mail address", "ops@example.com"],
+    ]);
+    // A redacting guard built on it leaves nothing of the passphrase.
+    const masked = toEvalResult(piiCheck().evaluate({ messages: [new AIMessage(text)] }) as EvalResult);
+    expect(masked.pass).toBe(false);
+    expect(redactSecrets(text, "error.message")).toBe('password="[REDACTED_SECRET]" and [REDACTED_EMAIL]');
+  });
+
   it("on every text of the labelled sets, masking findSecrets' spans gives redactSecrets' output", () => {
     const texts = ["pii", "injection", "groundedness", "reliability"]
       .flatMap(load)
