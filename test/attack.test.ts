@@ -348,6 +348,18 @@ describe("a forged or edited run store line", () => {
     },
     "a count given as a string": { failures: { tool: "1", model: 0, eval: 0 } },
     "a model's calls a string": { models: { "gpt-4o": { calls: "1" } } },
+    // Numbers no writer makes, which turned sums into NaN or Infinity in the report and the comparison.
+    "a count past 2^53": {
+      failures: { tool: 9007199254740994, model: 0, eval: 0 },
+      recovered: { tool: 9007199254740994, model: 0, eval: 0 },
+    },
+    "a negative cost": { costUsd: -1 },
+    "a cost of 1e308": { costUsd: 1e308 },
+    "more recovered than failed": {
+      failures: { tool: 1, model: 0, eval: 0 },
+      recovered: { tool: 2, model: 0, eval: 0 },
+    },
+    "more completed subtasks than subtasks": { subtasks: 1, completedSubtasks: 2 },
   };
 
   function storeWith(lines: object[]): string {

@@ -117,6 +117,19 @@ describe("agentwarden compare (the regression gate)", () => {
     );
   });
 
+  it("refuses a threshold given in code that is not { value, relative } or names no metric", () => {
+    const side = { ...figures(emptyTotals()), evals: {} };
+    expect(() => compareVersions(side, side, { maxDrop: { err: { abs: 0.01 } as never } })).toThrow(
+      'agentwarden: option maxDrop.err must be { value: a number >= 0, relative: boolean }, got {"abs":0.01}',
+    );
+    expect(() => compareVersions(side, side, { maxRise: { cpsc: { value: 1, relative: false } } })).toThrow(
+      "agentwarden: option maxRise.cpsc: unknown metric (metrics: asf, err, cpcs, cost_per_task, or eval:<evaluator name>)",
+    );
+    expect(compareVersions(side, side, { maxDrop: { "eval:judge": { value: 0.1, relative: false } } }).regressed).toBe(
+      false,
+    );
+  });
+
   it("reports the versions side by side", () => {
     const r = cli("report", path("both.jsonl"));
     expect(r.code).toBe(0);

@@ -58,6 +58,7 @@ export function compareVersions(
   candidate: CompareSide,
   options: CompareOptions = {},
 ): Comparison {
+  checkThresholds(options);
   const b = baseline.totals;
   const c = candidate.totals;
   const rows: Array<Omit<MetricComparison, "verdict" | "threshold">> = [];
@@ -150,6 +151,34 @@ function judge(row: Omit<MetricComparison, "verdict" | "threshold">, options: Co
 }
 
 /** Parses `asf=0.02,err=0.05` or `cpcs=10%` (a share of the baseline) into thresholds. */
+/** Thresholds given in code: each `{ value: number >= 0, relative: boolean }` on a metric that exists. */
+function checkThresholds(options: CompareOptions): void {
+  for (const side of ["maxDrop", "maxRise"] as const) {
+    const table = options[side];
+    if (table === undefined) continue;
+    if (typeof table !== "object" || table === null)
+      throw new TypeError(`agentwarden: option ${side} must be an object of thresholds by metric`);
+    for (const [metric, t] of Object.entries(table)) {
+      const at = `${side}.${metric}`;
+      if (!metric.startsWith("eval:") && !CORE_METRICS.includes(metric))
+        throw new TypeError(
+          `agentwarden: option ${at}: unknown metric (metrics: ${CORE_METRICS.join(", ")}, or eval:<evaluator name>)`,
+        );
+      const ok =
+        typeof t === "object" &&
+        t !== null &&
+        typeof t.value === "number" &&
+        Number.isFinite(t.value) &&
+        t.value >= 0 &&
+        typeof t.relative === "boolean";
+      if (!ok)
+        throw new TypeError(
+          `agentwarden: option ${at} must be { value: a number >= 0, relative: boolean }, got ${JSON.stringify(t)}`,
+        );
+    }
+  }
+}
+
 /** The metrics every comparison has (besides each evaluator's `eval:<name>`). */
 const CORE_METRICS: readonly string[] = ["asf", "err", "cpcs", "cost_per_task"];
 

@@ -280,17 +280,23 @@ function isError(v: unknown): boolean {
 
 /** Every value of `map` a finite number: a table of counts. */
 function counts(map: unknown): boolean {
-  return isObject(map) && Object.values(map).every(finite);
+  return isObject(map) && Object.values(map).every(amount);
 }
 
 /**
- * Each of `fields` of `o` a finite number, an absent one filled in as 0 (a hand-written or older
- * line may leave out what it did not count); false when one is there but not a number.
+ * A count, a cost or a duration: not negative, and exact as a double (at most 2^53 − 1), so that
+ * no sum of them the report, the comparison or the dashboard makes turns into Infinity or NaN.
+ */
+const amount = (v: unknown): v is number => finite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
+
+/**
+ * Each of `fields` of `o` an amount, an absent one filled in as 0 (a hand-written or older line
+ * may leave out what it did not count); false when one is there but not an amount.
  */
 function fill(o: Record<string, unknown>, fields: readonly string[]): boolean {
   for (const k of fields) {
     if (o[k] === undefined) o[k] = 0;
-    else if (!finite(o[k])) return false;
+    else if (!amount(o[k])) return false;
   }
   return true;
 }
@@ -318,13 +324,22 @@ function checkNested(s: TaskSummary & Record<string, unknown>): string | undefin
   for (const field of ["conversationId", "input", "answer"] as const) {
     if (s[field] !== undefined && typeof s[field] !== "string") return `field ${field} not a string`;
   }
+  for (const field of ["durationMs", "costUsd", "subtasks", "completedSubtasks"] as const) {
+    if (!amount(s[field])) return `field ${field} negative or too large`;
+  }
+  if (s.completedSubtasks > s.subtasks) return "field completedSubtasks more than subtasks";
   for (const field of ["costUnknownCalls", "estimatedUsageCalls", "retries"] as const) {
-    if (s[field] !== undefined && !finite(s[field])) return `field ${field} not a number`;
+    if (s[field] !== undefined && !amount(s[field])) return `field ${field} not a count`;
   }
   if (s.error !== undefined && !isError(s.error)) return "field error not an object";
   for (const field of ["failures", "recovered", "recoveredInjected"] as const) {
     if (!fill(s[field] as unknown as Record<string, unknown>, KIND_FIELDS))
       return `field ${field} not counts of tool, model and eval`;
+  }
+  for (const k of KIND_FIELDS) {
+    // A recovered failure is a failure; a recovery agentwarden injected is a recovery.
+    if (s.recovered[k] > s.failures[k] || s.recoveredInjected[k] > s.recovered[k])
+      return `field recovered.${k} more than failures.${k} (or recoveredInjected more than recovered)`;
   }
   if (!fill(s.tokens as unknown as Record<string, unknown>, TOKEN_FIELDS)) return "field tokens not counts";
   for (const field of ["trips", "guards", "suspectedLoops", "finishReasons"] as const) {
@@ -349,11 +364,11 @@ function checkStep(step: unknown, count: number): string | undefined {
   if (!Number.isInteger(step.p) || (step.p as number) < -1 || (step.p as number) >= count) return "p not a step index";
   if (typeof step.k !== "string" || typeof step.n !== "string" || typeof step.s !== "string")
     return "k, n or s not a string";
-  if (!finite(step.t) || !finite(step.d)) return "t or d not a number";
+  if (!amount(step.t) || !amount(step.d)) return "t or d not a time in ms";
   if (step.e !== undefined && !isError(step.e)) return "e not an object";
-  if (step.tok !== undefined && !(Array.isArray(step.tok) && step.tok.length === 2 && step.tok.every(finite)))
+  if (step.tok !== undefined && !(Array.isArray(step.tok) && step.tok.length === 2 && step.tok.every(amount)))
     return "tok not two numbers";
-  if (step.usd !== undefined && !finite(step.usd)) return "usd not a number";
+  if (step.usd !== undefined && !amount(step.usd)) return "usd not an amount";
   for (const field of ["fb"] as const)
     if (step[field] !== undefined && typeof step[field] !== "string") return `${field} not a string`;
   if (step.rc !== undefined && !(isObject(step.rc) && typeof step.rc.a === "string" && typeof step.rc.to === "string"))
