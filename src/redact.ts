@@ -58,13 +58,15 @@ interface SecretPattern {
 const re = (source: string, flags = "g") => new RegExp(source, flags);
 
 /**
- * What may follow the keyword of a secret's key: parts that still name the secret itself
- * (DB_PASSWORD_PROD, aws_secret_access_key, secretKey, password2, token_value), each whole. Not
- * parts that name something about it (token_count, token_ids, input_token_details,
- * password_required, password_expiry_days, secret_version, token_expired): their values are not
- * secrets, and masking them would also break the JSON they are in.
+ * What may follow the keyword of a secret's key: `key` or a number (secretKey, password2), then
+ * up to four `_`- or `-`-led parts (DB_PASSWORD_PROD, aws_secret_access_key, secret_key_base,
+ * api_key_v2, password_root, private_key_pem) — any but the parts that say something about the
+ * secret rather than name it (token_count, token_ids, input_token_details, password_required,
+ * password_expiry_days, secret_version, token_type, token_endpoint): their values are not secrets,
+ * and masking them would also break the JSON they are in. A part must start with its `_` or `-`,
+ * so a run of letters splits one way only (no backtracking over where parts begin).
  */
-const KEY_SUFFIX = String.raw`(?:[_-]?(?:access[_-]?key|key|value|prod|production|dev|development|stag(?:e|ing)|test|live|old|new|current|raw|plain(?:text)?|enc(?:rypted)?|b(?:ase)?64|\d{1,3})(?![a-z0-9]))*`;
+const KEY_SUFFIX = String.raw`(?:key|\d{1,3})?(?:[_-](?!(?:counts?|ids?|index|indices|offsets?|details?|required|expir[a-z]*|versions?|types?|length|len|limits?|names?|urls?|uri|endpoints?|policy|usage|used|total|max|min|budget|costs?|rates?|estimates?|logprobs?|hint|label|field|prompt|reset|updated|created|changed|strength|format)(?![A-Za-z0-9]))[A-Za-z0-9]{1,20}){0,4}`;
 
 /**
  * The default patterns, applied in this order (a block or a token is masked whole before a shorter
@@ -181,7 +183,7 @@ const patterns: readonly SecretPattern[] = [
       // behind at, so finding a key costs one keyword search, not a walk from every word; a longer
       // run before the keyword is refused at once (41 characters back), keeping adversarial text
       // (`token` repeated, a megabyte of `a_`) linear with a small constant.
-      String.raw`(?=password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token)(?<![A-Za-z0-9_-]{41})(?<=(?:^|[^A-Za-z0-9_\\-]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})[A-Za-z0-9_-]{0,40})((?:password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token)${KEY_SUFFIX}(?:\\{0,8}["'])?(?:\s|\\[nrt]){0,8}(?::=|=>|[:=])(?:\s|\\[nrt]){0,8}(?:[|>][-+]?(?:\s|\\[nrt]){1,8})?(?:[bBrRuU]?(\\{0,8})["'])?)(?:(?<=")(?:[^"\\\r\n]|\\+(?=[^"\\\r\n])|(?!(?:\2\2\\\\)*\2")\\+"){1,4096}|(?<=')(?:[^'\\\r\n]|\\+(?=[^'\\\r\n])|\\+'){1,4096}|(?<!["'])(?![{[]|(?:true|false|null)(?![A-Za-z0-9_]))[^\s"'\\,;&}\]]+)`,
+      String.raw`(?=password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token)(?<![A-Za-z0-9_-]{41})(?<=(?:^|[^A-Za-z0-9_\\-]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})[A-Za-z0-9_-]{0,40})((?:password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token)${KEY_SUFFIX}(?:\\{0,8}["'])?(?:\s|\\[nrt]){0,8}(?::=|=>|[:=])(?:\s|\\[nrt]){0,8}(?:[|>][-+]?(?:\s|\\[nrt]){1,8})?(?:[bBrRuU]?(\\{0,8})["'])?)(?:(?<=")(?:\[REDACTED_[A-Z_]{1,20}\]|[^"\\\r\n]|\\+(?=[^"\\\r\n])|(?!(?:\2\2\\\\)*\2")\\+"){1,4096}|(?<=')(?:\[REDACTED_[A-Z_]{1,20}\]|[^'\\\r\n]|\\+(?=[^'\\\r\n])|\\+'){1,4096}|(?<!["'])(?![{[]|(?:true|false|null)(?![A-Za-z0-9_]))(?:\[REDACTED_[A-Z_]{1,20}\]|[^\s"'\\,;&}\]]){1,4096})`,
       "gi",
     ),
     replacement: "$1[REDACTED_SECRET]",
@@ -264,6 +266,11 @@ export interface SecretSpan {
   kind: string;
   start: number;
   end: number;
+  /**
+   * The kinds of secrets found first that this span took in (an API key inside a quoted
+   * passphrase: the passphrase's span, containing `["API key"]`); absent when none.
+   */
+  contains?: string[];
 }
 
 /**
@@ -342,6 +349,7 @@ function cutPieces(pieces: Piece[], cuts: Array<[number, number]>, kind: string,
         open = { kind, start: startsAt, end: startsAt };
         pos = Math.max(pos, cut[0]);
       }
+      if (piece.span) absorb(open, piece.span);
       const cut2 = cuts[c] as [number, number];
       if (cut2[1] <= to) {
         // The cut ends in this piece.
@@ -359,6 +367,12 @@ function cutPieces(pieces: Piece[], cuts: Array<[number, number]>, kind: string,
   }
   if (open !== undefined) out.push({ text: placeholder, start: open.start, end: open.end, span: open });
   return out;
+}
+
+/** Records in `into` the kinds of a span (a placeholder) it takes in. */
+function absorb(into: SecretSpan, taken: SecretSpan): void {
+  const kinds = [taken.kind, ...(taken.contains ?? [])];
+  into.contains = into.contains ? [...new Set([...into.contains, ...kinds])] : kinds;
 }
 
 /** Part of an original slice (a placeholder is never cut). */

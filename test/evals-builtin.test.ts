@@ -189,6 +189,37 @@ describe("findings: spans a guard can redact exactly", () => {
     expect(redactSecrets(text, "error.message")).toBe('password="[REDACTED_SECRET]" and [REDACTED_EMAIL]');
   });
 
+  it("findSecrets agrees with redactSecrets where a value ends at an earlier placeholder, and piiCheck still sees a key in a placeholder-shaped value", () => {
+    const mask = (t: string) => {
+      let m = t;
+      for (const s of [...findSecrets(t)].reverse()) m = `${m.slice(0, s.start)}[X]${m.slice(s.end)}`;
+      return m;
+    };
+    const same = (t: string) => redactSecrets(t, "error.message").replace(/\[REDACTED_[A-Z_]+\]/g, "[X]");
+    for (const t of [
+      "password=a/sk-abcdefghijklmnopqrstu",
+      "token:=xoxb-QN2jrAVRqc-abcdef",
+      `password="${"a".repeat(4085)} sk-abcdefghijklmnopqrstu more"`,
+    ])
+      expect([t.slice(0, 40), mask(t)]).toEqual([t.slice(0, 40), same(t)]);
+    // A real key in a value shaped like a placeholder (`[…]`, `<…>`, `{{…}}`) is still found.
+    for (const t of [
+      'password: "[sk-abcdefghijklmnopqrstuvwx]"',
+      'api_key = "<sk-ant-api03-abcdefghijklmnopqrstuvwx>"',
+      'token: "{{eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc}}"',
+    ]) {
+      const found = findSecrets(t);
+      expect(found).toHaveLength(1);
+      expect(found[0]?.contains?.length).toBeGreaterThan(0);
+      expect(toEvalResult(piiCheck().evaluate({ messages: [new AIMessage(t)] }) as EvalResult).pass).toBe(false);
+    }
+    // A placeholder with nothing inside is not a secret.
+    expect(
+      toEvalResult(piiCheck().evaluate({ messages: [new AIMessage('password: "<your password>"')] }) as EvalResult)
+        .pass,
+    ).toBe(true);
+  });
+
   it("on every text of the labelled sets, masking findSecrets' spans gives redactSecrets' output", () => {
     const texts = ["pii", "injection", "groundedness", "reliability"]
       .flatMap(load)

@@ -115,6 +115,11 @@ const SECRETS: ReadonlyArray<readonly [secret: string, redacted: string, fragmen
     "https://discord.com/api/v10/webhooks/[REDACTED_TOKEN]",
     ["Vb2Nm3Qw4Er5Ty6Ui7Op8As9Df0Gh1Jk2Lz3"],
   ],
+  // Suffixes that still name the secret: a framework's, a version, whose it is, its format.
+  ["SECRET_KEY_BASE=Fq3-rails-base-Wx7", "SECRET_KEY_BASE=[REDACTED_SECRET]", ["Fq3-rails-base-Wx7"]],
+  ['"api_key_v2": "Nb5-versioned-Kj2"', '"api_key_v2": "[REDACTED_SECRET]"', ["Nb5-versioned-Kj2"]],
+  ["password_root: Rt9-root-Zq1", "password_root: [REDACTED_SECRET]", ["Rt9-root-Zq1"]],
+  ['"private_key_pem": "Pm4-pem-body-Hs8"', '"private_key_pem": "[REDACTED_SECRET]"', ["Pm4-pem-body-Hs8"]],
   // An OpenPGP private key block (armour headers and a checksum line in its body).
   [
     `-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\n${PGP_BODY}\n=Xq7P\n-----END PGP PRIVATE KEY BLOCK-----`,

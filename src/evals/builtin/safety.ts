@@ -58,12 +58,16 @@ export function findPii(text: string, source = "answer", kinds: readonly string[
   const allowed = new Set(kinds);
   const out: Finding[] = [];
   for (const s of findSecrets(text)) {
-    if (!allowed.has(s.kind)) continue;
+    // A span that took in a secret found first (a key inside a passphrase) stands for it too.
+    const inner = s.contains ?? [];
+    const kind = allowed.has(s.kind) ? s.kind : inner.find((k) => allowed.has(k));
+    if (kind === undefined) continue;
     const value = text.slice(s.start, s.end);
     if (s.kind === "card number" && !luhn(value.replace(/[ -]/g, ""))) continue;
     if (s.kind === "IBAN" && !ibanValid(value)) continue;
-    if (s.kind === "password or secret assignment" && PLACEHOLDER.test(value)) continue;
-    out.push({ kind: s.kind, start: s.start, end: s.end, source });
+    // `********`, `<your key>`: no secret, unless a real one sits inside (`"[sk-…]"`).
+    if (s.kind === "password or secret assignment" && inner.length === 0 && PLACEHOLDER.test(value)) continue;
+    out.push({ kind, start: s.start, end: s.end, source });
   }
   // international numbers written in groups (+44 20 7946 0958, +33 6 12 34 56 78), which the
   // redactor's phone pattern (ungrouped +digits, or the North American shape) leaves alone
