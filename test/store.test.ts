@@ -2,10 +2,15 @@ import * as realFs from "node:fs";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tool } from "@langchain/core/tools";
 import { Annotation, START, StateGraph } from "@langchain/langgraph";
+import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
 import { wrapGraph } from "../adapters/langgraph/index.js";
+import { ScriptedChatModel } from "../adapters/testing/index.js";
 import { isAgentWardenError, readStore, Warden } from "../src/index.js";
+import { user } from "./support/agents.js";
 
 /**
  * The disk as the store writer sees it: `partial` makes the next write put half its bytes down and
@@ -140,5 +145,33 @@ describe("a store location that cannot be written", () => {
     }
     // Nothing was left open or created by the failed constructions.
     expect(realFs.readdirSync(dir).sort()).toEqual(["a-dir", "not-a-dir"]);
+  });
+});
+
+describe("figures no reader takes", () => {
+  it("a task with absurd usage or an absurd tool cost is written with its sums held at 2^53 − 1, and reads", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "aw-store-huge-"));
+    const store = join(dir, "runs.jsonl");
+    const echo = tool(async ({ q }: { q: string }) => q, {
+      name: "echo",
+      description: "Echoes.",
+      schema: z.object({ q: z.string() }),
+    });
+    const warden = new Warden({ tracing: false, store, toolCosts: { echo: 1e300 } });
+    // Two calls whose input tokens, each a safe integer, sum past 2^53 − 1.
+    const llm = new ScriptedChatModel({
+      script: [
+        { toolCalls: [{ name: "echo", args: { q: "a" } }], usage: { input: Number.MAX_SAFE_INTEGER, output: 1 } },
+        { content: "ok", usage: { input: 1, output: 1 } },
+      ],
+    });
+    await wrapGraph(createReactAgent({ llm, tools: [echo] }), { warden }).invoke(user("q"));
+    await warden.shutdown();
+    const read = readStore(store);
+    expect(read.errors).toEqual([]);
+    const [s] = read.summaries;
+    expect(s?.tokens.input).toBe(Number.MAX_SAFE_INTEGER);
+    expect(s?.costUsd).toBe(Number.MAX_SAFE_INTEGER);
+    expect(s?.tools.echo?.costUsd).toBe(Number.MAX_SAFE_INTEGER);
   });
 });

@@ -302,7 +302,35 @@ export function summarize(run: Run, prices: PriceTable, rule: SubtaskRule = "too
     }
   }
   countRecoveries(s, all);
+  exactAmounts(s);
   return s;
+}
+
+/**
+ * Sums of tokens, costs and durations held at 2^53 − 1, the largest a store reader takes: a model
+ * that reports absurd usage, or a tool cost of 1e300, must not make the task's line unreadable.
+ */
+function exactAmounts(s: TaskSummary): void {
+  const cap = (o: Record<string, number>, keys: readonly string[]) => {
+    for (const k of keys) {
+      const v = o[k];
+      if (typeof v === "number" && !(v <= Number.MAX_SAFE_INTEGER)) o[k] = Number.MAX_SAFE_INTEGER;
+    }
+  };
+  const AMOUNTS = ["durationMs", "costUsd"] as const;
+  const TOKENS = ["input", "output", "cacheRead", "cacheWrite"] as const;
+  cap(s as unknown as Record<string, number>, AMOUNTS);
+  cap(s.tokens as unknown as Record<string, number>, TOKENS);
+  for (const m of Object.values(s.models)) {
+    cap(m as unknown as Record<string, number>, AMOUNTS);
+    cap(m.tokens as unknown as Record<string, number>, TOKENS);
+  }
+  for (const t of Object.values(s.tools)) cap(t as unknown as Record<string, number>, AMOUNTS);
+  for (const n of Object.values(s.nodes)) cap(n as unknown as Record<string, number>, AMOUNTS);
+  for (const r of s.steps) {
+    if (r.usd !== undefined && !(r.usd <= Number.MAX_SAFE_INTEGER)) r.usd = Number.MAX_SAFE_INTEGER;
+    if (r.tok) r.tok = [Math.min(r.tok[0], Number.MAX_SAFE_INTEGER), Math.min(r.tok[1], Number.MAX_SAFE_INTEGER)];
+  }
 }
 
 function countSubtask(s: TaskSummary, step: Step): void {
