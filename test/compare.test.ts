@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Annotation, StateGraph } from "@langchain/langgraph";
@@ -115,6 +115,34 @@ describe("agentwarden compare (the regression gate)", () => {
     expect(typo.stderr.split("\n")[0]).toBe(
       'agentwarden: --max-drop: unknown metric "ass" (metrics: asf, err, cpcs, cost_per_task, or eval:<evaluator name>)',
     );
+  });
+
+  it("adds up a threshold flag given twice", () => {
+    const r = cli(
+      "compare",
+      path("both.jsonl"),
+      path("both.jsonl"),
+      "--max-drop",
+      "asf=0.1",
+      "--max-drop",
+      "err=0.2",
+      "--json",
+    );
+    expect(r.code).toBe(0);
+    const rows = (JSON.parse(r.stdout) as { metrics: Array<{ metric: string; threshold?: { value: number } }> })
+      .metrics;
+    expect(rows.filter((m) => m.threshold).map((m) => [m.metric, m.threshold?.value])).toEqual([
+      ["asf", 0.1],
+      ["err", 0.2],
+    ]);
+  });
+
+  // A file that stat() calls a file and open() refuses, even to root (sysfs keeps its modes).
+  const unreadable = "/sys/bus/pci/rescan";
+  it.skipIf(!existsSync(unreadable))("exits 2 (could not compare) when a store cannot be opened after all", () => {
+    const r = cli("compare", path("both.jsonl"), unreadable);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe(`agentwarden: EACCES: permission denied, open '${unreadable}'`);
   });
 
   it("refuses a threshold given in code that is not { value, relative } or names no metric", () => {

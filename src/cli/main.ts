@@ -123,8 +123,9 @@ function parse(argv: string[]) {
         json: { type: "boolean" },
         port: { type: "string" },
         host: { type: "string" },
-        "max-drop": { type: "string" },
-        "max-rise": { type: "string" },
+        // Given more than once, the thresholds add up (`--max-drop asf=0.1 --max-drop err=0.2`).
+        "max-drop": { type: "string", multiple: true },
+        "max-rise": { type: "string", multiple: true },
         "baseline-version": { type: "string" },
         "candidate-version": { type: "string" },
       },
@@ -148,7 +149,7 @@ async function compare(
     throw new CliError("--port and --host belong to the dashboard command", 2);
   let thresholds: ReturnType<typeof thresholdsFrom>;
   try {
-    thresholds = thresholdsFrom(values["max-drop"], values["max-rise"]);
+    thresholds = thresholdsFrom(values["max-drop"]?.join(","), values["max-rise"]?.join(","));
   } catch (error) {
     throw new CliError((error as Error).message, 2);
   }
@@ -168,7 +169,10 @@ async function compare(
       (path, line, message) => err(`agentwarden: ${path}:${line}: ${message}`),
     );
   } catch (error) {
-    if (error instanceof RangeError) throw new CliError(error.message, 2);
+    // An unknown version, or a store that cannot be opened or read after all (EACCES, EIO): could
+    // not compare, not a regression.
+    const code = (error as NodeJS.ErrnoException)?.code;
+    if (error instanceof RangeError || typeof code === "string") throw new CliError((error as Error).message, 2);
     throw error;
   }
   out(values.json ? JSON.stringify(comparison) : formatComparison(comparison));
