@@ -183,11 +183,11 @@ const patterns: readonly SecretPattern[] = [
       // behind at, so finding a key costs one keyword search, not a walk from every word; a longer
       // run before the keyword is refused at once (41 characters back), keeping adversarial text
       // (`token` repeated, a megabyte of `a_`) linear with a small constant.
-      String.raw`(?=password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token)(?<![A-Za-z0-9_-]{41})(?<=(?:^|[^A-Za-z0-9_\\-]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})[A-Za-z0-9_-]{0,40})((?:password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token)${KEY_SUFFIX}(?:\\{0,8}["'])?(?:\s|\\[nrt]){0,8}(?::=|=>|[:=])(?:\s|\\[nrt]){0,8}(?:[|>][-+]?(?:\s|\\[nrt]){1,8})?(?:[bBrRuU]?(\\{0,8})["'])?)(?:(?<=")(?:\[REDACTED_[A-Z_]{1,20}\]|[^"\\\r\n]|\\+(?=[^"\\\r\n])|(?!(?:\2\2\\\\)*\2")\\+"){1,4096}|(?<=')(?:\[REDACTED_[A-Z_]{1,20}\]|[^'\\\r\n]|\\+(?=[^'\\\r\n])|\\+'){1,4096}|(?<!["'])(?![{[]|(?:true|false|null)(?![A-Za-z0-9_]))(?:\[REDACTED_[A-Z_]{1,20}\]|[^\s"'\\,;&}\]]){1,4096})`,
+      String.raw`(?=password|passwd|passphrase|passcode|pwd|secret|private[_-]?key|api[_-]?key|token)(?<![A-Za-z0-9_-]{41})(?<=(?:^|[^A-Za-z0-9_\\-]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})[A-Za-z0-9_-]{0,40})((?:password|passwd|passphrase|passcode|pwd|secret|private[_-]?key|api[_-]?key|token)${KEY_SUFFIX}(?:\\{0,8}["'])?(?:\s|\\[nrt]){0,8}(?::=|=>|[:=])(?:\s|\\[nrt]){0,8}(?:[|>][-+]?(?:\s|\\[nrt]){1,8})?(?:[bBrRuU]?(\\{0,8})["'])?)(?:(?<=")(?:\[REDACTED_[A-Z_]{1,20}\]|[^"\\\r\n]|\\+(?=[^"\\\r\n])|(?!(?:\2\2\\\\)*\2")\\+"){1,4096}|(?<=')(?:\[REDACTED_[A-Z_]{1,20}\]|[^'\\\r\n]|\\+(?=[^'\\\r\n])|\\+'){1,4096}|(?<!["'])(?![{[]|(?:true|false|null)(?![A-Za-z0-9_]))(?:\[REDACTED_[A-Z_]{1,20}\]|[^\s"'\\,;&}\]]){1,4096})`,
       "gi",
     ),
     replacement: "$1[REDACTED_SECRET]",
-    test: /password|passwd|pwd|secret|private[_-]?key|api[_-]?key|token/i,
+    test: /password|passwd|passphrase|passcode|pwd|secret|private[_-]?key|api[_-]?key|token/i,
   },
   {
     // e-mail addresses (repeats bounded to RFC 5321's lengths: unbounded ones made a long run of

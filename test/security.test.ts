@@ -115,6 +115,8 @@ const SECRETS: ReadonlyArray<readonly [secret: string, redacted: string, fragmen
     "https://discord.com/api/v10/webhooks/[REDACTED_TOKEN]",
     ["Vb2Nm3Qw4Er5Ty6Ui7Op8As9Df0Gh1Jk2Lz3"],
   ],
+  ["GPG_PASSPHRASE=correct-horse-Wq2", "GPG_PASSPHRASE=[REDACTED_SECRET]", ["correct-horse-Wq2"]],
+  ['"passcode": "Ys6-pass-Lk3"', '"passcode": "[REDACTED_SECRET]"', ["Ys6-pass-Lk3"]],
   // Suffixes that still name the secret: a framework's, a version, whose it is, its format.
   ["SECRET_KEY_BASE=Fq3-rails-base-Wx7", "SECRET_KEY_BASE=[REDACTED_SECRET]", ["Fq3-rails-base-Wx7"]],
   ['"api_key_v2": "Nb5-versioned-Kj2"', '"api_key_v2": "[REDACTED_SECRET]"', ["Nb5-versioned-Kj2"]],
