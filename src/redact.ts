@@ -357,8 +357,8 @@ function cutPieces(pieces: Piece[], cuts: Array<[number, number]>, kind: string,
         out.push({ text: placeholder, start: open.start, end: open.end, span: open });
         open = undefined;
         c++;
+        // A placeholder is taken whole: the rest of it is part of this cut.
         pos = piece.span ? to : cut2[1];
-        if (piece.span && pos < to) pos = to;
       } else {
         open.end = piece.end;
         pos = to;

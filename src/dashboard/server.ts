@@ -38,6 +38,11 @@ const SECURITY = {
   "cache-control": "no-store",
 };
 
+/** Live event streams served at once; more are answered 503. */
+export const MAX_LIVE_STREAMS = 32;
+/** Bytes of live events a stream may leave unsent (a client not reading) before it is cut off. */
+export const MAX_LIVE_BUFFER = 1 << 20;
+
 /**
  * Serves the local dashboard for a run store (a path, or a `StoreFollower` of one): the page,
  * `/api/data?from&to&agent&version&outcome&tool&model&error&trip&guard&q&page` (the figures of
@@ -47,11 +52,6 @@ const SECURITY = {
  * as the application appends to it, streaming, without blocking the page meanwhile. Only requests
  * addressed to the bound address are answered (see `allowedHosts`).
  */
-/** Live event streams served at once; more are answered 503. */
-export const MAX_LIVE_STREAMS = 32;
-/** Bytes of live events a stream may leave unsent (a client not reading) before it is cut off. */
-export const MAX_LIVE_BUFFER = 1 << 20;
-
 export async function serveDashboard(
   store: string | StoreFollower,
   options: DashboardOptions = {},

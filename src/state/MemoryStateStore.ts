@@ -3,6 +3,9 @@ import type { Reserved, ReserveLine, StateStore, Taken } from "./StateStore.js";
 /** Buckets per window of a rolling counter: memory bounded by keys × buckets. */
 const BUCKETS = 60;
 
+/** Writes between sweeps at the least (a sweep of a few keys every write would cost more than it saves). */
+const SWEEP_MIN_WRITES = 1_024;
+
 interface Entry {
   value: string;
   expires: number;
@@ -24,7 +27,9 @@ export class MemoryStateStore implements StateStore {
   /** GCRA: each rate limit's theoretical arrival time. */
   private readonly arrivals = new Map<string, number>();
 
+  /** Writes since the last sweep, and how many make the next one due (see `wrote`). */
   private writes = 0;
+  private sweepAt = SWEEP_MIN_WRITES;
 
   /** Keys held, over windows, values and locks, reservations and rate limits (for monitoring and tests). */
   get size(): number {
@@ -152,8 +157,6 @@ export class MemoryStateStore implements StateStore {
     this.sweepAt = Math.max(SWEEP_MIN_WRITES, this.size);
   }
 
-  private sweepAt = SWEEP_MIN_WRITES;
-
   /** Drops what has run out: windows wholly past, expired values and locks and reservations, full rate limits. */
   sweep(now: number): void {
     for (const [key, w] of this.windows) {
@@ -166,6 +169,3 @@ export class MemoryStateStore implements StateStore {
     for (const [key, tat] of this.arrivals) if (tat <= now) this.arrivals.delete(key);
   }
 }
-
-/** Writes between sweeps at the least (a sweep of a few keys every write would cost more than it saves). */
-const SWEEP_MIN_WRITES = 1_024;
