@@ -11,13 +11,15 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
-import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { Warden, type WardenOptions } from "agentwarden";
 import { wrapGraph } from "agentwarden/langgraph";
 import { SpanQueue } from "agentwarden/otel";
 import { ScriptedChatModel } from "agentwarden/testing";
 import { z } from "zod";
+import { liveTraced } from "./floor.js";
 import { quantile, type RatioFigure, ratios, round } from "./harness.js";
+import { spanShapes } from "./peers.js";
 import { DiscardingExporter } from "./soak.js";
 
 export interface ConcurrencyFigures {
@@ -28,6 +30,13 @@ export interface ConcurrencyFigures {
   ratio: RatioFigure;
   /** Per round: (peak heap with agentwarden) / (bare peak heap), in the same round. */
   heapRatio: RatioFigure;
+  /**
+   * The live floor, no agentwarden: the bare agent with the same spans per task made live (each
+   * started under the active span, active while its node, model or tool call runs; bench/floor.ts)
+   * through a SpanQueue like agentwarden's, and nothing else. Wall and peak heap against bare, per
+   * round: what the spans alone cost.
+   */
+  floor: { ratio: RatioFigure; heapRatio: RatioFigure; spansPerTask: number };
   bareSecondsMedian: number;
   wardenSecondsMedian: number;
   barePeakMbMedian: number;
@@ -81,8 +90,9 @@ export function everyFeature(
 }
 
 /**
- * `tasks` tasks started at once, bare and wrapped with every feature on, alternating over `rounds`
- * rounds in one process (the order flips each round); wall time and peak heap (sampled every 5 ms
+ * `tasks` tasks started at once, bare, wrapped with every feature on, and the live floor (the same
+ * spans on a bare agent, nothing else), in turn over `rounds`
+ * rounds in one process (the order turns each round); wall time and peak heap (sampled every 5 ms
  * while the tasks run) per variant, and their ratios per round.
  */
 export async function concurrencyBench(options: { tasks: number; rounds: number }): Promise<ConcurrencyFigures> {
@@ -104,8 +114,25 @@ export async function concurrencyBench(options: { tasks: number; rounds: number 
   warden = new Warden(everyFeature(tracerProvider, meterProvider, join(dir, "runs.jsonl")));
   const bare = agent();
   const wrapped = wrapGraph(agent(), { warden });
+  // The floor: the spans agentwarden records for one task, made live on a bare agent.
+  const probeSpans = new InMemorySpanExporter();
+  const probeProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(probeSpans)] });
+  const probe = new Warden({ ...everyFeature(probeProvider, meterProvider, join(dir, "probe.jsonl")), metrics: false });
+  await wrapGraph(agent(), { warden: probe }).invoke(
+    { messages: [{ role: "user", content: "task-0: look it up; I am bob@example.com" }] },
+    { configurable: { thread_id: "probe" } },
+  );
+  await probe.shutdown();
+  const [root, ...others] = spanShapes(probeSpans.getFinishedSpans());
+  if (!root || others.length > 0) throw new Error("concurrency: expected one root span per task");
+  const spansPerTask = probeSpans.getFinishedSpans().length;
+  const floorQueue = new SpanQueue(new DiscardingExporter(), { scheduledDelayMillis: 200 });
+  const floorProvider = new BasicTracerProvider({ spanProcessors: [floorQueue] });
+  const floor = liveTraced(agent(), root, floorProvider.getTracer("live-floor"));
 
-  const sample = async (graph: typeof bare): Promise<{ seconds: number; peakMb: number }> => {
+  const sample = async (graph: {
+    invoke(input: unknown, config?: unknown): Promise<unknown>;
+  }): Promise<{ seconds: number; peakMb: number }> => {
     collect();
     await new Promise((resolve) => setImmediate(resolve));
     let peak = process.memoryUsage().heapUsed;
@@ -127,21 +154,25 @@ export async function concurrencyBench(options: { tasks: number; rounds: number 
     return { seconds, peakMb: peak / 2 ** 20 };
   };
 
+  const graphs = { bare, warden: wrapped, floor } as const;
+  const variants = Object.keys(graphs) as (keyof typeof graphs)[];
   // One untimed warm-up of each.
-  await sample(bare);
-  await sample(wrapped);
-  const times: Record<"bare" | "warden", number[]> = { bare: [], warden: [] };
-  const peaks: Record<"bare" | "warden", number[]> = { bare: [], warden: [] };
+  for (const variant of variants) await sample(graphs[variant]);
+  const times: Record<keyof typeof graphs, number[]> = { bare: [], warden: [], floor: [] };
+  const peaks: Record<keyof typeof graphs, number[]> = { bare: [], warden: [], floor: [] };
   for (let round = 0; round < options.rounds; round++) {
-    const order = round % 2 === 0 ? (["bare", "warden"] as const) : (["warden", "bare"] as const);
+    // The order turns each round, so each variant runs first, second and last as often.
+    const order = variants.map((_, i) => variants[(i + round) % variants.length] as keyof typeof graphs);
     for (const variant of order) {
-      const s = await sample(variant === "bare" ? bare : wrapped);
+      const s = await sample(graphs[variant]);
       times[variant].push(s.seconds);
       peaks[variant].push(s.peakMb);
     }
     await tracerProvider.forceFlush();
+    await floorProvider.forceFlush();
   }
   await tracerProvider.forceFlush();
+  await floorProvider.shutdown();
   const stats = warden.stats();
   const q = queue.stats();
   await warden.shutdown();
@@ -157,11 +188,12 @@ export async function concurrencyBench(options: { tasks: number; rounds: number 
       3,
     );
   return {
-    description: `${options.tasks} tasks at once of a ${STEPS}-turn ReAct agent (a 1 ms timer per model call), bare vs every feature on (tracing through SpanQueue, metrics to a MeterProvider, content capture + redaction, JSONL store, limits, loop stop, retries, corrective messages, tool breakers), alternating over ${options.rounds} rounds in one process`,
+    description: `${options.tasks} tasks at once of a ${STEPS}-turn ReAct agent (a 1 ms timer per model call), bare vs every feature on (tracing through SpanQueue, metrics to a MeterProvider, content capture + redaction, JSONL store, limits, loop stop, retries, corrective messages, tool breakers), and the live floor (the same ${spansPerTask} spans per task made live on a bare agent, nothing else), in turn over ${options.rounds} rounds in one process`,
     tasks: options.tasks,
     rounds: options.rounds,
     ratio: ratios(times, "warden", "bare"),
     heapRatio: ratios(peaks, "warden", "bare"),
+    floor: { ratio: ratios(times, "floor", "bare"), heapRatio: ratios(peaks, "floor", "bare"), spansPerTask },
     bareSecondsMedian: med(times.bare),
     wardenSecondsMedian: med(times.warden),
     barePeakMbMedian: med(peaks.bare),

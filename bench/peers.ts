@@ -16,6 +16,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { injectionCheck, MemoryStateStore, piiCheck, Warden } from "agentwarden";
 import { wrapGraph } from "agentwarden/langgraph";
+import { liveTraced } from "./floor.js";
 import { interleave, quantile, type RatioFigure, ratios, round } from "./harness.js";
 import { input, scriptedReactAgent } from "./react.js";
 
@@ -61,6 +62,14 @@ export interface PeersFigures {
    * that makes them through the application's TracerProvider.
    */
   sdkFloor: PeerFigure;
+  /**
+   * The live floor, no agentwarden: the same spans made while the agent runs, each started under
+   * the active span and made active while its node, model or tool call runs (bench/floor.ts), with
+   * no ledger, metrics, limits, loop detection or model and tool hooks. What the spans alone cost a
+   * tracer whose spans are the parents of the application's own (an HTTP client's inside a model
+   * call).
+   */
+  liveFloor: PeerFigure;
   /** A LangChain callback handler that does nothing: the cost of the mechanism the peers use. */
   noopCallback: PeerFigure;
   openinference: PeerFigure;
@@ -202,6 +211,7 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
   const floorTracer = floor.provider.getTracer("sdk-floor");
   let floorShapes: SpanShape[] = [];
   const floorGraph = scriptedReactAgent(STEPS);
+  let liveGraph: { invoke(input: unknown): Promise<unknown> } | undefined;
   const exporters = [aw.exporter, oi.exporter, lf.exporter, sampledProvider.exporter, floor.exporter];
   // Spans are exported (to memory) and dropped, as a real exporter would.
   const drain = () => {
@@ -230,6 +240,10 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
     sdkFloor: async () => {
       await floorGraph.invoke(input);
       replaySpans(floorTracer, floorShapes, context.active());
+      drain();
+    },
+    liveFloor: async () => {
+      await liveGraph?.invoke(input);
       drain();
     },
     noopCallback: async () => void (await noopGraph.invoke(input, { callbacks: [noop] })),
@@ -266,11 +280,20 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
     if (name === "agentwarden") floorShapes = spanShapes(p.exporter.getFinishedSpans());
     p.exporter.reset();
   }
+  const [root] = floorShapes;
+  if (floorShapes.length !== 1 || !root) throw new Error(`peers: expected one root span, got ${floorShapes.length}`);
+  liveGraph = liveTraced(scriptedReactAgent(STEPS), root, floor.provider.getTracer("live-floor"));
+  for (const name of ["sdkFloor", "liveFloor"]) {
+    floor.exporter.reset();
+    await runs[name]?.();
+    await floor.provider.forceFlush();
+    spansPerRun[name] = floor.exporter.getFinishedSpans().length;
+  }
   floor.exporter.reset();
-  await runs.sdkFloor?.();
-  await floor.provider.forceFlush();
-  spansPerRun.sdkFloor = floor.exporter.getFinishedSpans().length;
-  floor.exporter.reset();
+  if (spansPerRun.liveFloor !== spansPerRun.agentwarden || spansPerRun.sdkFloor !== spansPerRun.agentwarden)
+    throw new Error(
+      `peers: the floors made ${spansPerRun.sdkFloor}/${spansPerRun.liveFloor} spans, agentwarden ${spansPerRun.agentwarden}`,
+    );
   // Head-sampled: the mean over 200 runs (a run has all its spans or none).
   sampledProvider.exporter.reset();
   for (let i = 0; i < 200; i++) await sampledGraph.invoke(input);
@@ -286,6 +309,7 @@ export async function peersSample(options: { rounds: number; heapRuns: number })
     "agentwardenUntraced",
     "agentwardenSampled",
     "sdkFloor",
+    "liveFloor",
     "noopCallback",
     "openinference",
     "langfuse",
@@ -372,6 +396,7 @@ export function peersFigures(samples: PeersSample[], options: { rounds: number; 
     agentwardenUntraced: figure("agentwardenUntraced"),
     agentwardenSampled: figure("agentwardenSampled"),
     sdkFloor: figure("sdkFloor"),
+    liveFloor: figure("liveFloor"),
     noopCallback: figure("noopCallback"),
     openinference: figure("openinference"),
     langfuse: figure("langfuse"),
