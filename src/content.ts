@@ -1,4 +1,5 @@
 import type { ContentField, Redactor } from "./redact.js";
+import { boundedName, MAX_NAME_LENGTH } from "./tables.js";
 
 /**
  * Serialises a captured value to a JSON string that never throws: cycles become "[Circular]",
@@ -60,4 +61,28 @@ export function captureText(
   // of a secret, and redactions before it may have pulled it left: it is never kept.
   if (cut) return `${text.slice(0, Math.max(0, Math.min(maxLength, text.length - REDACTION_MARGIN)))}…[truncated]`;
   return text.length > maxLength ? `${text.slice(0, maxLength)}…[truncated]` : text;
+}
+
+/**
+ * A name from the other side that may carry a secret (an MCP resource URI: `postgres://user:pw@…`,
+ * `?api_key=…`), recorded whether or not content is captured: redacted, then cut like every name
+ * (`boundedName`). Only its first `MAX_NAME_LENGTH + REDACTION_MARGIN` characters are redacted: a
+ * secret that starts past the margin lies past the cut. A redactor that throws yields
+ * `[REDACTION_FAILED]` and is reported.
+ */
+export function redactedName(
+  value: string,
+  field: ContentField,
+  redact: Redactor,
+  onError: (error: unknown) => void,
+): string {
+  try {
+    const limit = MAX_NAME_LENGTH + REDACTION_MARGIN;
+    const text = redact(value.length > limit ? value.slice(0, limit) : value, field);
+    if (typeof text !== "string") throw new TypeError(`redact returned ${typeof text}, expected a string`);
+    return boundedName(text);
+  } catch (error) {
+    onError(error);
+    return "[REDACTION_FAILED]";
+  }
 }

@@ -314,6 +314,42 @@ describe("names a hostile agent, model or MCP server made huge", () => {
   });
 });
 
+describe("an MCP resource URI with credentials in it", () => {
+  it("is redacted on the client's and the server's spans, content capture off, with the redactor each was given", async () => {
+    useContextManager();
+    const { provider, spans } = memoryTracing();
+    const server = new Server({ name: "s", version: "1.0.0" }, { capabilities: { resources: {} } });
+    server.setRequestHandler(ReadResourceRequestSchema, async (request) => ({
+      contents: [{ uri: request.params.uri, text: "rows" }],
+    }));
+    const fields: string[] = [];
+    // The server's redactor is a custom one: it is given the URI, named as its attribute.
+    traceMcpServer(server, {
+      tracerProvider: provider,
+      redact: (text, field) => {
+        fields.push(field);
+        return text.replace("s3cretPassw0rd", "[SERVER_REDACTED]");
+      },
+    });
+    const warden = new Warden({ tracerProvider: provider });
+    const uri = "postgres://admin:s3cretPassw0rd@db.internal:5432/app?api_key=abcd1234secretZZ";
+    await inMcpTask(warden, server, "mcp_uri_secret", async (client) => {
+      await client.readResource({ uri });
+    });
+    const reads = spans().filter((s) => s.attributes["mcp.method.name"] === "resources/read");
+    const byKind = Object.fromEntries(reads.map((s) => [s.kind, s.attributes["mcp.resource.uri"]]));
+    // The client's Warden has the built-in redactor: URL credentials and the api_key value.
+    expect(byKind[SpanKind.CLIENT]).toBe(
+      "postgres://[REDACTED_CREDENTIALS]@db.internal:5432/app?api_key=[REDACTED_SECRET]",
+    );
+    expect(byKind[SpanKind.SERVER]).toBe(
+      "postgres://admin:[SERVER_REDACTED]@db.internal:5432/app?api_key=abcd1234secretZZ",
+    );
+    expect(fields).toContain("mcp.resource.uri");
+    expect(JSON.stringify(reads.map((s) => s.attributes))).not.toContain("s3cretPassw0rd");
+  });
+});
+
 describe("an MCP protocol version a client chose", () => {
   it("a 100,000-character protocol version in a request's _meta is cut to 256 on the client's and the server's spans", async () => {
     useContextManager();

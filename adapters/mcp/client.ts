@@ -1,5 +1,6 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { context, propagation } from "@opentelemetry/api";
+import { redactedName } from "../../src/content.js";
 import { boundedName, currentStep, type McpInfo, type Step } from "../../src/index.js";
 import { recover } from "./recover.js";
 import { attempt, fail, rpcCode, settle, type ToolCall } from "./toolCall.js";
@@ -77,7 +78,13 @@ function wrapRequest(original: ClientLike["request"]): ClientLike["request"] {
     // A session id is the server's choice (HTTP transports): cut like every name from outside.
     if (typeof sessionId === "string") info.sessionId = boundedName(sessionId);
     const uri = request.params?.uri;
-    if (RESOURCE_METHODS.has(method) && typeof uri === "string") info.resourceUri = boundedName(uri);
+    // A URI can carry credentials (`postgres://user:pw@…`, `?api_key=…`): redacted, capture or not.
+    if (RESOURCE_METHODS.has(method) && typeof uri === "string") {
+      const warden = parent.run.warden;
+      info.resourceUri = redactedName(uri, "mcp.resource.uri", warden.options.redact, (e) =>
+        warden.reportError(e, "redact"),
+      );
+    }
     // Names the caller or the server chose: cut to MAX_NAME_LENGTH like every name from outside.
     const promptName =
       method === "prompts/get" && typeof request.params?.name === "string"

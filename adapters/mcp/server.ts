@@ -8,7 +8,7 @@ import {
   type TracerProvider,
   trace,
 } from "@opentelemetry/api";
-import { captureText } from "../../src/content.js";
+import { captureText, redactedName } from "../../src/content.js";
 import { boundedName, DEFAULT_MAX_CONTENT_LENGTH, type Redactor, redactSecrets, TRACER_NAME } from "../../src/index.js";
 
 interface ServerLike {
@@ -93,7 +93,9 @@ export function traceMcpServer<S extends object>(server: S, options: McpServerTr
       if (method === "prompts/get" && name !== undefined) attributes["gen_ai.prompt.name"] = name;
       const uri = request.params?.uri;
       // The URI, the request id and the session id are the client's too: cut the same way.
-      if (RESOURCE_METHODS.has(method) && typeof uri === "string") attributes["mcp.resource.uri"] = boundedName(uri);
+      // A URI can carry credentials (`postgres://user:pw@…`, `?api_key=…`): redacted, capture or not.
+      if (RESOURCE_METHODS.has(method) && typeof uri === "string")
+        attributes["mcp.resource.uri"] = redactedName(uri, "mcp.resource.uri", redact, () => undefined);
       const x = (extra ?? {}) as ExtraLike;
       if (typeof x.requestId === "string" || typeof x.requestId === "number")
         attributes["jsonrpc.request.id"] = boundedName(String(x.requestId));
