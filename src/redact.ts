@@ -22,6 +22,7 @@ export type ContentField =
   | "gen_ai.tool.call.arguments"
   | "gen_ai.tool.call.result"
   | "error.message"
+  | "mcp.resource.uri"
   | "gen_ai.evaluation.explanation"
   | "agentwarden.feedback.comment"
   | "agentwarden.feedback.correction";
@@ -68,6 +69,55 @@ const re = (source: string, flags = "g") => new RegExp(source, flags);
  */
 const KEY_SUFFIX = String.raw`(?:key|\d{1,3})?(?:[_-](?!(?:counts?|ids?|index|indices|offsets?|details?|required|expir[a-z]*|versions?|types?|length|len|limits?|names?|urls?|uri|endpoints?|policy|usage|used|total|max|min|budget|costs?|rates?|estimates?|logprobs?|hint|label|field|prompt|reset|updated|created|changed|strength|format)(?![A-Za-z0-9]))[A-Za-z0-9]{1,20}){0,4}`;
 
+/** The keywords that make a key name a secret (password, secret, api_key, token, ...). */
+const KEYWORDS = "password|passwd|passphrase|passcode|pwd|secret|private[_-]?key|api[_-]?key|token";
+
+/** A cheap test for a secret keyword: every pattern built on `KEYWORDS` is skipped on text without one. */
+const KEYWORD_TEST = new RegExp(KEYWORDS, "i");
+
+/** Whitespace, raw or escaped in JSON (`\n`, `\t`), up to `n` of it. */
+const ws = (n: number) => String.raw`(?:\s|\\[nrt]){0,${n}}`;
+
+/**
+ * `==` or `===` before a quoted literal (a comparison with a secret shows it as well as an
+ * assignment does), but not before a type's name (`typeof x.token === "string"`), nor before a
+ * variable or a number (`pass === 2`).
+ */
+const COMPARE = String.raw`===?(?!=)(?=${ws(8)}[bBrRuU]?\\{0,8}["'])(?!${ws(8)}\\{0,8}["'](?:string|boolean|number|bigint|undefined|object|function|symbol)\\{0,8}["'])`;
+
+/** After the separator: a YAML `>-`/`|` block, then the value's opening quote (Python's `b'…'`, `u'…'` too). */
+const VALUE_OPEN = String.raw`${ws(8)}(?:[|>][-+]?(?:\s|\\[nrt]){1,8})?(?:[bBrRuU]?(\\{0,8})["'])?`;
+
+/**
+ * What joins a key to its value: the key's closing quote (and `]` after it: `os.environ["API_KEY"]
+ * = ...`), `=`, `:`, `:=`, `=>` or a comparison (`COMPARE`; a lone `=` or `:` not followed by
+ * another `=`), a YAML `>-`/`|` block, and the value's opening quote, whose escaping backslashes
+ * (a quote escaped by one or more serialisations) are the one capturing group.
+ */
+const ASSIGN = String.raw`(?:\\{0,8}["']\]?)?${ws(8)}(?::=|=>|${COMPARE}|[:=](?!=))${VALUE_OPEN}`;
+
+/**
+ * A secret value after its key: a quoted value whole, to its closing quote (a passphrase has
+ * spaces), also when the quotes were escaped by one or more serialisations (`\\\"`): a quote
+ * inside the value, escaped one level deeper than the opening quote (the backslashes captured by
+ * group `group`), does not end it; unquoted, to a space, a quote, a backslash or `,;&}]` (so a
+ * JSON string or object it sits in stays whole). `true`, `false`, `null`, `None`, `undefined`
+ * (`literals`), an object or an array are no secret. A placeholder an earlier pattern left is taken in.
+ */
+const secretValue = (group: number, literals = "(?:true|false|null|none|undefined)") => {
+  const q = `\\${group}`; // the backreference to the opening quote's backslashes
+  return String.raw`(?:(?<=")(?:\[REDACTED_[A-Z_]{1,20}\]|[^"\\\r\n]|\\+(?=[^"\\\r\n])|(?!(?:${q}${q}\\\\)*${q}")\\+"){1,4096}|(?<=')(?:\[REDACTED_[A-Z_]{1,20}\]|[^'\\\r\n]|\\+(?=[^'\\\r\n])|\\+'){1,4096}|(?<!["'])(?![{[]|${literals}(?![A-Za-z0-9_]))(?:\[REDACTED_[A-Z_]{1,20}\]|[^\s"'\\,;&}\]]){1,4096})`;
+};
+
+/** Where a word starts: after a character that is not part of one, or after a JSON escape (see `START`). */
+const WORD_START = String.raw`(?:(?<![-A-Za-z0-9_\\])|(?<=\\[bfnrt"\\/])|(?<=\\u[0-9A-Fa-f]{4}))`;
+
+/**
+ * `pwd` naming a directory, not a password: the shell's `PWD=/home/app` and `OLDPWD=…`, docker's
+ * `-v $PWD:/app`: a `pwd` key whose value starts with `/` or `~` is left alone.
+ */
+const PWD_IS_A_PATH = String.raw`(?!pwd(?:\\{0,8}["']\]?)?${ws(8)}[:=]${ws(8)}(?:\\{0,8}["'])?[/~])`;
+
 /**
  * The default patterns, applied in this order (a block or a token is masked whole before a shorter
  * pattern could match a piece of it). Every repeat is bounded or runs over a character class that
@@ -113,6 +163,30 @@ const patterns: readonly SecretPattern[] = [
     ),
     replacement: "$1[REDACTED_TOKEN]",
     test: /authorization/i,
+  },
+  {
+    // the credentials of other Authorization schemes (Django REST's and GitHub's `Token`, Okta's
+    // `SSWS`, Discord's `Bot`, `ApiKey`, `Key`/`key=`, `OAuth`, Splunk's, Opsgenie's `GenieKey`):
+    // named schemes only, so that "Authorization: required" is left
+    kind: "bearer token",
+    pattern: re(
+      String.raw`${START}(Authorization(?:\\{0,8}["'])?\s{0,8}[:=]\s{0,8}(?:\\{0,8}["'])?(?:Token|Bot|SSWS|Api-?Key|Key|OAuth|Splunk|GenieKey)(?:(?:\s|\\[nrt]){1,8}|=))[A-Za-z0-9._~+/=-]{8,}`,
+      "gi",
+    ),
+    replacement: "$1[REDACTED_TOKEN]",
+    test: /authorization/i,
+  },
+  {
+    // curl's user:password (`-u`, `-U`, `--user`, `--proxy-user`: HTTP Basic, in clear), whole;
+    // only in a curl command (up to 512 characters after `curl`, on its line, before `;`, `&&` or
+    // `||`), as `-u` elsewhere is a user and a group (`docker run -u 1000:1000`, `sudo -u alice`).
+    // The scan from `curl` stops at the next `curl`, so a run of them stays linear.
+    kind: "basic credentials",
+    pattern: re(
+      String.raw`${WORD_START}(curl(?=[ \t])(?:(?!curl(?![A-Za-z0-9_-])|&&|\|\||\\[nr])[^\n\r;|]){0,512}?[ \t](?:-[uU][ \t]{0,8}|--(?:proxy-)?user(?:=|[ \t]{1,8}))(?:(\\{0,8})["'])?)[^\s:"'\\]{0,128}:[^\s"'\\]{1,256}`,
+    ),
+    replacement: "$1[REDACTED_CREDENTIALS]",
+    needs: "curl",
   },
   {
     // incoming-webhook URLs, whose path is the secret: Slack (hooks.slack.com/services/...,
@@ -183,11 +257,85 @@ const patterns: readonly SecretPattern[] = [
       // behind at, so finding a key costs one keyword search, not a walk from every word; a longer
       // run before the keyword is refused at once (41 characters back), keeping adversarial text
       // (`token` repeated, a megabyte of `a_`) linear with a small constant.
-      String.raw`(?=password|passwd|passphrase|passcode|pwd|secret|private[_-]?key|api[_-]?key|token)(?<![A-Za-z0-9_-]{41})(?<=(?:^|[^A-Za-z0-9_\\-]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})[A-Za-z0-9_-]{0,40})((?:password|passwd|passphrase|passcode|pwd|secret|private[_-]?key|api[_-]?key|token)${KEY_SUFFIX}(?:\\{0,8}["'])?(?:\s|\\[nrt]){0,8}(?::=|=>|[:=])(?:\s|\\[nrt]){0,8}(?:[|>][-+]?(?:\s|\\[nrt]){1,8})?(?:[bBrRuU]?(\\{0,8})["'])?)(?:(?<=")(?:\[REDACTED_[A-Z_]{1,20}\]|[^"\\\r\n]|\\+(?=[^"\\\r\n])|(?!(?:\2\2\\\\)*\2")\\+"){1,4096}|(?<=')(?:\[REDACTED_[A-Z_]{1,20}\]|[^'\\\r\n]|\\+(?=[^'\\\r\n])|\\+'){1,4096}|(?<!["'])(?![{[]|(?:true|false|null)(?![A-Za-z0-9_]))(?:\[REDACTED_[A-Z_]{1,20}\]|[^\s"'\\,;&}\]]){1,4096})`,
+      String.raw`(?=${KEYWORDS})${PWD_IS_A_PATH}(?<![A-Za-z0-9_-]{41})(?<=(?:^|[^A-Za-z0-9_\\-]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})[A-Za-z0-9_-]{0,40})((?:${KEYWORDS})${KEY_SUFFIX}${ASSIGN})${secretValue(2)}`,
       "gi",
     ),
     replacement: "$1[REDACTED_SECRET]",
-    test: /password|passwd|passphrase|passcode|pwd|secret|private[_-]?key|api[_-]?key|token/i,
+    test: KEYWORD_TEST,
+  },
+  {
+    // the value of a command-line flag named like a secret's key, after a space (after `=` it is
+    // an assignment, above): `--password hunter2`, `--api-key …`, `-token …` (Go's flags),
+    // `--db-password '…'`, `--client-secret "…"`; not a switch that takes no secret (`--no-password`,
+    // `--ask-password`, `--password-stdin`, `--password-file`: the next word is an argument or a
+    // path), nor a value that is the next flag. `-p` is left: it is a port as often as a password.
+    kind: "password or secret assignment",
+    pattern: re(
+      String.raw`${WORD_START}(-{1,2}(?!(?:no|ask|prompt|skip|show|print|use|with|without|enable|disable|require|allow)[_-])(?:[A-Za-z0-9]{1,20}[_-]){0,3}[A-Za-z0-9]{0,20}?(?:${KEYWORDS})${KEY_SUFFIX}(?<![_-](?:stdin|file|path|env|cmd|command|helper))(?:[ \t]|\\t){1,8}(?:(\\{0,8})["'])?)(?!-)${secretValue(2)}`,
+      "gi",
+    ),
+    replacement: "$1[REDACTED_SECRET]",
+    needs: "-",
+    test: KEYWORD_TEST,
+  },
+  {
+    // `pass` as a key (`?user=a&pass=…`, `SMTP_PASS=`, `smtpPass:`, nodemailer's `pass: '…'`,
+    // OpenSSL's `pass:…`): at the key's start, after `_`, `-` or `.`, or camel case (`dbPass`), so
+    // not inside a word (bypass, compass, passage, passport); `passkey` and `pass2` too, but no
+    // longer name (`pass_rate`, `pass_threshold`). Case-sensitive (the camel case). As a pass is
+    // also an evaluation's verdict, some of what follows `pass` is left: a `:` after a space (a
+    // ternary, `pass ? "pass" : "fail"`); a bare `pass: ` after a word on its line, before an
+    // unquoted word (prose: "first pass: we check"; at a line's start it is YAML); a number after
+    // `pass:` (a count, `"pass": 12`: JSON kept valid); a type (`pass: boolean`); code after ` = `
+    // or `: `, a member or a call (`const pass = r.pass ?? …`, `pass: passOf(r)`).
+    kind: "password or secret assignment",
+    pattern: re(
+      String.raw`(?:(?<![A-Za-z0-9\\])|(?<=\\[bfnrt"\\/])|(?<=\\u[0-9A-Fa-f]{4})|(?<=[a-z0-9])(?=Pass))((?:pass|Pass|PASS)(?:[Kk]ey|KEY|\d{1,3})?(?:\\{0,8}["']\]?)?(?:${ws(8)}(?::=|=>|${COMPARE}|=(?!=))|:(?!=))${VALUE_OPEN})(?<!(?<=(?:[^\snrt]|(?<!\\)[nrt])[ \t]{1,40})(?:pass|Pass|PASS):(?:[ \t]|\\t){1,8})(?!(?<=:${ws(8)})-?\d{1,20}(?:\.\d{1,20})?(?![^\s"'\\,;&}\]]))(?!(?<=\s(?::=|=>|={1,3})${ws(8)}|:[ \t]{1,8})(?:[A-Za-z_$][\w$]{0,40}(?:\??\.[A-Za-z_$][\w$]{0,40}){1,10}(?![\w$])|[A-Za-z_$][\w$]{0,40}\())${secretValue(2, "(?:[Tt]rue|TRUE|[Ff]alse|FALSE|[Nn]ull|NULL|None|undefined|boolean|string|number)")}`,
+    ),
+    replacement: "$1[REDACTED_SECRET]",
+    test: /pass|Pass|PASS/,
+  },
+  {
+    // the text of an XML element named like a secret's key (`<password>`, `<apiKey>`,
+    // `<db_password>`, `<ns:SessionToken attr="…">`), to the next tag, which must close it; a
+    // CDATA section whole (which stops at the next `<![CDATA[`, so that a run of unclosed ones
+    // stays linear). Not a name that says something about the secret (`<passwordPolicy>`,
+    // `<password_hint>`), as for keys. The text stops at an unescaped `"` too: a JSON string the
+    // element sits in stays whole.
+    kind: "password or secret assignment",
+    pattern: re(
+      String.raw`(<(?:[A-Za-z_][A-Za-z0-9_.-]{0,30}:)?[A-Za-z0-9_-]{0,40}?(?:${KEYWORDS})${KEY_SUFFIX}(?:\s[^<>]{0,256})?(?<!\/)>)(?:<!\[CDATA\[(?:[^\]<]|\](?!\]>)|<(?!!\[CDATA\[)){1,4096}\]\]>|(?:[^<"\\]|\\[^<]|\\(?=<\/)){1,4096}(?=<\/))`,
+      "gi",
+    ),
+    replacement: "$1[REDACTED_SECRET]",
+    needs: "<",
+    test: KEYWORD_TEST,
+  },
+  {
+    // the value of a name/value pair whose name is a secret's key: `{"name": "password", "value":
+    // "…"}`, `{"Key": "api_key", "Value": …}`, Kubernetes' `- name: DB_PASSWORD` / `value: …`,
+    // .NET's `<add key="DbPassword" value="…"/>`, CloudFormation's `ParameterKey`/`ParameterValue`;
+    // the value right after the name (only space and a comma between them); not a bare number
+    // (`"value": 12`: a setting, and masking it would break the JSON)
+    kind: "password or secret assignment",
+    pattern: re(
+      String.raw`${WORD_START}((?:parameter[_-]?)?(?:name|key)(?:\\{0,8}["'])?${ws(8)}[:=]${ws(8)}(?:\\{0,8}["'])?[A-Za-z0-9_./-]{0,40}?(?:${KEYWORDS})${KEY_SUFFIX}(?:\\{0,8}["'])?${ws(40)}(?:,${ws(40)})?(?:\\{0,8}["'])?(?:parameter[_-]?)?value(?:\\{0,8}["'])?${ws(8)}[:=]${ws(8)}(?:[|>][-+]?(?:\s|\\[nrt]){1,8})?(?:[bBrRuU]?(\\{0,8})["'])?)(?!(?<!["'])-?\d{1,20}(?:\.\d{1,20})?(?![^\s"'\\,;&}\]]))${secretValue(2)}`,
+      "gi",
+    ),
+    replacement: "$1[REDACTED_SECRET]",
+    test: /value/i,
+  },
+  {
+    // a secret set in the environment by a call: `os.environ.setdefault("API_KEY", "…")`, Go's
+    // `os.Setenv("DB_PASSWORD", "…")`, `putenv`, .NET's `SetEnvironmentVariable` (a subscript,
+    // `os.environ["API_KEY"] = …`, and a property, `process.env.API_KEY = …`, are assignments)
+    kind: "password or secret assignment",
+    pattern: re(
+      String.raw`((?:setenv|putenv|setdefault|SetEnvironmentVariable)\(${ws(8)}\\{0,8}["'][A-Za-z0-9_.-]{0,40}?(?:${KEYWORDS})${KEY_SUFFIX}\\{0,8}["']${ws(8)},${ws(8)}[bBrRuU]?(\\{0,8})["'])${secretValue(2)}`,
+      "gi",
+    ),
+    replacement: "$1[REDACTED_SECRET]",
+    test: /setenv|putenv|setdefault|SetEnvironmentVariable/i,
   },
   {
     // e-mail addresses (repeats bounded to RFC 5321's lengths: unbounded ones made a long run of
@@ -230,15 +378,16 @@ const patterns: readonly SecretPattern[] = [
   },
 ];
 
-/** The kinds of secret the default redactor masks, in the order it applies them. */
-export const SECRET_KINDS: readonly string[] = patterns.map((p) => p.kind);
+/** The kinds of secret the default redactor masks, in the order it first applies them (each once). */
+export const SECRET_KINDS: readonly string[] = [...new Set(patterns.map((p) => p.kind))];
 
 /**
- * The default redactor: masks private keys (PEM, OpenPGP), credentials in URLs, bearer tokens, HTTP
- * Basic credentials, webhook URLs (Slack, Discord), JWTs, API keys of
- * the common providers, AWS secret access keys, password and secret assignments, e-mail
- * addresses, US SSNs, IBANs, card numbers and phone numbers (`SECRET_KINDS`), in raw text and in
- * JSON alike. Extend it with `redactWith([...patterns])`.
+ * The default redactor: masks private keys (PEM, OpenPGP), credentials in URLs, bearer tokens (and
+ * other Authorization schemes' credentials), HTTP Basic credentials (and curl's `-u user:password`),
+ * webhook URLs (Slack, Discord), JWTs, API keys of the common providers, AWS secret access keys,
+ * password and secret assignments (also command-line flags, `pass=`, XML elements, name/value pairs
+ * and environment settings), e-mail addresses, US SSNs, IBANs, card numbers and phone numbers
+ * (`SECRET_KINDS`), in raw text and in JSON alike. Extend it with `redactWith([...patterns])`.
  */
 export const redactSecrets: Redactor = function redactSecrets(text) {
   let out = text;

@@ -25,6 +25,7 @@ import {
   toEvalResult,
   Warden,
 } from "../src/index.js";
+import { redactSecretsUnfiltered } from "../src/redact.js";
 
 interface Row {
   id: string;
@@ -218,6 +219,112 @@ describe("findings: spans a guard can redact exactly", () => {
       toEvalResult(piiCheck().evaluate({ messages: [new AIMessage('password: "<your password>"')] }) as EvalResult)
         .pass,
     ).toBe(true);
+  });
+
+  it("findSecrets gives the spans of flags, curl's -u, pass=, Authorization schemes, XML elements, name/value pairs and environment settings", () => {
+    const cases: Array<[text: string, spans: Array<[kind: string, text: string, contains?: string[]]>]> = [
+      ["mysql --password Hx7-cli -h db", [["password or secret assignment", "Hx7-cli"]]],
+      ["deploy --api-key 'Ak4 spaced' --region eu", [["password or secret assignment", "Ak4 spaced"]]],
+      ["curl -sS -u alice:Cu8-pw https://api.example.com", [["basic credentials", "alice:Cu8-pw"]]],
+      ["GET /login?user=a&pass=Ps6-q&next=/", [["password or secret assignment", "Ps6-q"]]],
+      ["Authorization: Token 9944b09199c62bcf9418ad84", [["bearer token", "9944b09199c62bcf9418ad84"]]],
+      ["<password>Xp2-xml</password>", [["password or secret assignment", "Xp2-xml"]]],
+      ['{"name": "password", "value": "Nv7-pair"}', [["password or secret assignment", "Nv7-pair"]]],
+      ['os.environ["API_KEY"] = "Ev2-env"', [["password or secret assignment", "Ev2-env"]]],
+      ['os.Setenv("DB_PASSWORD", "Ev6-go")', [["password or secret assignment", "Ev6-go"]]],
+      // A provider's key inside: one span, which contains it.
+      [
+        "<apiKey>sk-proj-abcdefghijklmnopqrstuvwx</apiKey>",
+        [["password or secret assignment", "sk-proj-abcdefghijklmnopqrstuvwx", ["API key"]]],
+      ],
+      // curl's credentials are masked before API keys are looked for: one span, of its kind.
+      ["curl -u bob:sk-abcdefghijklmnopqrstuvwx x", [["basic credentials", "bob:sk-abcdefghijklmnopqrstuvwx"]]],
+    ];
+    const mask = (t: string) => {
+      let m = t;
+      for (const s of [...findSecrets(t)].reverse()) m = `${m.slice(0, s.start)}[X]${m.slice(s.end)}`;
+      return m;
+    };
+    const same = (t: string) => redactSecrets(t, "error.message").replace(/\[REDACTED_[A-Z_]+\]/g, "[X]");
+    for (const [text, expected] of cases) {
+      const spans = findSecrets(text);
+      expect([
+        text,
+        spans.map((s) => [s.kind, text.slice(s.start, s.end), ...(s.contains ? [s.contains] : [])]),
+      ]).toEqual([text, expected]);
+      expect(spans.every((s) => CREDENTIAL_KINDS.includes(s.kind))).toBe(true);
+      // Masking the spans gives what redactSecrets leaves, raw and serialised.
+      for (const t of [text, JSON.stringify({ text: `x\n${text}` })]) expect([t, mask(t)]).toEqual([t, same(t)]);
+      const r = toEvalResult(piiCheck().evaluate({ messages: [new AIMessage(text)] }) as EvalResult);
+      expect([text, r.pass, r.label]).toEqual([text, false, "credential"]);
+    }
+  });
+
+  it("findSecrets agrees with redactSecrets on random mixes of the secrets' shapes and their look-alikes", () => {
+    const parts = [
+      "--password ",
+      "--token=",
+      "--tokenizer ",
+      "--no-password ",
+      "-u ",
+      "curl ",
+      "curl -u a:",
+      "--user ",
+      "pass=",
+      "Pass: ",
+      "bypass=",
+      "&pass=",
+      "Authorization: Token ",
+      "Authorization: Bearer ",
+      "<password>",
+      "</password>",
+      "<apiKey>",
+      "<![CDATA[",
+      "]]>",
+      '{"name": "password", ',
+      '"value": "',
+      "value: ",
+      "- name: DB_PASSWORD\n  ",
+      'os.environ["API_KEY"] = ',
+      '== "',
+      'setenv("TOKEN", "',
+      "sk-abcdefghijklmnopqrstuvwx",
+      "alice@example.com",
+      "PWD=/",
+      "hunter2",
+      "Zq9 x",
+      '"',
+      "'",
+      "\\",
+      "\n",
+      " ",
+      ":",
+      ",",
+      "=",
+      "<",
+    ];
+    let seed = 12345;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const mask = (t: string) => {
+      let m = t;
+      for (const s of [...findSecrets(t)].reverse()) m = `${m.slice(0, s.start)}[X]${m.slice(s.end)}`;
+      return m;
+    };
+    let masked = 0;
+    for (let i = 0; i < 3000; i++) {
+      const raw = Array.from({ length: 1 + rand(12) }, () => parts[rand(parts.length)]).join("");
+      for (const t of [raw, JSON.stringify({ content: raw })]) {
+        const out = redactSecrets(t, "error.message");
+        if (out !== t) masked++;
+        expect([t, mask(t)]).toEqual([t, out.replace(/\[REDACTED_[A-Z_]+\]/g, "[X]")]);
+        // The cheap tests skip a pattern only on text it cannot match.
+        expect([t, out]).toEqual([t, redactSecretsUnfiltered(t)]);
+      }
+    }
+    expect(masked).toBeGreaterThan(1000);
   });
 
   it("on every text of the labelled sets, masking findSecrets' spans gives redactSecrets' output", () => {

@@ -145,6 +145,122 @@ const SECRETS: ReadonlyArray<readonly [secret: string, redacted: string, fragmen
     "https://discord.com/api/webhooks/[REDACTED_TOKEN]",
     ["Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2Yz3"],
   ],
+  // Command-line flags named by a secret keyword, the value after a space (after `=` it is an
+  // assignment), unquoted or quoted (a space inside, shell quotes, escaped quotes in JSON).
+  ["mysql --password Hx7-cli-space-Q2 -h db", "mysql --password [REDACTED_SECRET] -h db", ["Hx7-cli-space-Q2"]],
+  ["mysql --password=Hx7-cli-eq-Q3", "mysql --password=[REDACTED_SECRET]", ["Hx7-cli-eq-Q3"]],
+  [
+    "deploy --api-key Ak4-cli-key-Zq9 --region eu",
+    "deploy --api-key [REDACTED_SECRET] --region eu",
+    ["Ak4-cli-key-Zq9"],
+  ],
+  ["gh auth --token Tk5cli6token7Zq8", "gh auth --token [REDACTED_SECRET]", ["Tk5cli6token7Zq8"]],
+  [
+    "psql --db-password 'Qp3 spaced-cli Wz'",
+    "psql --db-password '[REDACTED_SECRET]'",
+    ["Qp3 spaced-cli Wz", "spaced-cli"],
+  ],
+  [
+    'app -client-secret "Cs7 quoted-cli Lm"',
+    'app -client-secret "[REDACTED_SECRET]"',
+    ["Cs7 quoted-cli Lm", "quoted-cli"],
+  ],
+  // curl's -u / --user user:password (HTTP Basic in clear): the credentials whole.
+  [
+    "curl -sS -u alice:Cu8-basic-Pw4 https://api.example.com/v1",
+    "curl -sS -u [REDACTED_CREDENTIALS] https://api.example.com/v1",
+    ["Cu8-basic-Pw4", "alice:Cu8"],
+  ],
+  [
+    'curl -X POST --user "bob:Cu9-user-Pw5" https://api.example.com',
+    'curl -X POST --user "[REDACTED_CREDENTIALS]" https://api.example.com',
+    ["Cu9-user-Pw5", "bob:Cu9"],
+  ],
+  // `pass` as a key: a query string, an environment variable, an object literal, camel case,
+  // OpenSSL's pass:…
+  [
+    "https://example.com/login?user=alice&pass=Ps6-query-Wd2&next=/",
+    "https://example.com/login?user=alice&pass=[REDACTED_SECRET]&next=/",
+    ["Ps6-query-Wd2"],
+  ],
+  ["SMTP_PASS=Ps7-env-Wd3", "SMTP_PASS=[REDACTED_SECRET]", ["Ps7-env-Wd3"]],
+  ["auth: { user: 'me', pass: 'Ps8-obj-Wd4' }", "auth: { user: 'me', pass: '[REDACTED_SECRET]' }", ["Ps8-obj-Wd4"]],
+  ["smtpPass: Ps9-camel-Wd5", "smtpPass: [REDACTED_SECRET]", ["Ps9-camel-Wd5"]],
+  [
+    "openssl enc -aes256 -pass pass:Ps1-openssl-Wd6",
+    "openssl enc -aes256 -pass pass:[REDACTED_SECRET]",
+    ["Ps1-openssl-Wd6"],
+  ],
+  // A bare `pass:` at a line's start is a YAML key.
+  ["smtp:\n  user: me\n  pass: Ps2-yaml-Wd7", "smtp:\n  user: me\n  pass: [REDACTED_SECRET]", ["Ps2-yaml-Wd7"]],
+  // Authorization schemes other than Bearer and Basic; an API key header.
+  [
+    "Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
+    "Authorization: Token [REDACTED_TOKEN]",
+    ["9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"],
+  ],
+  ['"Authorization": "SSWS 00Ok7-okta-Zq4Wx"', '"Authorization": "SSWS [REDACTED_TOKEN]"', ["00Ok7-okta-Zq4Wx"]],
+  ["X-Api-Key: Xk3-header-Zq7", "X-Api-Key: [REDACTED_SECRET]", ["Xk3-header-Zq7"]],
+  // XML elements named by a secret keyword (a namespace, attributes, CDATA).
+  ["<password>Xp2-xml-pass-Lq8</password>", "<password>[REDACTED_SECRET]</password>", ["Xp2-xml-pass-Lq8"]],
+  ["<apiKey>Xa3-xml-key-Lq9</apiKey>", "<apiKey>[REDACTED_SECRET]</apiKey>", ["Xa3-xml-key-Lq9"]],
+  ["<secret>Xs4-xml-secret-Lq1</secret>", "<secret>[REDACTED_SECRET]</secret>", ["Xs4-xml-secret-Lq1"]],
+  [
+    '<sts:SessionToken xmlns:sts="urn:x">Xt5-xml-token-Lq2</sts:SessionToken>',
+    '<sts:SessionToken xmlns:sts="urn:x">[REDACTED_SECRET]</sts:SessionToken>',
+    ["Xt5-xml-token-Lq2"],
+  ],
+  [
+    "<db_password><![CDATA[Xc6 <cdata> Lq3]]></db_password>",
+    "<db_password>[REDACTED_SECRET]</db_password>",
+    ["Xc6 <cdata> Lq3", "Xc6"],
+  ],
+  // Name/value pairs: JSON, Kubernetes env (YAML), .NET appSettings, CloudFormation parameters.
+  [
+    '{"name": "password", "value": "Nv7-pair-Wq1"}',
+    '{"name": "password", "value": "[REDACTED_SECRET]"}',
+    ["Nv7-pair-Wq1"],
+  ],
+  [
+    '{"key": "api_key", "value": "Nv8-pair-key-Wq2"}',
+    '{"key": "api_key", "value": "[REDACTED_SECRET]"}',
+    ["Nv8-pair-key-Wq2"],
+  ],
+  [
+    "env:\n- name: DB_PASSWORD\n  value: Nv9-k8s-Wq3",
+    "env:\n- name: DB_PASSWORD\n  value: [REDACTED_SECRET]",
+    ["Nv9-k8s-Wq3"],
+  ],
+  [
+    '<add key="DbPassword" value="Nv1-config-Wq4" />',
+    '<add key="DbPassword" value="[REDACTED_SECRET]" />',
+    ["Nv1-config-Wq4"],
+  ],
+  [
+    '{"ParameterKey": "MasterUserPassword", "ParameterValue": "Nv2-cfn-Wq5"}',
+    '{"ParameterKey": "MasterUserPassword", "ParameterValue": "[REDACTED_SECRET]"}',
+    ["Nv2-cfn-Wq5"],
+  ],
+  // Setting an environment variable: a subscript, a property, a call.
+  ['os.environ["API_KEY"] = "Ev2-environ-Zk5"', 'os.environ["API_KEY"] = "[REDACTED_SECRET]"', ["Ev2-environ-Zk5"]],
+  ["ENV['SECRET_TOKEN'] = 'Ev3-ruby-env-Zk6'", "ENV['SECRET_TOKEN'] = '[REDACTED_SECRET]'", ["Ev3-ruby-env-Zk6"]],
+  ['process.env.API_KEY = "Ev4-node-env-Zk7"', 'process.env.API_KEY = "[REDACTED_SECRET]"', ["Ev4-node-env-Zk7"]],
+  [
+    'os.environ.setdefault("GITHUB_TOKEN", "Ev5-setdefault-Zk8")',
+    'os.environ.setdefault("GITHUB_TOKEN", "[REDACTED_SECRET]")',
+    ["Ev5-setdefault-Zk8"],
+  ],
+  [
+    'os.Setenv("DB_PASSWORD", "Ev6-go-setenv-Zk9")',
+    'os.Setenv("DB_PASSWORD", "[REDACTED_SECRET]")',
+    ["Ev6-go-setenv-Zk9"],
+  ],
+  // A comparison with a literal shows the secret as well as an assignment does.
+  [
+    'if os.environ["API_KEY"] == "Eq7-compare-Zk1":',
+    'if os.environ["API_KEY"] == "[REDACTED_SECRET]":',
+    ["Eq7-compare-Zk1"],
+  ],
 ];
 /** Whole secrets and their distinctive parts: none may appear anywhere, cut or not. */
 const FRAGMENTS = SECRETS.flatMap(([secret, , parts]) => [secret, ...parts]);
@@ -810,6 +926,46 @@ describe("the default redactor's patterns", () => {
       '{"properties":{"password_confirmation":{"type":"string"}}}',
       "ERROR: token_expired: please sign in again",
       '{"password": null}',
+      // Flags that name a keyword without taking a secret: a longer word, a count, a kind, a
+      // boolean switch (the next word is an argument), a file or stdin to read the secret from.
+      "train --tokenizer bpe --max-tokens 256 --token-type bearer",
+      "psql --no-password mydb",
+      "docker login --password-stdin registry.example.com",
+      "vault read --password-file /run/secrets/db --show-secret yes",
+      "pass `--token` to log in",
+      // -u without curl (sudo, docker), or curl's -u without a password (curl asks for it).
+      "sudo -u alice ls; docker run -u 1000:1000 app; docker exec -u root:root app sh",
+      "curl -u alice https://api.example.com",
+      // pass inside a word, after a lower-case letter, or naming a count, a rate, a threshold; a
+      // bare `pass:` after a word on its line, before an unquoted word (prose); JSON booleans and
+      // numbers.
+      "bypass=1 compass=north passage=long passport=X1 BYPASS=1 Bypass=2",
+      "pass_rate=0.9 pass_threshold: 0.7 pass_count: 3",
+      "first pass: we check the draft. Second pass: fix the tone",
+      '{"pass": true, "score": 0.8}',
+      '{"pass": 12, "fail": 0}',
+      // pass as an evaluation's verdict in code: a ternary, a member, a call, a type, a number.
+      'const pass = r.pass ?? passOf(r); result: pass ? "pass" : "fail"; pass: boolean; if (pass === 2) n++;',
+      // A comparison with a type's name or a variable; None and undefined are no secret.
+      'typeof config.password === "string" && config.token !== undefined',
+      "Config(password=None, token=undefined)",
+      // pwd naming a directory: the shell's PWD and OLDPWD, docker's -v $PWD:/app.
+      "PWD=/home/app OLDPWD=/srv/app",
+      "docker run -v $PWD:/app -w /app img",
+      // Authorization with no secret after it.
+      "Authorization: required. Authorization: Token <your-token>",
+      // XML elements that say something about a secret, a longer word, an empty or self-closing one.
+      "<passwordPolicy>strict</passwordPolicy><password_hint>my dog</password_hint>",
+      "<maxTokens>100</maxTokens><tokenizer>bpe</tokenizer><secretary>Bob</secretary><password/><token></token>",
+      // Name/value pairs whose name says something about a secret, or is no secret; an empty or a
+      // number value.
+      '{"name": "password_hint", "value": "my dog"}',
+      '{"name": "token_count", "value": 12}',
+      '{"name": "username", "value": "bob"}',
+      '{"name": "password", "value": ""}',
+      '{"name": "token", "value": 12}',
+      // Environment variables that are no secret.
+      'os.environ["TOKEN_COUNT"] = "3"; os.environ["HOME"] = "/root"',
     ])
       expect(redactSecrets(text, "error.message")).toBe(text);
   });
