@@ -175,6 +175,7 @@ export {
   type BreakerTripData,
   BreakerTripError,
   isBreakerTrip,
+  type SubgraphState,
   TOOL_BREAKER_OPEN,
   ToolBreakerOpenError,
   type Trip,

@@ -21,16 +21,68 @@ import {
  * reviewer's answer.
  */
 
-const guardsOfRun = new WeakMap<Run, GuardsConfig>();
-/** Per task: messages already checked by the input guards, and the copy the model reads instead. */
-const checkedInputs = new WeakMap<Run, WeakMap<object, object>>();
+/*
+ * Guards belong to a graph, and apply to the steps inside its runs: a guarded graph run inside
+ * another (a subgraph node, or invoked from a node or tool of an outer graph wrapped by the same
+ * Warden) keeps its guards there, after those of the graphs it runs in, which go on applying.
+ */
 
-export function setRunGuards(run: Run, guards: GuardsConfig): void {
-  guardsOfRun.set(run, guards);
+/** The guards in force in a guarded graph step: those of the graphs it runs in, then its own. */
+const scopes = new WeakMap<Step, GuardsConfig>();
+/**
+ * Per task with guards: the guards of its one guarded graph (its top-level one), or `NESTED` once a
+ * nested graph brought guards of its own, when each step's are those of the graph step it runs in.
+ * A task without guards has no entry: one lookup per model and tool call.
+ */
+const guardsOfRun = new WeakMap<Run, GuardsConfig>();
+const NESTED: GuardsConfig = Object.freeze({});
+/** The guards of a step in a task with guards, outside every guarded graph: none, but a block still ends it. */
+const NONE: GuardsConfig = Object.freeze({});
+/** A list of rules made of several graphs' lists, each checked on its own, in order (their labels their own). */
+const partsOf = new WeakMap<readonly GuardRule[], readonly (readonly GuardRule[])[]>();
+/** Per list of rules and task: messages already checked by the input guards, and the copy the model reads instead. */
+const checkedInputs = new WeakMap<readonly GuardRule[], WeakMap<Run, WeakMap<object, object>>>();
+
+/** Called when a graph wrapped with `guards` starts a run (`step`, the task's root or a nested graph step). */
+export function setGraphGuards(step: Step, guards: GuardsConfig): void {
+  const run = step.run;
+  let outer: GuardsConfig | undefined;
+  for (let s = step.parent; s && !outer; s = s.parent) outer = scopes.get(s);
+  const inForce = outer ? compose(outer, guards) : guards;
+  scopes.set(step, inForce);
+  guardsOfRun.set(run, step === run.root ? inForce : NESTED);
 }
 
-export function guardsOf(run: Run): GuardsConfig | undefined {
-  return guardsOfRun.get(run);
+/**
+ * The guards that apply to `step` (a model or tool call): undefined in a task without guards, else
+ * those of the nearest guarded graph step it runs in (`NONE` outside every guarded graph).
+ */
+export function guardsOf(step: Step): GuardsConfig | undefined {
+  const own = guardsOfRun.get(step.run);
+  if (own !== NESTED) return own;
+  for (let s: Step | undefined = step; s; s = s.parent) {
+    const inForce = scopes.get(s);
+    if (inForce) return inForce;
+  }
+  return NONE;
+}
+
+/** `outer`'s guards, then `inner`'s, at each point. */
+function compose(outer: GuardsConfig, inner: GuardsConfig): GuardsConfig {
+  const out: GuardsConfig = {};
+  for (const point of ["input", "tool", "output"] as const) {
+    const a = outer[point];
+    const b = inner[point];
+    if (!a || !b) {
+      const one = a ?? b;
+      if (one) out[point] = one;
+      continue;
+    }
+    const both = [...a, ...b];
+    partsOf.set(both, [...(partsOf.get(a) ?? [a]), ...(partsOf.get(b) ?? [b])]);
+    out[point] = both;
+  }
+  return out;
 }
 
 interface MessageLike {
@@ -78,10 +130,31 @@ export async function guardModelInput(
   rules: readonly GuardRule[],
   prompts: unknown,
 ): Promise<{ prompts: unknown } | { refusal: string }> {
+  const parts = partsOf.get(rules);
+  if (!parts) return modelInputWith(step, rules, prompts);
+  let current = prompts;
+  for (const part of parts) {
+    const checked = await modelInputWith(step, part, current);
+    if ("refusal" in checked) return checked;
+    current = checked.prompts;
+  }
+  return { prompts: current };
+}
+
+async function modelInputWith(
+  step: Step,
+  rules: readonly GuardRule[],
+  prompts: unknown,
+): Promise<{ prompts: unknown } | { refusal: string }> {
   if (!Array.isArray(prompts)) return { prompts };
   const run = step.run;
-  const seen = checkedInputs.get(run) ?? new WeakMap<object, object>();
-  checkedInputs.set(run, seen);
+  let byRun = checkedInputs.get(rules);
+  if (!byRun) {
+    byRun = new WeakMap();
+    checkedInputs.set(rules, byRun);
+  }
+  const seen = byRun.get(run) ?? new WeakMap<object, object>();
+  byRun.set(run, seen);
   let changed = false;
   const out: unknown[] = [];
   for (const prompt of prompts) {
@@ -128,6 +201,24 @@ export async function guardModelOutput(
   prompts: unknown,
   result: unknown,
 ): Promise<unknown> {
+  const parts = partsOf.get(rules);
+  if (!parts) return modelOutputWith(step, rules, prompts, result);
+  // After a block the answer is the refusal, agentwarden's: no later guard judges it.
+  const blocked = step.run.guardBlocked;
+  let current = result;
+  for (const part of parts) {
+    current = await modelOutputWith(step, part, prompts, current);
+    if (step.run.guardBlocked !== blocked) break;
+  }
+  return current;
+}
+
+async function modelOutputWith(
+  step: Step,
+  rules: readonly GuardRule[],
+  prompts: unknown,
+  result: unknown,
+): Promise<unknown> {
   const r = result as { generations?: Array<Array<{ message?: unknown; text?: unknown }>> } | undefined;
   if (!r || !Array.isArray(r.generations)) return result;
   let generations = r.generations;
@@ -169,6 +260,23 @@ export async function guardToolCall(
   name: string,
   args: unknown,
 ): Promise<{ args: unknown } | { refusal: string }> {
+  const parts = partsOf.get(rules);
+  if (!parts) return toolCallWith(step, rules, name, args);
+  let current = args;
+  for (const part of parts) {
+    const checked = await toolCallWith(step, part, name, current);
+    if ("refusal" in checked) return checked;
+    current = checked.args;
+  }
+  return { args: current };
+}
+
+async function toolCallWith(
+  step: Step,
+  rules: readonly GuardRule[],
+  name: string,
+  args: unknown,
+): Promise<{ args: unknown } | { refusal: string }> {
   const text = safeJson(args);
   const decision = await runGuards(step, "tool", rules, {
     view: { name, args },
@@ -194,6 +302,24 @@ export async function guardToolCall(
  * refusal standing in for it when a guard blocked (the task then ends with the refusal).
  */
 export async function guardToolResult(
+  step: Step,
+  rules: readonly GuardRule[],
+  output: unknown,
+  callId: string | undefined,
+  name: string,
+): Promise<unknown> {
+  const parts = partsOf.get(rules);
+  if (!parts) return toolResultWith(step, rules, output, callId, name);
+  const blocked = step.run.guardBlocked;
+  let current = output;
+  for (const part of parts) {
+    current = await toolResultWith(step, part, current, callId, name);
+    if (step.run.guardBlocked !== blocked) break;
+  }
+  return current;
+}
+
+async function toolResultWith(
   step: Step,
   rules: readonly GuardRule[],
   output: unknown,

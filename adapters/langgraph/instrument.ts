@@ -83,7 +83,7 @@ function instrumentChatModelClass(proto: Proto): void {
               if (decision?.kind === "finalize") return finalAnswer(step, decision.trip);
             }
             // Guards, only when the task has any: the input the model reads, then its output.
-            const guards = guardsOf(step.run);
+            const guards = guardsOf(step);
             let callArgs = args;
             if (guards) {
               const blocked = step.run.guardBlocked;

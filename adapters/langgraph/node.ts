@@ -16,9 +16,10 @@ const CONFIG_KEY_READ = "__pregel_read";
 const readers = new WeakMap<Step, ChannelReader>();
 
 /**
- * The state LangGraph last produced in the run of `graph` (a top-level graph step): its output
- * channels as they stand now, read through the reader its latest node was given. Between
- * supersteps that is the state last emitted as `values`, whatever the consumer has received so far.
+ * The state LangGraph last produced in the run of `graph` (a graph step: the task's, or a nested
+ * one): its output channels as they stand now, read through the reader its latest node was given.
+ * Between supersteps that is the state last emitted as `values`, whatever the consumer has
+ * received so far.
  */
 export function latestState(graph: Step, outputChannels: unknown): unknown {
   const read = readers.get(graph);
@@ -43,6 +44,8 @@ export function latestState(graph: Step, outputChannels: unknown): unknown {
 export function wardenNode<I, O>(inner: Runnable<I, O>, nodeName: string, correction?: Correction): Runnable<I, O> {
   // The inner runnable makes its own LangChain store before running node code (see `enterStep`).
   const light = makesOwnStore(inner);
+  // A compiled graph (a subgraph node) gives its own nodes their task-call functions: its config's is not called.
+  const callsTasks = !isGraph(inner);
   const node = Object.create(inner) as Runnable<I, O>;
   Object.defineProperty(node, "invoke", {
     configurable: true,
@@ -50,12 +53,13 @@ export function wardenNode<I, O>(inner: Runnable<I, O>, nodeName: string, correc
     value: function invoke(input: I, config?: NodeConfig): Promise<O> {
       const parent = currentStep();
       if (!parent) return inner.invoke(input, config);
-      if (parent.run.guard && parent === parent.run.root) {
+      // Where a breaker may abort the task: the graph's state, for the trip's data (`latestState`).
+      if (parent.run.guard?.canStop) {
         const read = config?.configurable?.[CONFIG_KEY_READ];
         if (typeof read === "function") readers.set(parent, read as ChannelReader);
       }
       // Functional API tasks called from this node become steps too.
-      const withTasks = withTaskCalls(config);
+      const withTasks = callsTasks ? withTaskCalls(config) : config;
       return runAsNode(parent, nodeName, input, withTasks, light, (step) => {
         const pending = inner.invoke(input, withTasks);
         if (!correction) return pending;
@@ -119,17 +123,54 @@ function runAsNode<O>(
  * (`runWithConfig`, or the wrapped graph's own step): no node code runs in the node step's store.
  */
 function makesOwnStore(inner: unknown): boolean {
-  const r = inner as { func?: unknown; recurse?: unknown; nodes?: unknown; channels?: unknown } | null;
+  const r = inner as { func?: unknown; recurse?: unknown } | null;
   if (typeof r !== "object" || r === null) return false;
   if (typeof r.func === "function" && typeof r.recurse === "boolean") return true;
-  return typeof r.nodes === "object" && r.nodes !== null && typeof r.channels === "object";
+  return isGraph(inner);
+}
+
+/** A compiled LangGraph graph (Pregel). */
+function isGraph(inner: unknown): boolean {
+  const r = inner as { nodes?: unknown; channels?: unknown } | null;
+  return (
+    typeof r === "object" &&
+    r !== null &&
+    typeof r.nodes === "object" &&
+    r.nodes !== null &&
+    typeof r.channels === "object"
+  );
 }
 
 /** LangGraph's functional API schedules a `task()` call through this function of the caller's config. */
 const CONFIG_KEY_CALL = "__pregel_call";
 type CallFn = (func: (...args: unknown[]) => unknown, name: string, args: unknown[], options?: unknown) => unknown;
-/** Marks a task-call function agentwarden made (a property read per node, not a WeakSet lookup and insert). */
-const WRAPPED_CALL = Symbol("agentwarden.wrappedCall");
+
+type Stamp = new (target: object) => object;
+/** Returns its argument: a base class whose subclass's constructor stamps an existing object. */
+const Itself = function itself(this: unknown, target: object) {
+  return target;
+} as unknown as Stamp;
+
+/**
+ * Marks a task-call function agentwarden made with a private field: a brand check per node (as
+ * cheap as a property read, where a WeakSet costs a lookup and an insert), and invisible to code
+ * that lists the function's keys — LangGraph copies the config into a subgraph's `debug` and
+ * `checkpoints` chunks, where a symbol key of ours used to show.
+ */
+class OurCall extends Itself {
+  #ours = true;
+  static has(fn: object): boolean {
+    return #ours in fn;
+  }
+}
+
+/**
+ * The task-call function agentwarden puts in a node's config, bound to LangGraph's own (`this`):
+ * named `bound call`, of length 3, as LangGraph's (`call.bind(runner, task)`).
+ */
+function call(this: CallFn, func: (...args: unknown[]) => unknown, name: string, args: unknown[], ...rest: unknown[]) {
+  return this(typeof func === "function" ? taskBody(func, name) : func, name, args, ...rest);
+}
 
 /**
  * The config a node (or task) body runs with: LangGraph's task-call function in it wrapped, so that
@@ -140,11 +181,10 @@ const WRAPPED_CALL = Symbol("agentwarden.wrappedCall");
  */
 function withTaskCalls<C extends NodeConfig | undefined>(config: C): C {
   const configurable = config?.configurable;
-  const call = configurable?.[CONFIG_KEY_CALL] as CallFn | undefined;
-  if (typeof call !== "function" || (call as { [WRAPPED_CALL]?: true })[WRAPPED_CALL] || !configurable) return config;
-  const wrapped: CallFn & { [WRAPPED_CALL]?: true } = (func, name, args, options) =>
-    call(typeof func === "function" ? taskBody(func, name) : func, name, args, options);
-  wrapped[WRAPPED_CALL] = true;
+  const original = configurable?.[CONFIG_KEY_CALL] as CallFn | undefined;
+  if (typeof original !== "function" || OurCall.has(original) || !configurable) return config;
+  const wrapped = call.bind(original) as CallFn;
+  new OurCall(wrapped);
   if (Object.isFrozen(configurable)) {
     return { ...config, configurable: { ...configurable, [CONFIG_KEY_CALL]: wrapped } } as C;
   }

@@ -135,7 +135,7 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
     return { kind: "refused", output: reply(c, decision.kind === "hint" ? decision.message : stopText(decision.trip)) };
   }
   // Tool guards, only when the task has any, once per call (not again on its retries).
-  const guards = guardsOf(run);
+  const guards = guardsOf(step);
   if (guards && !c.guarded) {
     c.guarded = true;
     if (run.guardBlocked !== undefined) {

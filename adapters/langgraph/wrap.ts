@@ -1,5 +1,6 @@
 import type { Runnable } from "@langchain/core/runnables";
 import {
+  type BreakerTripError,
   currentStep,
   type Evaluator,
   type GraphInfo,
@@ -7,8 +8,10 @@ import {
   isBreakerTrip,
   parseGuards,
   parseLimits,
+  type Run,
   type Step,
   type StepError,
+  type SubgraphState,
   splitReask,
   type TaskGuard,
   type Warden,
@@ -16,7 +19,7 @@ import {
 import { classify } from "./control.js";
 import type { Correction } from "./correct.js";
 import { runFinalEvals, valuesOf } from "./evals.js";
-import { setRunGuards } from "./guards.js";
+import { setGraphGuards } from "./guards.js";
 import { instrumentLangChain, instrumentToolInstance } from "./instrument.js";
 import { iterateIn } from "./iterate.js";
 import { latestState, wardenNode } from "./node.js";
@@ -232,6 +235,10 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
     let signal = options?.signal;
     let unlink: (() => void) | undefined;
     if (parent) {
+      // A graph run inside a task: the task's options hold. Its own, when it was given some, are
+      // refused unless they are the task's (LangGraph passes the task's configurable on).
+      const own = configurable?.agentwarden;
+      if (own !== undefined && own !== taskOptions.get(parent.run)) checkNestedOptions(own, parent.run, name);
       step = parent.run.start(kind, name, parent, (s) => {
         s.graph = info;
       });
@@ -241,6 +248,9 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
         step.run.end(step, "error", { type: decision.error.code, message: decision.error.message });
         throw decision.error;
       }
+      // Open while it runs, so that a trip keeps its state (`subgraphStates`).
+      if (guard?.canStop) openGraphs(step.run).set(step, (this as { outputChannels?: unknown }).outputChannels);
+      if (wanted.guards) setGraphGuards(step, wanted.guards);
     } else {
       const own = (configurable?.agentwarden ?? undefined) as
         | { limits?: unknown; tenant?: unknown; version?: unknown }
@@ -252,13 +262,14 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
       const limits = own?.limits === undefined ? undefined : parseLimits(own.limits, "configurable.agentwarden.limits");
       const run = warden.startTask(kind, info);
       step = run.root;
+      if (own !== undefined) taskOptions.set(run, own);
       if (run.keepOutput) run.input = input;
       guard = warden.guard(run, limits, {
         agent: name,
         ...(info.conversationId !== undefined ? { threadId: info.conversationId } : {}),
         ...(own?.tenant !== undefined ? { tenant: own.tenant as string } : {}),
       });
-      if (wanted.guards) setRunGuards(run, wanted.guards);
+      if (wanted.guards) setGraphGuards(step, wanted.guards);
       if (guard?.canStop) {
         // A trip aborts the run through its AbortSignal: LangGraph stops every node, ToolNode
         // cannot swallow it, a RetryPolicy does not retry it.
@@ -266,7 +277,10 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
         // removed when the run ends: AbortSignal.any costs more on every listener LangGraph adds
         // to the run's signal (measured, README "Performance").
         const controller = new AbortController();
-        guard.abort = (error) => controller.abort(error);
+        guard.abort = (error) => {
+          keepSubgraphStates(error, run);
+          controller.abort(error);
+        };
         const outer = signal;
         if (outer?.aborted) controller.abort(outer.reason);
         else if (outer) {
@@ -314,6 +328,7 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
       (how, error) => {
         unlink?.();
         const run = step.run;
+        if (parent) openGraphsOf.get(run)?.delete(step);
         if (how === "error") {
           const outcome = classify(error, options?.signal);
           run.end(step, outcome.status, outcome.error);
@@ -428,6 +443,36 @@ async function* carryOver(
     guard.run.warden.reportError(error, "langgraph:resume");
   }
   yield* start();
+}
+
+/** Per task whose breakers may abort it: its nested graph steps still running, with their output channels. */
+const openGraphsOf = new WeakMap<Run, Map<Step, unknown>>();
+
+function openGraphs(run: Run): Map<Step, unknown> {
+  let open = openGraphsOf.get(run);
+  if (!open) {
+    open = new Map();
+    openGraphsOf.set(run, open);
+  }
+  return open;
+}
+
+/**
+ * A trip's `partialState` is the task's graph's state; a trip inside nested graphs (a subgraph
+ * node, a wrapped graph invoked from a node or tool) also keeps theirs, which the task's graph has
+ * not received yet: `subgraphStates`, each nested graph still running, outermost first, with the
+ * state LangGraph last produced in it.
+ */
+function keepSubgraphStates(error: BreakerTripError, run: Run): void {
+  const open = openGraphsOf.get(run);
+  if (!open || open.size === 0) return;
+  const states: SubgraphState[] = [];
+  for (const [graph, outputChannels] of open) {
+    if (graph.status !== "running") continue;
+    const state = latestState(graph, outputChannels);
+    if (state !== undefined) states.push({ graph: graph.name, state });
+  }
+  if (states.length > 0) error.data.subgraphStates = states;
 }
 
 /** True when a chunk of the top-level stream reports an interrupt (`__interrupt__`), in any stream mode. */
@@ -569,6 +614,37 @@ function checkInvokeOptions(own: unknown): void {
       `agentwarden: option configurable.agentwarden.tenant must be a non-empty string, got ${describe(tenant)}`,
     );
   }
+}
+
+/** The `configurable.agentwarden` a task was invoked with: what LangGraph passes on to the graphs inside it. */
+const taskOptions = new WeakMap<Run, unknown>();
+
+/**
+ * `configurable.agentwarden` given to a graph run inside a task (not the task's own, passed on):
+ * checked as a task's are, then refused, naming the key, where it cannot hold. Limits, a tenant and
+ * a version are the task's; a tenant or version equal to the task's is taken (it holds already).
+ */
+function checkNestedOptions(own: unknown, run: Run, graph: string): void {
+  checkInvokeOptions(own);
+  const o = own as { limits?: unknown; tenant?: unknown; version?: unknown };
+  const where = `graph ${JSON.stringify(graph)} runs inside a task of ${JSON.stringify(run.root.name)} (nested)`;
+  const refuse = (key: string, why: string) =>
+    new TypeError(`agentwarden: option configurable.agentwarden.${key} cannot apply here: ${where}, ${why}`);
+  if (o.limits !== undefined)
+    throw refuse("limits", "and limits hold for a whole task; give them to the top-level invoke or to the Warden");
+  const task = taskOptions.get(run) as { tenant?: unknown } | undefined;
+  if (o.tenant !== undefined && o.tenant !== task?.tenant)
+    throw refuse("tenant", `whose tenant is ${quoted(task?.tenant)}; give it to the top-level invoke`);
+  if (o.version !== undefined) {
+    const version = checkVersion(o.version, "configurable.agentwarden.version");
+    const taskVersion = run.root.graph?.version;
+    if (version !== taskVersion)
+      throw refuse("version", `whose version is ${quoted(taskVersion)}; give it to the top-level invoke`);
+  }
+}
+
+function quoted(value: unknown): string {
+  return value === undefined ? "none" : JSON.stringify(value);
 }
 
 /** Longest version string accepted: a version is a label (`v12`, a date, a git sha), not content. */

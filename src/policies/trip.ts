@@ -35,6 +35,20 @@ export interface BreakerTripData extends Trip {
   spentUsd: number;
   /** The last state the graph emitted before the trip (for `invoke`), so nothing is lost. */
   partialState?: unknown;
+  /**
+   * A trip inside nested graphs (a subgraph node, a wrapped graph invoked from a node or tool): the
+   * state LangGraph last produced in each one still running, outermost first. Their work is not in
+   * `partialState` yet (a nested graph hands its state on when it ends).
+   */
+  subgraphStates?: SubgraphState[];
+}
+
+/** The state of a nested graph when a trip stopped it (`BreakerTripData.subgraphStates`). */
+export interface SubgraphState {
+  /** The nested graph's name (as its step in the ledger). */
+  graph: string;
+  /** Its output channels as they stood. */
+  state: unknown;
 }
 
 export const BREAKER_TRIP = "BREAKER_TRIP";
