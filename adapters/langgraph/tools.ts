@@ -1,4 +1,5 @@
 import { ToolMessage } from "@langchain/core/messages";
+import { RunnableToolLike } from "@langchain/core/runnables";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import {
   boundedName,
@@ -6,6 +7,7 @@ import {
   type Decision,
   type FailureClass,
   failureClass,
+  type GuardRule,
   handlerText,
   planRecovery,
   type RecoveryAction,
@@ -16,7 +18,7 @@ import {
 } from "../../src/index.js";
 import { classify } from "./control.js";
 import { type AnyFn, type Proto, parentOf, patch, stopText } from "./funnel.js";
-import { askBreaker, guardsOf, guardToolCall, guardToolResult } from "./guards.js";
+import { askBreaker, guardsOf, guardToolCall, guardToolResult, textOf } from "./guards.js";
 import { enterStep } from "./scope.js";
 
 interface ToolConfig {
@@ -58,32 +60,37 @@ type Attempt =
  * `recovery` on, a failed call gets the recovery steps the core plans (`planRecovery`), cheapest
  * first: retries of a transient failure, a fallback tool, the user's handler, and a corrective
  * message the model can act on; this funnel carries them out. Every retry counts against the breakers.
+ *
+ * A tool made with `Runnable.asTool()` is no StructuredTool (a `RunnableToolLike`, which ToolNode,
+ * `createReactAgent` and `createAgent` take as they take any tool): ToolNode calls its `invoke`,
+ * which gets the same funnel, on `RunnableToolLike.prototype` only, so other runnables and
+ * StructuredTools pay nothing for it.
  */
 export function instrumentToolClass(proto: Proto): void {
-  patch(
-    proto,
-    "call",
-    (original) =>
-      function wardenToolCall(this: unknown, ...args: never[]) {
-        const [arg, config, tags] = args as unknown as [unknown, ToolConfig | undefined, unknown];
-        const parent = parentOf();
-        if (!parent) return original.apply(this, args);
-        const tool = this as ToolLike;
-        const toolCall = isToolCall(arg) ? arg : undefined;
-        const c: Call = {
-          tool,
-          name: typeof tool.name === "string" ? boundedName(tool.name) : "tool",
-          arg,
-          args: toolCall ? toolCall.args : arg,
-          callId: toolCall?.id ?? (typeof config?.toolCall?.id === "string" ? config.toolCall.id : undefined),
-          config,
-          tags,
-          original,
-          parent,
-        };
-        return callTool(c);
-      },
-  );
+  patch(proto, "call", toolFunnel);
+  patch(RunnableToolLike.prototype as unknown as Proto, "invoke", toolFunnel);
+}
+
+function toolFunnel(original: AnyFn): AnyFn {
+  return function wardenToolCall(this: unknown, ...args: never[]) {
+    const [arg, config, tags] = args as unknown as [unknown, ToolConfig | undefined, unknown];
+    const parent = parentOf();
+    if (!parent) return original.apply(this, args);
+    const tool = this as ToolLike;
+    const toolCall = isToolCall(arg) ? arg : undefined;
+    const c: Call = {
+      tool,
+      name: typeof tool.name === "string" ? boundedName(tool.name) : "tool",
+      arg,
+      args: toolCall ? toolCall.args : arg,
+      callId: toolCall?.id ?? (typeof config?.toolCall?.id === "string" ? config.toolCall.id : undefined),
+      config,
+      tags,
+      original,
+      parent,
+    };
+    return callTool(c);
+  };
 }
 
 async function callTool(c: Call): Promise<unknown> {
@@ -94,9 +101,11 @@ async function callTool(c: Call): Promise<unknown> {
   const first = openStep(c, c.parent, recovers);
   const outcome = await attempt(c, first);
   if (outcome.kind !== "failed") return outcome.output;
+  // A fallback's own failure is settled by the recovery that called it (no model reads it); control
+  // flow is never recovered, nor checked (an interrupt, a trip: no text for a model).
+  if (outcome.cls === "control" || recovers !== undefined) return settle(outcome);
   const recovery = run.warden.options.recovery;
-  // A fallback's own failure is settled by the recovery that called it; control flow is never recovered.
-  if (!recovery || outcome.cls === "control" || recovers !== undefined) return settle(outcome);
+  if (!recovery) return settleChecked(c, outcome);
   return recover(c, outcome, recovery);
 }
 
@@ -199,7 +208,7 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
   }
   if (guards?.input) {
     // A tool's result is checked where it is made: before ToolNode puts it into the state.
-    output = await guardToolResult(step, guards.input, output, c.callId, c.name);
+    output = await checkResult(step, guards.input, output, c);
   }
   run.end(step, "ok");
   return { kind: "ok", output };
@@ -223,6 +232,159 @@ async function interruptible<T>(step: Step, fn: () => T | Promise<T>): Promise<T
 function settle(failure: Failed): unknown {
   if ("thrown" in failure && failure.thrown !== undefined) throw failure.thrown;
   return failure.output;
+}
+
+/**
+ * `settle`, with what the model will read of the failure checked by the task's input guards first
+ * (only when it has any): the error's message (ToolNode makes the ToolMessage of it), or the error
+ * result. Checked once, where no recovery follows: a retried attempt's error is never read. The
+ * guard steps go under the failed tool step.
+ */
+function settleChecked(c: Call, failure: Failed): unknown {
+  const rules = guardsOf(c.parent)?.input;
+  if (!rules) return settle(failure);
+  return settleGuarded(c, failure, rules);
+}
+
+async function settleGuarded(c: Call, failure: Failed, rules: readonly GuardRule[]): Promise<unknown> {
+  const step = failure.step;
+  if (failure.thrown === undefined) return interruptible(step, () => checkResult(step, rules, failure.output, c));
+  const error = failure.thrown;
+  const text = errorMessage(error);
+  const probe = new ToolMessage({ content: text, tool_call_id: c.callId ?? "", name: c.name, status: "error" });
+  const checked = await interruptible(step, () => guardToolResult(step, rules, probe, c.callId, c.name));
+  if (checked === probe) throw error;
+  // Redacted, or the refusal: the same error in what ToolNode makes of it, with the text the model may read.
+  throw withMessage(error, textOf((checked as { content?: unknown }).content));
+}
+
+/**
+ * The input guards on a tool's result (`guardToolResult`). A LangGraph `Command` (a tool updating
+ * the state, a handoff) keeps its update, its goto and its class: the ToolMessages in its
+ * `update.messages` are checked, each as a tool result, and a copy of the Command carries the
+ * redacted or refused ones. Its other state keys are not guarded (no model reads them as a tool result).
+ */
+function checkResult(step: Step, rules: readonly GuardRule[], output: unknown, c: Call): Promise<unknown> {
+  if (isCommand(output)) return guardCommand(step, rules, output, c);
+  return guardToolResult(step, rules, output, c.callId, c.name);
+}
+
+interface CommandLike {
+  lg_name: "Command";
+  update?: unknown;
+}
+
+function isCommand(x: unknown): x is CommandLike {
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    Object.getPrototypeOf(x) !== Object.prototype &&
+    (x as { lg_name?: unknown }).lg_name === "Command"
+  );
+}
+
+async function guardCommand(step: Step, rules: readonly GuardRule[], command: CommandLike, c: Call): Promise<unknown> {
+  const update = command.update;
+  let next = update;
+  if (Array.isArray(update)) {
+    // `[channel, value]` pairs
+    const pairs = [...update];
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i] as unknown;
+      if (!Array.isArray(pair) || pair.length !== 2 || pair[0] !== "messages") continue;
+      const messages = await guardMessages(step, rules, pair[1], c);
+      if (messages !== pair[1]) {
+        pairs[i] = ["messages", messages];
+        next = pairs;
+      }
+    }
+  } else if (typeof update === "object" && update !== null && "messages" in update) {
+    const before = (update as { messages: unknown }).messages;
+    const messages = await guardMessages(step, rules, before, c);
+    if (messages !== before) next = { ...update, messages };
+  }
+  if (next === update) return command;
+  const copy = Object.create(Object.getPrototypeOf(command), Object.getOwnPropertyDescriptors(command)) as CommandLike;
+  copy.update = next;
+  return copy;
+}
+
+/** The tool messages of a Command's `messages` update (one message or a list), checked; the rest as they are. */
+async function guardMessages(step: Step, rules: readonly GuardRule[], value: unknown, c: Call): Promise<unknown> {
+  const list = Array.isArray(value) ? value : [value];
+  let out: unknown[] | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i] as { content?: unknown; tool_call_id?: unknown } | null;
+    if (!isToolMessage(m)) continue;
+    const callId = typeof m.tool_call_id === "string" ? m.tool_call_id : c.callId;
+    let checked: unknown;
+    if (Object.getPrototypeOf(m) === Object.prototype) {
+      // A message as a plain object (`{ role: "tool", ... }`): checked as a ToolMessage, copied with its new text.
+      const probe = new ToolMessage({ content: textOf(m.content), tool_call_id: callId ?? "", name: c.name });
+      const result = await guardToolResult(step, rules, probe, callId, c.name);
+      checked = result === probe ? m : { ...m, content: textOf((result as { content?: unknown }).content) };
+    } else checked = await guardToolResult(step, rules, m, callId, c.name);
+    if (checked !== m) {
+      out ??= [...list];
+      out[i] = checked;
+    }
+  }
+  if (!out) return value;
+  return Array.isArray(value) ? out : out[0];
+}
+
+function isToolMessage(m: unknown): m is { content?: unknown; tool_call_id?: unknown } {
+  if (typeof m !== "object" || m === null) return false;
+  const x = m as { getType?: () => unknown; type?: unknown; role?: unknown };
+  try {
+    if (typeof x.getType === "function") return x.getType() === "tool";
+  } catch {
+    return false;
+  }
+  return x.type === "tool" || x.role === "tool";
+}
+
+/** The text a tool's thrown error shows the model (ToolNode's message is made of it). */
+function errorMessage(error: unknown): string {
+  if (typeof error === "string") return error;
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message === "string") return message;
+  try {
+    return String(error);
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * A copy of a thrown error with another message: same prototype (its class, so `instanceof` and
+ * ToolNode's handling are unchanged), same own fields, the message also replaced in the stack's
+ * first line; the tool's error object is not touched. A thrown string becomes the new text.
+ */
+function withMessage(error: unknown, message: string): unknown {
+  if (typeof error !== "object" || error === null) return message;
+  const before = errorMessage(error);
+  try {
+    const copy = Object.create(Object.getPrototypeOf(error), Object.getOwnPropertyDescriptors(error)) as {
+      stack?: unknown;
+    };
+    Object.defineProperty(copy, "message", { value: message, writable: true, configurable: true, enumerable: false });
+    const stack = copy.stack;
+    if (typeof stack === "string") {
+      const at = before === "" ? -1 : stack.indexOf(before);
+      const cut = stack.indexOf("\n    at ");
+      // Nothing of the old message may stay: where it is not found in the stack's header, the frames alone.
+      const next =
+        at >= 0
+          ? stack.slice(0, at) + message + stack.slice(at + before.length)
+          : `${String(copy)}${cut >= 0 ? stack.slice(cut) : ""}`;
+      Object.defineProperty(copy, "stack", { value: next, writable: true, configurable: true, enumerable: false });
+    }
+    return copy;
+  } catch {
+    // An error that cannot be copied (a frozen proxy, a non-configurable message): a plain Error.
+    return new Error(message);
+  }
 }
 
 type Failed = Extract<Attempt, { kind: "failed" }>;
@@ -272,8 +434,12 @@ async function recover(c: Call, failure: Failed, recovery: RecoveryConfig): Prom
         const name = typeof fallback.name === "string" ? fallback.name : "fallback";
         const input = c.callId !== undefined ? { type: "tool_call", id: c.callId, name, args: c.args } : c.args;
         try {
-          const output = await enterStep(step, () => fallback.invoke(input, c.config));
+          let output = await enterStep(step, () => fallback.invoke(input, c.config));
           if (!toolErrorOf(output)) {
+            // A fallback that went through this funnel had its result checked there; any other now.
+            const rules = guardsOf(c.parent)?.input;
+            if (rules && !step.children.some((s) => s.kind === "tool"))
+              output = await interruptible(step, () => checkResult(step, rules, output, c));
             finish(step, attempts, "ok");
             return output;
           }
@@ -289,20 +455,29 @@ async function recover(c: Call, failure: Failed, recovery: RecoveryConfig): Prom
         const text = await handlerText(decision.handler, context, (e) => run.warden.reportError(e, "onToolError"));
         if (text !== undefined) {
           const step = open("handler");
-          finish(step, attempts, "ok", undefined, text);
-          return reply(c, text);
+          const output = await checkedReply(step, text);
+          finish(step, attempts, "ok", undefined, replyText(output));
+          return output;
         }
         break;
       }
       case "corrective_message": {
         const text = correctiveMessage(c, last, attempts);
         const step = open("corrective_message");
-        finish(step, attempts, "ok", undefined, text);
-        return reply(c, text);
+        const output = await checkedReply(step, text);
+        finish(step, attempts, "ok", undefined, replyText(output));
+        return output;
       }
     }
   }
-  return settle(last);
+  return settleChecked(c, last);
+
+  /** The reply with a handler's or a corrective text (which may quote the error), checked by the input guards. */
+  async function checkedReply(step: Step, text: string): Promise<unknown> {
+    const output = reply(c, text);
+    const rules = guardsOf(c.parent)?.input;
+    return rules ? interruptible(step, () => checkResult(step, rules, output, c)) : output;
+  }
 
   function finish(step: Step, n: number, status: "ok" | "error", error?: unknown, message?: string): void {
     if (step.recovery) {
@@ -338,6 +513,10 @@ function schemaText(schema: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function replyText(output: unknown): string {
+  return typeof output === "string" ? output : textOf((output as { content?: unknown } | null)?.content);
 }
 
 /** The message a call answered by agentwarden returns: a ToolMessage when there is a call id, else text. */

@@ -91,7 +91,8 @@ export interface PiiCheckOptions {
   kinds?: readonly string[];
   /**
    * Which texts to scan: the answer, the user's input, tool results. Default: the answer, or, when
-   * there is none (an input guard's `{ messages: [userMessage] }`), the user's input.
+   * there is none, the user's input and the tool results — what an input guard checks, one message
+   * at a time (`{ messages: [userMessage] }`, `{ messages: [toolMessage] }`).
    */
   scan?: ReadonlyArray<"answer" | "input" | "tool_results">;
   select?: ConversationSelect;
@@ -111,7 +112,9 @@ export function piiCheck(options: PiiCheckOptions = {}): Evaluator {
     name: options.name ?? "pii",
     evaluate(output): EvalResult {
       const c = select(output);
-      const scan = options.scan ?? (c.answer === "" && c.inputs.length > 0 ? ["input"] : ["answer"]);
+      const scan =
+        options.scan ??
+        (c.answer === "" && (c.inputs.length > 0 || c.toolResults.length > 0) ? ["input", "tool_results"] : ["answer"]);
       const findings: Finding[] = [];
       if (scan.includes("answer")) findings.push(...findPii(c.answer, "answer", kinds));
       if (scan.includes("input"))
@@ -137,11 +140,24 @@ export function piiCheck(options: PiiCheckOptions = {}): Evaluator {
         // the secrets themselves, for a guard's `redact` (which replaces each occurrence)
         matches: [...new Set(findings.map((f) => (texts[f.source] ?? "").slice(f.start, f.end)))],
         label: found.some((k) => CREDENTIAL_KINDS.includes(k)) ? "credential" : "pii",
-        reason: `the answer contains ${found.join(", ")} (${findings.length} span${findings.length > 1 ? "s" : ""}); remove or mask them`,
+        reason: `${placesOf(findings)} ${found.join(", ")} (${findings.length} span${findings.length > 1 ? "s" : ""}); remove or mask them`,
         findings,
       };
     },
   };
+}
+
+/** Where findings are, for a reason: "the answer contains", "the tool result contains", "the input and the tool results contain". */
+function placesOf(findings: readonly Finding[]): string {
+  const sources = new Set(findings.map((f) => f.source));
+  const count = (prefix: string) => [...sources].filter((s) => s.startsWith(prefix)).length;
+  const places: string[] = [];
+  if (sources.has("answer")) places.push("the answer");
+  const inputs = count("input:");
+  if (inputs > 0) places.push(inputs > 1 ? "the inputs" : "the input");
+  const results = count("tool_result:");
+  if (results > 0) places.push(results > 1 ? "the tool results" : "the tool result");
+  return `${places.join(" and ")} ${places.length > 1 ? "contain" : "contains"}`;
 }
 
 /** One prompt-injection marker: a kind and a pattern; `toolOnly` ones are not looked for in the user's input. */
