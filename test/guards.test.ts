@@ -289,6 +289,8 @@ describe.each(Object.entries(builders))("guards on %s", (_, build) => {
       point: "tool",
       finding: { guard: "tool[0]", point: "tool", evaluator: "one_recipient", reason: "mass mail needs approval" },
       content: { name: "send_email", args: { q: "to: all-staff@corp.example" } },
+      id: "call_1",
+      digest: expect.stringMatching(/^[0-9a-f]{24}$/),
     });
     expect(done[0]?.outcome).toBe("interrupted");
     expect(done[0]?.steps.filter((r) => r.k === "guard").map((r) => [r.s, r.gd])).toEqual([

@@ -5,7 +5,7 @@ import type { ModelCallEstimate, Step, TaskGuard, Trip } from "../../src/index.j
 import { estimateInputTokens, estimateUsage, type Measured, requestFacts, responseFacts, sumUsage } from "./chat.js";
 import { classify } from "./control.js";
 import { type Proto, parentOf, patch, stopText } from "./funnel.js";
-import { askBreaker, guardModelInput, guardModelOutput, guardsOf, refusalResult } from "./guards.js";
+import { askBreaker, guardModelInput, guardModelOutput, guardsOf, recordInputs, refusalResult } from "./guards.js";
 import { iterateIn } from "./iterate.js";
 import {
   chatMessage,
@@ -101,6 +101,8 @@ function instrumentChatModelClass(proto: Proto): void {
             }
             let result = await original.apply(this, callArgs);
             if (guards?.output) result = await guardModelOutput(step, guards.output, callArgs[0], result);
+            // The decisions on the user messages this call read go into the state with its answer.
+            if (guards?.input) result = recordInputs(step, result);
             endChat(step, (chat) => {
               const reasons = responseFacts(chat, result);
               if (!chat.usage) chat.estimatedUsage = estimateUsage(messages, result);

@@ -19,7 +19,7 @@ import {
 import { classify } from "./control.js";
 import type { Correction } from "./correct.js";
 import { runFinalEvals, valuesOf } from "./evals.js";
-import { setGraphGuards } from "./guards.js";
+import { bindResume, setGraphGuards } from "./guards.js";
 import { instrumentLangChain, instrumentToolInstance } from "./instrument.js";
 import { iterateIn } from "./iterate.js";
 import { latestState, wardenNode } from "./node.js";
@@ -307,10 +307,19 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
     const mayAsk = warden.options.onTrip === "ask" || typeof warden.options.onTrip === "function";
     const resumesAsk =
       mayAsk && !parent && guard && threadId !== undefined && isResume(input) && typeof this.getState === "function";
-    const inner =
-      resumesAsk && guard
-        ? carryOver(this, guard, config, () => original.call(this, input, config))
-        : original.call(this, input, config);
+    // A thread resumed after guard escalations: each answer bound to the step it answers (guards.ts).
+    const resumed = !parent && threadId !== undefined && isResume(input) && typeof this.getState === "function";
+    const begin = resumed
+      ? () =>
+          bindResume(
+            this,
+            input,
+            config,
+            (bound) => original.call(this, bound, config),
+            (error) => warden.reportError(error, "langgraph:resume"),
+          )
+      : () => original.call(this, input, config);
+    const inner = resumesAsk && guard ? carryOver(this, guard, config, begin) : begin();
     let interrupted = false;
     let evalFailure: StepError | undefined;
     // Only a top-level run is evaluated, and only when there are evaluators: otherwise the

@@ -75,6 +75,13 @@ export interface EscalationPayload {
   finding: GuardFinding;
   /** The content checked (the text, or a tool's name and arguments). */
   content: unknown;
+  /** The tool call's id (a tool call, a tool result), or the message's id (a user message), when it has one. */
+  id?: string;
+  /**
+   * A digest of what was asked about (the guard, `id` and `content`; a tool result's, of its call
+   * alone): the answer to this escalation carries it on resume, and only the step it names takes it.
+   */
+  digest?: string;
 }
 
 /** How a reviewer resumes an escalation: `Command({ resume })`. */
