@@ -9,11 +9,13 @@ import {
   type GuardsConfig,
   parseResume,
   type Run,
+  redactionMark,
   runGuards,
   type Step,
   settleEscalation,
   type Trip,
 } from "../../src/index.js";
+import { answerText, isStructuredAnswer, redactAnswer, withAnswer } from "./answers.js";
 
 /*
  * The guards' adapter: the core decides (`runGuards`: continue, block, redact, escalate), this
@@ -344,23 +346,31 @@ async function modelOutputWith(
     const g = generations[i]?.[0];
     const message = g?.message as MessageLike | undefined;
     if (!g || !message) continue;
-    const final = !Array.isArray(message.tool_calls) || message.tool_calls.length === 0;
+    // A structured answer (tool calls no ToolNode runs: answers.ts) is a final answer too.
+    const calls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
+    const final = calls.length === 0 || isStructuredAnswer(calls);
     const applicable = rules.filter((rule) => rule.finalOnly === false || final);
     if (applicable.length === 0) continue;
     const prompt = Array.isArray(prompts) && Array.isArray(prompts[i]) ? (prompts[i] as unknown[]) : [];
-    const text = textOf(message.content);
+    const content = textOf(message.content);
+    // With tool calls, their arguments are checked too (and the evaluators read them as the answer's text).
+    const text = calls.length === 0 ? content : answerText(content, calls);
     const decision = await runGuards(step, "output", applicable, {
-      view: { messages: [...prompt, message] },
+      view: { messages: [...prompt, text === content ? message : withContent(message, text)] },
       text,
       content: text,
     });
     const settled = await settle(decision, step, text);
-    const replaced =
-      "refusal" in settled
-        ? new AIMessage({ content: settled.refusal })
-        : settled.text !== text
-          ? withContent(message, settled.text)
-          : undefined;
+    let replaced: unknown;
+    // The refusal keeps the answer's id: a stream that has the one has the other (no second copy).
+    if ("refusal" in settled)
+      replaced = new AIMessage({ content: settled.refusal, id: (message as { id?: string }).id });
+    else if (settled.text !== text && calls.length === 0) replaced = withContent(message, settled.text);
+    else if (settled.text !== text) {
+      const mark = redactionMark(decision.kind === "redact" ? decision.finding.evaluator : "guard");
+      const answer = redactAnswer(content, calls, settled.text, mark);
+      replaced = withAnswer(message, answer.content, answer.calls);
+    }
     if (!replaced) continue;
     if (generations === r.generations) generations = generations.map((list) => [...list]);
     (generations[i] as unknown[])[0] = { ...g, text: textOf((replaced as MessageLike).content), message: replaced };

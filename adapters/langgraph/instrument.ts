@@ -2,10 +2,12 @@ import { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, AIMessageChunk } from "@langchain/core/messages";
 import { StructuredTool } from "@langchain/core/tools";
 import type { ModelCallEstimate, Step, TaskGuard, Trip } from "../../src/index.js";
+import { noteToolNodeTool } from "./answers.js";
 import { estimateInputTokens, estimateUsage, type Measured, requestFacts, responseFacts, sumUsage } from "./chat.js";
 import { classify } from "./control.js";
 import { type Proto, parentOf, patch, stopText } from "./funnel.js";
 import { askBreaker, guardModelInput, guardModelOutput, guardsOf, recordInputs, refusalResult } from "./guards.js";
+import { holdCallbacks } from "./held.js";
 import { iterateIn } from "./iterate.js";
 import {
   chatMessage,
@@ -37,9 +39,12 @@ export function instrumentLangChain(): void {
 
 /**
  * Installs the tool funnel on another copy of `@langchain/core` (found from a tool instance's
- * prototype chain), so tools built against a second copy are traced too.
+ * prototype chain), so tools built against a second copy are traced too. Called for each tool of a
+ * wrapped graph's ToolNodes: notes its name too.
  */
 export function instrumentToolInstance(tool: unknown): void {
+  // A call naming a tool a ToolNode runs is not an answer (a structured one: answers.ts).
+  noteToolNodeTool(tool);
   for (let p = Object.getPrototypeOf(tool) as Proto | null; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
     if (Object.hasOwn(p, "call") && (p.constructor as { name?: string } | undefined)?.name === "StructuredTool") {
       instrumentToolClass(p);
@@ -99,8 +104,20 @@ function instrumentChatModelClass(proto: Proto): void {
                 }
               }
             }
-            let result = await original.apply(this, callArgs);
-            if (guards?.output) result = await guardModelOutput(step, guards.output, callArgs[0], result);
+            let result: unknown;
+            if (guards?.output) {
+              // The callback handlers (LangGraph's messages stream, streamEvents, the caller's own)
+              // see the answer once the output guards have decided, and only what they allow.
+              const held = holdCallbacks(callArgs[1], callArgs[2]);
+              try {
+                const raw = await original.apply(this, [callArgs[0], held.options] as never[]);
+                result = await guardModelOutput(step, guards.output, callArgs[0], raw);
+                await held.release(raw, result);
+              } catch (error) {
+                await held.fail(error);
+                throw error;
+              }
+            } else result = await original.apply(this, callArgs);
             // The decisions on the user messages this call read go into the state with its answer.
             if (guards?.input) result = recordInputs(step, result);
             endChat(step, (chat) => {
