@@ -371,6 +371,7 @@ async function* guardedStream(
   if (decision?.kind === "abort") throw decision.error;
   if (decision?.kind === "finalize") {
     step.addEvent("agentwarden.finalize");
+    if (step.chat) step.chat.usage = { input: 0, output: 0 }; // no model was called (as finalAnswer)
     yield new AIMessageChunk({ content: stopText(decision.trip) });
     return;
   }

@@ -173,7 +173,9 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
   const exec = () => c.original.call(c.tool, ...([c.arg, c.config, c.tags] as never[])) as Promise<unknown>;
   let output: unknown;
   try {
-    output = await enterStep(step, () => (breakers ? breakers.execute(c.name, exec) : exec()));
+    const work = enterStep(step, () => (breakers ? breakers.execute(c.name, exec) : exec()));
+    // A time limit under `finalize` answers a call still waiting when the time runs out (below).
+    output = await (run.guard ? run.guard.untilTimeUp(work) : work);
   } catch (error) {
     const outcome = classify(error, c.config?.signal);
     // An MCP result with isError, turned into a thrown exception by the adapter (ToolException):
@@ -189,6 +191,12 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
       cls,
       thrown: error,
     };
+  }
+  const timeUp = run.guard?.timeUpOf(output);
+  if (timeUp) {
+    step.addEvent("agentwarden.finalize");
+    run.end(step, "cancelled");
+    return { kind: "refused", output: reply(c, stopText(timeUp)) };
   }
   // Reading the result is telemetry: a result that throws when read (a getter, a revoked proxy) is
   // reported, and returned to the agent as it is.

@@ -1,3 +1,4 @@
+import { AgentWardenError } from "../errors.js";
 import type { Run } from "../run/run.js";
 import type { Step } from "../run/step.js";
 import type { TokenUsage } from "../run/usage.js";
@@ -7,7 +8,7 @@ import { own } from "../tables.js";
 import type { BreakersConfig, TripAction } from "./BreakersConfig.js";
 import { type BudgetContext, budgetKey, rateKey, type SharedBudget } from "./budgetStore.js";
 import type { Limits } from "./limits.js";
-import { canonical, RepeatCounter } from "./loops.js";
+import { canonical, type Occurrence, RepeatCounter } from "./loops.js";
 import { BreakerTripError, type Trip, type TripKind } from "./trip.js";
 
 declare module "../run/types.js" {
@@ -48,6 +49,20 @@ export interface ModelCallEstimate {
   maxOutputTokens: number;
 }
 
+/** What a tool call still waiting resolves to when the task's time runs out under `finalize`. */
+const TIME_UP = Symbol("agentwarden.timeUp");
+
+/** The models already reported as missing from the price table, by the Warden's breakers (once each). */
+const unpricedReported = new WeakMap<BreakersConfig, Set<string>>();
+/** At most this many unpriced models are reported per Warden (names come from the application). */
+const MAX_UNPRICED_REPORTED = 1000;
+
+/** The worst case held for a model call admitted and not yet ended. */
+interface InFlight {
+  usd: number;
+  tokens: number;
+}
+
 /**
  * The breakers of one task, consulted synchronously (shared budgets asynchronously) at the adapter's
  * decision points: before a node, a nested graph, a model call or a tool call, and after a model
@@ -72,8 +87,8 @@ export class TaskGuard {
   private readonly hinted = new Set<string>();
   /** Keys already reported as suspected loops (once per key and task). */
   private readonly suspected = new Set<string>();
-  /** The call key of each running tool step, to compare its result with the previous call's. */
-  private readonly callKeys = new WeakMap<Step, string>();
+  /** The loop window's occurrence of each running tool step, to compare its result with the previous call's. */
+  private readonly callKeys = new WeakMap<Step, Occurrence>();
   /** The latest result of each recent call key (bounded by the window). */
   private readonly lastResults = new Map<string, string>();
   private spentUsd = 0;
@@ -84,6 +99,22 @@ export class TaskGuard {
   private tripCause: unknown;
   /** Reservations of model calls in flight against shared budgets, by chat step. */
   private readonly reservations = new Map<Step, { id: string; lines: ReserveLine[]; usd: number }>();
+  /**
+   * Model calls admitted and not yet ended, with the worst case each may still add: `maxCostUsd` and
+   * `maxTokens` count them, so that calls made in parallel cannot together cross a limit that each
+   * alone would not. Released when the call's step ends (`endCall`). The first call in flight is
+   * held in fields (the usual case, one call at a time, costs no map); more, by chat step, in the map.
+   */
+  private inFlightCalls = 0;
+  private inFlightUsd = 0;
+  private inFlightTokens = 0;
+  private soloStep: Step | undefined;
+  private soloUsd = 0;
+  private soloTokens = 0;
+  private readonly inFlight = new Map<Step, InFlight>();
+  /** Tool calls waiting under `untilTimeUp`, and what answers them when the time runs out. */
+  private waitingTools = 0;
+  private timeUpLatch: { promise: Promise<typeof TIME_UP>; open: () => void } | undefined;
 
   constructor(
     readonly run: Run,
@@ -97,15 +128,7 @@ export class TaskGuard {
     this.nodeInputs = new RepeatCounter(loops ? loops.window : 1);
     if (limits.maxDurationMs !== undefined) {
       const ms = limits.maxDurationMs;
-      this.timer = setTimeout(() => {
-        this.trip(run.root, {
-          kind: "time",
-          limit: ms,
-          observed: ms,
-          overshoot: 0,
-          reason: `the task ran for its ${ms} ms limit`,
-        });
-      }, ms);
+      this.timer = setTimeout(() => this.timeUp(ms), ms);
       // Not unref'd: while the task is open its limit keeps the process alive, so that a process
       // with nothing else to do (a tool awaiting what never comes) trips and records the task
       // instead of exiting with it open. `dispose()` clears it when the task ends.
@@ -142,6 +165,117 @@ export class TaskGuard {
     // Calls that never reported (they failed): their reservations end, nothing was spent.
     for (const [step, r] of this.reservations) this.settle(step, r, 0);
     this.reservations.clear();
+    // Model calls still running (an aborted task's parallel branches) release theirs as they end:
+    // what they spend still reaches the trip's data.
+  }
+
+  /**
+   * A model call's step ended (called by the ledger for every chat step, whatever its status):
+   * the worst case it held is released; what it really used is counted by `afterModel`.
+   */
+  endCall(step: Step): void {
+    if (this.inFlightCalls === 0) return;
+    let usd: number;
+    let tokens: number;
+    if (step === this.soloStep) {
+      usd = this.soloUsd;
+      tokens = this.soloTokens;
+      this.soloStep = undefined;
+    } else {
+      const held = this.inFlight.get(step);
+      if (held === undefined) return;
+      this.inFlight.delete(step);
+      usd = held.usd;
+      tokens = held.tokens;
+    }
+    if (--this.inFlightCalls === 0) {
+      // Exactly nothing in flight, whatever rounding the sums gathered.
+      this.inFlightUsd = 0;
+      this.inFlightTokens = 0;
+    } else {
+      this.inFlightUsd -= usd;
+      this.inFlightTokens -= tokens;
+    }
+    const data = this.error?.data;
+    if (data?.inFlightUsd !== undefined) data.inFlightUsd = this.inFlightUsd;
+  }
+
+  /** Holds a model call's worst case until its step ends. */
+  private admit(step: Step, usd: number, tokens: number): void {
+    if (this.inFlightCalls > 0) this.endCall(step); // a call checked again (an approved `ask`) holds its worst case once
+    if (this.soloStep === undefined) {
+      this.soloStep = step;
+      this.soloUsd = usd;
+      this.soloTokens = tokens;
+    } else this.inFlight.set(step, { usd, tokens });
+    this.inFlightCalls++;
+    this.inFlightUsd += usd;
+    this.inFlightTokens += tokens;
+  }
+
+  /**
+   * The time limit passed. `abort` stops the run through its signal, whatever it waits on.
+   * `finalize` can answer for tool calls still waiting (`untilTimeUp`: they get the stop message and
+   * the agent its final answer); when the task waits on anything else — a model call, a node's own
+   * work — nothing would ever reach a decision point, so the time trip aborts instead.
+   */
+  private timeUp(ms: number): void {
+    this.timer = undefined;
+    if (this.error) return;
+    const answerable = this.waitingTools > 0 && this.inFlightCalls === 0;
+    const earlier = this.tripped;
+    if (earlier === undefined) {
+      const trip: Trip = {
+        kind: "time",
+        limit: ms,
+        observed: ms,
+        overshoot: 0,
+        reason: `the task ran for its ${ms} ms limit`,
+      };
+      const action = this.actionFor(trip);
+      if (action === "continue") return;
+      if (action !== "finalize" || !answerable) {
+        this.record(this.run.root, trip, "abort");
+        return;
+      }
+      this.record(this.run.root, trip, "finalize");
+    } else if (!answerable) {
+      // Finalizing after an earlier trip, and still waiting on what cannot be answered for.
+      this.stop(earlier);
+      return;
+    }
+    this.timeUpLatch?.open();
+  }
+
+  /**
+   * A tool call's run, raced with the task's time limit when a trip may `finalize`: if the time runs
+   * out while it waits, it resolves instead to a mark that `timeUpOf` turns into the trip whose stop
+   * message answers the call (its own result, should it ever come, is dropped). The run itself
+   * otherwise.
+   */
+  untilTimeUp(work: Promise<unknown>): Promise<unknown> {
+    if (this.timer === undefined || (this.config.action !== "finalize" && this.config.onTrip === undefined))
+      return work;
+    let latch = this.timeUpLatch;
+    if (latch === undefined) {
+      let open!: () => void;
+      const promise = new Promise<typeof TIME_UP>((resolve) => {
+        open = () => resolve(TIME_UP);
+      });
+      latch = { promise, open };
+      this.timeUpLatch = latch;
+    }
+    this.waitingTools++;
+    const done = () => {
+      this.waitingTools--;
+    };
+    work.then(done, done);
+    return Promise.race([work, latch.promise]);
+  }
+
+  /** The trip that answers a tool call cut short by the time limit (`untilTimeUp`), or undefined. */
+  timeUpOf(output: unknown): Trip | undefined {
+    return output === TIME_UP ? this.tripped : undefined;
   }
 
   beforeGraph(step: Step): Decision {
@@ -211,16 +345,23 @@ export class TaskGuard {
   beforeModel(step: Step, estimate: ModelCallEstimate | undefined): Decision | Promise<Decision> {
     const pending = this.pending();
     if (pending || this.finalizing) return pending ?? { kind: "finalize", trip: this.tripped as Trip };
-    if (!estimate) return undefined;
+    if (!estimate) {
+      // A time limit asks whether a model call is in flight when it runs out.
+      if (this.timer !== undefined) this.admit(step, 0, 0);
+      return undefined;
+    }
+    // The calls already admitted and still running may each spend up to their worst case: counted,
+    // so that calls made in parallel (a fan-out) cannot together cross the limit.
     const worstTokens = estimate.inputTokens + estimate.maxOutputTokens;
     const maxTokens = this.limits.maxTokens;
-    if (maxTokens !== undefined && this.tokens + worstTokens > maxTokens) {
+    if (maxTokens !== undefined && this.tokens + this.inFlightTokens + worstTokens > maxTokens) {
+      const held = this.inFlightTokens;
       return this.trip(step, {
         kind: "tokens",
         limit: maxTokens,
-        observed: this.tokens + worstTokens,
+        observed: this.tokens + held + worstTokens,
         overshoot: Math.max(0, this.tokens - maxTokens),
-        reason: `${this.tokens} tokens used; the next call may use ${worstTokens} more, over the ${maxTokens} limit`,
+        reason: `${this.tokens} tokens used${held > 0 ? ` and up to ${held} more by ${this.inFlightCalls} call${this.inFlightCalls === 1 ? "" : "s"} in flight` : ""}; the next call may use ${worstTokens} more, over the ${maxTokens} limit`,
         subject: estimate.model,
       });
     }
@@ -229,16 +370,20 @@ export class TaskGuard {
       output: estimate.maxOutputTokens,
     });
     const maxCost = this.limits.maxCostUsd;
-    if (maxCost !== undefined && worstUsd !== undefined && this.spentUsd + worstUsd > maxCost) {
+    if (worstUsd === undefined) {
+      if (maxCost !== undefined || this.config.sharedBudgets.length > 0) this.unpriced(estimate.model);
+    } else if (maxCost !== undefined && this.spentUsd + this.inFlightUsd + worstUsd > maxCost) {
+      const held = this.inFlightUsd;
       return this.trip(step, {
         kind: "cost",
         limit: maxCost,
-        observed: this.spentUsd + worstUsd,
+        observed: this.spentUsd + held + worstUsd,
         overshoot: Math.max(0, this.spentUsd - maxCost),
-        reason: `$${this.spentUsd.toFixed(6)} spent; the next call may cost up to $${worstUsd.toFixed(6)}, over the $${maxCost} budget`,
+        reason: `$${this.spentUsd.toFixed(6)} spent${held > 0 ? ` and up to $${held.toFixed(6)} more by ${this.inFlightCalls} call${this.inFlightCalls === 1 ? "" : "s"} in flight` : ""}; the next call may cost up to $${worstUsd.toFixed(6)}, over the $${maxCost} budget`,
         subject: estimate.model,
       });
     }
+    this.admit(step, worstUsd ?? 0, worstTokens);
     const shared = this.config.sharedBudgets.length > 0 && worstUsd !== undefined;
     if (this.config.rateLimits.length > 0) {
       return this.checkRateLimits(step, estimate.model, worstTokens).then((d) =>
@@ -247,6 +392,28 @@ export class TaskGuard {
     }
     if (!shared) return undefined;
     return this.checkShared(step, worstUsd);
+  }
+
+  /**
+   * A model with no price: `maxCostUsd` and shared budgets cannot count its calls. Reported once
+   * per model and Warden through `onError` (source `prices`), never thrown.
+   */
+  private unpriced(model: string): void {
+    let seen = unpricedReported.get(this.config);
+    if (seen === undefined) {
+      seen = new Set();
+      unpricedReported.set(this.config, seen);
+    }
+    if (seen.has(model) || seen.size >= MAX_UNPRICED_REPORTED) return;
+    seen.add(model);
+    this.run.warden.reportError(
+      new AgentWardenError(
+        "UNPRICED_MODEL",
+        `agentwarden: model "${model}" has no price in the price table, so maxCostUsd and shared budgets cannot count its calls (their cost is unknown); give it one with the Warden's option prices: { "${model}": { input, output } } (USD per million tokens)`,
+        { model },
+      ),
+      "prices",
+    );
   }
 
   private checkShared(step: Step, worstUsd: number): Decision | Promise<Decision> {
@@ -455,6 +622,7 @@ export class TaskGuard {
 
   /** After a model call: counts what it really used and spent (and records it in shared budgets). */
   afterModel(step: Step, model: string, usage: TokenUsage | undefined): Decision | Promise<Decision> {
+    this.endCall(step);
     const reservation = this.reservations.get(step);
     if (reservation) this.reservations.delete(step);
     if (!usage) {
@@ -465,6 +633,8 @@ export class TaskGuard {
     this.tokens += usage.input + usage.output;
     const cost = this.config.prices.cost(model, usage) ?? 0;
     this.spentUsd += cost;
+    // A call in flight when the task tripped answers after it: the trip's data keeps up.
+    if (this.error) this.spentSince(this.error);
     const decision = this.checkSpent(step, model);
     if (reservation) return this.settle(step, reservation, cost).then(() => decision);
     if (this.config.sharedBudgets.length === 0 || cost <= 0) return decision;
@@ -477,6 +647,14 @@ export class TaskGuard {
       if (key !== undefined)
         await this.config.budgetStore.add(`${budget.name}\u0000${key}`, cost, Date.now(), budget.windowMs);
     }
+  }
+
+  /** Brings an abort trip's figures up to what the task has spent since (calls that were in flight). */
+  private spentSince(error: BreakerTripError): void {
+    const data = error.data;
+    data.spentUsd = this.spentUsd;
+    if (data.kind === "cost") data.overshoot = Math.max(0, this.spentUsd - data.limit);
+    else if (data.kind === "tokens") data.overshoot = Math.max(0, this.tokens - data.limit);
   }
 
   private checkSpent(step: Step, model: string): Decision {
@@ -538,12 +716,17 @@ export class TaskGuard {
     const loops = this.config.loops;
     if (loops) {
       const key = `${tool}\u0000${canonical(args, loops.nearDuplicates)}`;
-      this.callKeys.set(step, key);
-      const count = this.repeats.add(key);
+      // Counted once it has returned: identical calls made in parallel have not seen each other's result.
+      const occurrence = this.repeats.open(key);
+      this.callKeys.set(step, occurrence);
+      const count = this.repeats.repeats(occurrence);
       if (count >= loops.repeats && !loops.stop) this.suspect(step, tool, count, `tool\u0000${key}`);
       else if (count >= loops.repeats) {
         if (loops.hint && !this.hinted.has(key)) {
           this.hinted.add(key);
+          // Answered (with the hint): the agent repeated itself once more, and that counts.
+          this.repeats.close(occurrence);
+          this.callKeys.delete(step);
           step.addEvent("agentwarden.loop.hint", { "gen_ai.tool.name": tool, repeats: count });
           return {
             kind: "hint",
@@ -568,9 +751,11 @@ export class TaskGuard {
    * call's is progress (a job being polled moved on), so the earlier calls stop counting.
    */
   afterTool(step: Step, result: unknown): void {
-    const key = this.callKeys.get(step);
-    if (key === undefined || !this.config.loops) return;
+    const occurrence = this.callKeys.get(step);
+    if (occurrence === undefined || !this.config.loops) return;
     this.callKeys.delete(step);
+    this.repeats.close(occurrence);
+    const key = occurrence.key;
     const seen = canonical(result, this.config.loops.nearDuplicates);
     const previous = this.lastResults.get(key);
     this.lastResults.delete(key);
@@ -579,7 +764,7 @@ export class TaskGuard {
       const oldest = this.lastResults.keys().next().value;
       if (oldest !== undefined) this.lastResults.delete(oldest);
     }
-    if (previous !== undefined && previous !== seen) this.repeats.restart(key);
+    if (previous !== undefined && previous !== seen) this.repeats.restart(occurrence);
   }
 
   /** Reports a suspected loop once per key: an event on the step and the task, a count in the summary. */
@@ -645,15 +830,25 @@ export class TaskGuard {
   trip(step: Step, trip: Trip, forced?: TripAction): Decision {
     if (this.tripped)
       return this.error ? { kind: "abort", error: this.error } : { kind: "finalize", trip: this.tripped };
-    let action: TripAction | "continue" = forced ?? this.config.action;
-    if (this.config.onTrip && !forced) {
-      try {
-        action = this.config.onTrip(trip, this.run);
-      } catch (error) {
-        this.run.warden.reportError(error, "onTrip");
-      }
-      if (action === "continue") return undefined;
+    const action = forced ?? this.actionFor(trip);
+    if (action === "continue") return undefined;
+    return this.record(step, trip, action);
+  }
+
+  /** What a trip does: `onTrip`'s answer when it is a function (the configured action if it throws). */
+  private actionFor(trip: Trip): TripAction | "continue" {
+    if (!this.config.onTrip) return this.config.action;
+    try {
+      return this.config.onTrip(trip, this.run);
+    } catch (error) {
+      this.run.warden.reportError(error, "onTrip");
+      return this.config.action;
     }
+  }
+
+  /** Records a trip and carries out its action. */
+  private record(step: Step, trip: Trip, requested: TripAction): Decision {
+    let action = requested;
     // Only limits a task can raise are asked about; a loop or a shared budget stops as `abort` does.
     if (action === "ask" && RAISABLE[trip.kind]) {
       const attributes = { kind: trip.kind, limit: trip.limit, observed: trip.observed, action: "ask" };
@@ -683,6 +878,11 @@ export class TaskGuard {
       this.finalizing = true;
       return { kind: "finalize", trip };
     }
+    return { kind: "abort", error: this.stop(trip) };
+  }
+
+  /** Stops the run with the trip's error: through its signal, with the partial state attached. */
+  private stop(trip: Trip): BreakerTripError {
     let partialState: unknown;
     try {
       partialState = this.partialState?.();
@@ -694,13 +894,14 @@ export class TaskGuard {
         ...trip,
         runId: this.run.id,
         spentUsd: this.spentUsd,
+        ...(this.inFlightCalls > 0 ? { inFlightUsd: this.inFlightUsd } : {}),
         ...(partialState !== undefined ? { partialState } : {}),
       },
       this.tripCause === undefined ? undefined : { cause: this.tripCause },
     );
     this.tripCause = undefined;
     this.abort?.(this.error);
-    return { kind: "abort", error: this.error };
+    return this.error;
   }
 }
 

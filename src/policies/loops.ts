@@ -119,28 +119,58 @@ export function normalizeText(text: string): string {
     .join(" ");
 }
 
-/** Counts repeats of the same key among the last `window` keys of one task. */
+/** One occurrence of a key in a RepeatCounter's window: a call, counted once it has returned. */
+export interface Occurrence {
+  readonly key: string;
+  returned: boolean;
+}
+
+/**
+ * Counts repeats of the same key among the last `window` keys of one task. A tool call is recorded
+ * when it starts (`open`) but counts only once it has returned (`close`): identical calls made in
+ * parallel have seen no result of one another, so they are not a loop.
+ */
 export class RepeatCounter {
-  private readonly recent: string[] = [];
+  private readonly recent: Occurrence[] = [];
 
   constructor(private readonly window: number) {}
 
-  /** Records `key` and returns how many times it occurs in the window, this one included. */
+  /** Records `key`, done at once (a node entered), and returns how many times it occurs in the window, this one included. */
   add(key: string): number {
-    this.recent.push(key);
-    if (this.recent.length > this.window) this.recent.shift();
-    let n = 0;
-    for (const k of this.recent) if (k === key) n++;
+    const o: Occurrence = { key, returned: true };
+    this.push(o);
+    return this.repeats(o);
+  }
+
+  /** Records a call of `key` that has not returned yet (it counts once `close`d). */
+  open(key: string): Occurrence {
+    const o: Occurrence = { key, returned: false };
+    this.push(o);
+    return o;
+  }
+
+  /** 1 + how many other occurrences of its key in the window have returned. */
+  repeats(o: Occurrence): number {
+    let n = 1;
+    for (const r of this.recent) if (r !== o && r.returned && r.key === o.key) n++;
     return n;
   }
 
-  /** Forgets every occurrence of `key` but the latest: the count starts again from it. */
-  restart(key: string): void {
-    let kept = false;
+  private push(o: Occurrence): void {
+    this.recent.push(o);
+    if (this.recent.length > this.window) this.recent.shift();
+  }
+
+  /** Marks an occurrence returned: from now on it counts. */
+  close(o: Occurrence): void {
+    o.returned = true;
+  }
+
+  /** Forgets the returned occurrences of `kept`'s key but `kept` (a call whose result changed): the count starts again from it. */
+  restart(kept: Occurrence): void {
     for (let i = this.recent.length - 1; i >= 0; i--) {
-      if (this.recent[i] !== key) continue;
-      if (kept) this.recent.splice(i, 1);
-      else kept = true;
+      const r = this.recent[i] as Occurrence;
+      if (r !== kept && r.returned && r.key === kept.key) this.recent.splice(i, 1);
     }
   }
 }

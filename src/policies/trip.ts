@@ -31,8 +31,16 @@ export interface Trip {
 
 export interface BreakerTripData extends Trip {
   runId: string;
-  /** The task's cost in USD when it stopped. */
+  /**
+   * The task's cost in USD when it stopped. Model calls still running then (admitted before the
+   * trip, in parallel branches) add theirs as they answer, even after the invoke has rejected.
+   */
   spentUsd: number;
+  /**
+   * When model calls were running at the trip: the worst case (USD) those still running may yet
+   * add to `spentUsd`; 0 once they have all ended.
+   */
+  inFlightUsd?: number;
   /** The last state the graph emitted before the trip (for `invoke`), so nothing is lost. */
   partialState?: unknown;
   /**

@@ -34,9 +34,13 @@ export interface RunEvents {
   activate<T>(step: Step, fn: () => T): T;
 }
 
-/** The part of a task's breakers the ledger sees: asked whether it tripped, and disposed, at the end. */
+/**
+ * The part of a task's breakers the ledger sees: told when a model call's step ends (whatever its
+ * status: what the call held in flight is released), asked whether it tripped, and disposed, at the end.
+ */
 export interface RunGuard {
   readonly tripped: { readonly kind: string; readonly reason: string } | undefined;
+  endCall(step: Step): void;
   dispose(): void;
 }
 
@@ -153,6 +157,7 @@ export class Run {
    */
   end(step: Step, status: Exclude<StepStatus, "running">, error?: StepError): void {
     if (step.status !== "running") return;
+    if (step.kind === "chat" && this.guard) this.guard.endCall(step);
     if (step === this.root && this.failure && status === "ok") {
       status = "error";
       error = this.failure;
