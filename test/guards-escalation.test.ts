@@ -404,3 +404,35 @@ describe("a user message's decision, with nested guarded graphs", () => {
     expect(credentialChecks).toEqual(["wire it, my key is sk-live-abc123", "ask the expert"]);
   });
 });
+
+describe("a resumed graph without escalating guards", () => {
+  it("is resumed as the bare graph is: its state is not read first (no escalation to bind an answer to)", async () => {
+    const State = MessagesAnnotation;
+    const { interrupt } = await import("@langchain/langgraph");
+    const graph = new StateGraph(State)
+      .addNode("ask", () => {
+        const answer = interrupt({ question: "ok?" });
+        return { messages: [{ role: "assistant", content: String(answer) }] };
+      })
+      .addEdge(START, "ask")
+      .addEdge("ask", END)
+      .compile({ checkpointer: new MemorySaver() });
+    // Guards that never escalate, and none at all: the wrapper leaves the resume alone.
+    const never: Evaluator = { name: "never", evaluate: () => true };
+    for (const guards of [undefined, { input: [{ evaluators: [never], action: "block" as const }] }]) {
+      const wrapped = wrapGraph(graph, { warden: new Warden({ tracing: false }), ...(guards ? { guards } : {}) });
+      let reads = 0;
+      const getState = wrapped.getState.bind(wrapped);
+      wrapped.getState = (...args: Parameters<typeof getState>) => {
+        reads++;
+        return getState(...args);
+      };
+      const config = { configurable: { thread_id: `no-escalation-${guards ? "guards" : "none"}` } };
+      await wrapped.invoke(user("hi"), config);
+      reads = 0;
+      const out = await wrapped.invoke(new Command({ resume: "yes" }), config);
+      expect(out.messages.map((m: BaseMessage) => m.content)).toEqual(["hi", "yes"]);
+      expect(reads).toBe(0);
+    }
+  });
+});

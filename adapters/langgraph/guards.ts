@@ -593,6 +593,27 @@ interface PendingInterrupt {
  * answer with several interrupts pending, which LangGraph gives to each, becomes one per interrupt
  * id, each bound. Reading the state fails: the answer goes as it was (`report`).
  */
+/** The Wardens that wrapped a graph with a guard that escalates (asks a human). */
+const escalating = new WeakSet<object>();
+
+/**
+ * Notes a wrapped graph's guards: once one of a Warden's graphs escalates, resumes of its wrapped
+ * graphs bind their answers (`bindResume`, nested graphs included); until then a resume goes to
+ * LangGraph as it does on the bare graph, without reading the thread's state first.
+ */
+export function noteGuards(warden: object, guards: GuardsConfig | undefined): void {
+  if (!guards || escalating.has(warden)) return;
+  const asks = [guards.input, guards.tool, guards.output].some((rules) =>
+    rules?.some((rule) => rule.action === "escalate"),
+  );
+  if (asks) escalating.add(warden);
+}
+
+/** Whether a resume under `warden` needs its answers bound (see `noteGuards`). */
+export function bindsResumes(warden: object): boolean {
+  return escalating.has(warden);
+}
+
 export async function* bindResume(
   graph: { getState?(config: unknown): Promise<{ tasks?: Array<{ interrupts?: PendingInterrupt[] }> }> },
   input: unknown,

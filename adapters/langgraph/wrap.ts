@@ -19,7 +19,7 @@ import {
 import { classify } from "./control.js";
 import type { Correction } from "./correct.js";
 import { runFinalEvals, valuesOf } from "./evals.js";
-import { bindResume, setGraphGuards } from "./guards.js";
+import { bindResume, bindsResumes, noteGuards, setGraphGuards } from "./guards.js";
 import { instrumentLangChain, instrumentToolInstance } from "./instrument.js";
 import { iterateIn } from "./iterate.js";
 import { latestState, wardenNode } from "./node.js";
@@ -114,6 +114,7 @@ export function wrapGraph<G>(graph: G, options: WrapOptions): G {
     pregel?.checkpointer !== undefined && pregel.checkpointer !== null && pregel.checkpointer !== false;
   // `reask` output guards are the correction loop on the model node: one correction each.
   const { guards, reask } = splitReask(parseGuards(options.guards, checkpointed));
+  noteGuards(warden, guards);
   const corrections = [
     ...given,
     ...reask.map((r) => ({
@@ -308,7 +309,12 @@ function wardenClass(Base: PregelClass, warden: Warden, wanted: Resolved): Prege
     const resumesAsk =
       mayAsk && !parent && guard && threadId !== undefined && isResume(input) && typeof this.getState === "function";
     // A thread resumed after guard escalations: each answer bound to the step it answers (guards.ts).
-    const resumed = !parent && threadId !== undefined && isResume(input) && typeof this.getState === "function";
+    const resumed =
+      bindsResumes(warden) &&
+      !parent &&
+      threadId !== undefined &&
+      isResume(input) &&
+      typeof this.getState === "function";
     const begin = resumed
       ? () =>
           bindResume(
