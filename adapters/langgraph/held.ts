@@ -27,7 +27,7 @@ interface RunManagerLike {
 
 interface ManagerLike {
   copy(...args: Args): ManagerLike;
-  handleChatModelStart(...args: Args): Promise<RunManagerLike[]>;
+  [method: string]: unknown;
 }
 
 /** One LLM run of the call (one per prompt): the events it holds and the handlers' own methods. */
@@ -75,29 +75,11 @@ export function holdCallbacks(options: unknown, callbacks: unknown): HeldCallbac
   const given = Array.isArray(options) ? { stop: options } : ((options ?? {}) as Record<string, unknown>);
   // As `generate` finds them (`ensureConfig`): the options', else the ambient config's, else the argument.
   const ambient = AsyncLocalStorageProviderSingleton.getRunnableConfig() as { callbacks?: unknown } | undefined;
-  const source: unknown = given.callbacks ?? ambient?.callbacks ?? callbacks;
-  let manager: ManagerLike;
-  if (typeof source === "object" && source !== null && !Array.isArray(source) && "copy" in source) {
-    manager = (source as ManagerLike).copy();
-  } else {
-    const m = new CallbackManager();
-    if (Array.isArray(source)) m.setHandlers(source.map((h) => ensureHandler(h as never)));
-    manager = m as unknown as ManagerLike;
-  }
+  const manager = managerOf(given.callbacks ?? ambient?.callbacks ?? callbacks);
   const runs: HeldRun[] = [];
-  // LangChain's `CallbackManager.configure` copies the manager it is given (adding the model's own
-  // handlers and tracers): the copy is where the runs start.
-  const copy = manager.copy;
-  manager.copy = function heldCopy(this: ManagerLike, ...args: Args) {
-    const configured = copy.apply(this, args);
-    const start = configured.handleChatModelStart;
-    configured.handleChatModelStart = async function heldStart(this: ManagerLike, ...startArgs: Args) {
-      const started = await start.apply(this, startArgs);
-      if (Array.isArray(started)) for (const run of started) runs.push(hold(run));
-      return started;
-    };
-    return configured;
-  };
+  reportStarts(manager, ["handleChatModelStart"], (_, started) => {
+    if (Array.isArray(started)) for (const run of started) runs.push(hold(run as RunManagerLike));
+  });
   return {
     options: { ...given, callbacks: manager },
     async release(raw, guarded) {
@@ -147,6 +129,43 @@ export function holdCallbacks(options: unknown, callbacks: unknown): HeldCallbac
       }
     },
   };
+}
+
+/** A private manager for the callbacks as LangChain finds them: a copy of a manager, else one with the handlers. */
+function managerOf(source: unknown): ManagerLike {
+  if (typeof source === "object" && source !== null && !Array.isArray(source) && "copy" in source)
+    return (source as ManagerLike).copy();
+  const m = new CallbackManager();
+  if (Array.isArray(source)) m.setHandlers(source.map((h) => ensureHandler(h as never)));
+  return m as unknown as ManagerLike;
+}
+
+/**
+ * Reports the runs `manager` starts with the `starts` methods, and those of its copies: LangChain's
+ * `CallbackManager.configure` copies the manager it is given (adding the runnable's own handlers
+ * and tracers), and the copy is where the runs start. A run's children (`getChild`) are new
+ * managers: not reported.
+ */
+function reportStarts(
+  manager: ManagerLike,
+  starts: readonly string[],
+  onStart: (method: string, started: unknown) => void,
+): void {
+  const copy = manager.copy;
+  manager.copy = function heldCopy(this: ManagerLike, ...args: Args) {
+    const configured = copy.apply(this, args);
+    reportStarts(configured, starts, onStart);
+    return configured;
+  };
+  for (const method of starts) {
+    const start = manager[method];
+    if (typeof start !== "function") continue;
+    manager[method] = async function heldStart(this: ManagerLike, ...args: Args) {
+      const started = await (start as (...a: Args) => Promise<unknown>).apply(this, args);
+      onStart(method, started);
+      return started;
+    };
+  }
 }
 
 /** Replaces the run's token, stream-event and end methods with ones that hold the events. */
@@ -206,4 +225,123 @@ function chunkOf(generation: GenerationLike): ChatGenerationChunk {
     message,
     ...(generation.generationInfo ? { generationInfo: generation.generationInfo } : {}),
   });
+}
+
+/*
+ * A tool's result, checked by the task's input guards, is held the same way: LangChain gives it to
+ * the handlers when the tool returns (`handleToolEnd`: streamEvents' on_tool_end, the caller's
+ * handlers), before the funnel has checked it. With input guards only, the tool runs with a copy of
+ * its callback manager whose tool run holds its end, its error and its stream events
+ * (`handleToolEvent`) until the guards have decided: then the events as they were when the result
+ * passed, else the end with the guarded result (the redacted one, the refusal) and no stream events;
+ * an error delivers the error the funnel settled on (the tool's, or a copy with the redacted text or
+ * the refusal). A tool made with `Runnable.asTool()` is a chain run, with the runnable it wraps as
+ * its last step: both runs' ends and errors are held. Runs inside the tool (its body's own model or
+ * runnable calls) are the tool's work, not its result: they are not held.
+ */
+
+interface HeldToolRun {
+  run: Record<string, unknown>;
+  end: string;
+  error: string;
+  /** The run's own methods, by name. */
+  own: Record<string, (...args: Args) => Promise<void>>;
+  events: Array<[method: string, args: Args]>;
+  settled: boolean;
+}
+
+export interface HeldToolCallbacks {
+  /** The call's config, with the holding callback manager as its callbacks. */
+  config: Record<string, unknown>;
+  /** Gives the handlers what the guards allow: `guarded` is `raw` when the result passed, else what replaces it. */
+  release(raw: unknown, guarded: unknown): Promise<void>;
+  /** The call failed with `error` (the tool's, or the copy the guards rewrote): each run not yet settled ends with it. */
+  fail(error: unknown): Promise<void>;
+  /** Whether the events were delivered. */
+  readonly settled: boolean;
+}
+
+/**
+ * Holds the callback events of a tool call: `StructuredTool.call(arg, config)` (`asTool` false:
+ * the config's callbacks, as `call` reads them) or `RunnableToolLike.invoke(input, config)` (the
+ * config's, else the ambient config's, as `ensureConfig` finds them).
+ */
+export function holdToolCallbacks(config: unknown, asTool: boolean): HeldToolCallbacks {
+  // `call` also takes the callbacks themselves (`parseCallbackConfigArg`): a list, or a manager.
+  const given =
+    config === undefined || config === null
+      ? {}
+      : Array.isArray(config) || (typeof config === "object" && "copy" in config)
+        ? { callbacks: config }
+        : (config as Record<string, unknown>);
+  const ambient = asTool
+    ? (AsyncLocalStorageProviderSingleton.getRunnableConfig() as { callbacks?: unknown } | undefined)
+    : undefined;
+  const manager = managerOf(given.callbacks ?? ambient?.callbacks);
+  const runs: HeldToolRun[] = [];
+  let settled = false;
+  const onStart = (bound: boolean) => (method: string, started: unknown) => {
+    if (typeof started !== "object" || started === null) return;
+    const run = started as Record<string, unknown>;
+    if (method === "handleToolStart") runs.push(holdRun(run, "handleToolEnd", "handleToolError", ["handleToolEvent"]));
+    else {
+      runs.push(holdRun(run, "handleChainEnd", "handleChainError", []));
+      // The runnable `asTool` wraps: the last of the tool's two steps (`parse_input`, then it).
+      if (!bound) {
+        const getChild = run.getChild;
+        if (typeof getChild === "function")
+          run.getChild = function heldChild(this: unknown, tag?: string) {
+            const child = getChild.call(this, tag) as ManagerLike;
+            if (tag === "seq:step:2") reportStarts(child, ["handleChainStart", "handleToolStart"], onStart(true));
+            return child;
+          };
+      }
+    }
+  };
+  reportStarts(manager, [asTool ? "handleChainStart" : "handleToolStart"], onStart(false));
+  // The innermost run first, as LangChain ends them.
+  const pending = () => {
+    settled = true;
+    return runs.filter((r) => !r.settled).reverse();
+  };
+  return {
+    config: { ...given, callbacks: manager },
+    get settled() {
+      return settled;
+    },
+    async release(raw, guarded) {
+      for (const r of pending()) {
+        r.settled = true;
+        if (raw === guarded) {
+          for (const [method, args] of r.events) await r.own[method]?.apply(r.run, args);
+          continue;
+        }
+        // Changed by the guards: the end with what replaces the result; the tool's stream events and errors never.
+        const end = r.events.find(([method]) => method === r.end);
+        if (end) await r.own[r.end]?.apply(r.run, [guarded, ...end[1].slice(1)]);
+      }
+    },
+    async fail(error) {
+      for (const r of pending()) {
+        r.settled = true;
+        const own = r.events.find(([method]) => method === r.error);
+        await r.own[r.error]?.apply(r.run, [error, ...(own ? own[1].slice(1) : [])]);
+      }
+    },
+  };
+}
+
+/** Replaces a tool or chain run's end, error and stream-event methods with ones that hold the events. */
+function holdRun(run: Record<string, unknown>, end: string, error: string, streamed: readonly string[]): HeldToolRun {
+  const r: HeldToolRun = { run, end, error, own: {}, events: [], settled: false };
+  for (const method of [end, error, ...streamed]) {
+    const own = run[method];
+    if (typeof own !== "function") continue;
+    r.own[method] = own as (...args: Args) => Promise<void>;
+    // Events after the release (none are expected) are dropped: they were never checked.
+    run[method] = async (...args: Args) => {
+      if (!r.settled) r.events.push([method, args]);
+    };
+  }
+  return r;
 }

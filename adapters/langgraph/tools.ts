@@ -19,6 +19,7 @@ import {
 import { classify } from "./control.js";
 import { type AnyFn, type Proto, parentOf, patch, stopText } from "./funnel.js";
 import { askBreaker, guardsOf, guardToolCall, guardToolResult, textOf } from "./guards.js";
+import { type HeldToolCallbacks, holdToolCallbacks } from "./held.js";
 import { enterStep } from "./scope.js";
 
 interface ToolConfig {
@@ -47,12 +48,22 @@ interface Call {
   parent: Step;
   /** Set once the tool guards have checked this call. */
   guarded?: boolean;
+  /** The callback events of each attempt, held while the input guards check its result (see `held.ts`). */
+  held?: HeldToolCallbacks[];
 }
 
 type Attempt =
   | { kind: "ok"; output: unknown }
   | { kind: "refused"; output: unknown }
-  | { kind: "failed"; step: Step; error: StepError; cls: FailureClass; thrown?: unknown; output?: unknown };
+  | {
+      kind: "failed";
+      step: Step;
+      error: StepError;
+      cls: FailureClass;
+      thrown?: unknown;
+      output?: unknown;
+      held?: HeldToolCallbacks;
+    };
 
 /**
  * The tool funnel: every LangChain tool call (`StructuredTool.prototype.call`) inside a task is a
@@ -93,7 +104,25 @@ function toolFunnel(original: AnyFn): AnyFn {
   };
 }
 
+/**
+ * A call whose results the input guards check holds each attempt's callback events (`held.ts`)
+ * until the call has settled: what the guards allowed of an attempt's result is released when they
+ * decide; an error, once the call settles on it — the error it throws (the tool's, or the copy the
+ * guards rewrote), else, when a recovery answered the call, the tool's own.
+ */
 async function callTool(c: Call): Promise<unknown> {
+  let output: unknown;
+  try {
+    output = await settledCall(c);
+  } catch (error) {
+    for (const held of c.held ?? []) if (!held.settled) await held.fail(error);
+    throw error;
+  }
+  for (const held of c.held ?? []) if (!held.settled) await held.release(undefined, undefined);
+  return output;
+}
+
+async function settledCall(c: Call): Promise<unknown> {
   const run = c.parent.run;
   // A fallback tool runs inside the recovery step that called it: it stands in for that tool.
   const r = c.parent.kind === "recovery" ? c.parent.recovery : undefined;
@@ -170,7 +199,19 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
   // The tool runs inside its step (LangChain's context carries it): `currentStep()` in the tool
   // body, and code there such as an instrumented MCP client, find the tool step. The call itself
   // is the caller's, untouched.
-  const exec = () => c.original.call(c.tool, ...([c.arg, c.config, c.tags] as never[])) as Promise<unknown>;
+  // With input guards, the tool's callback events wait for their decision on its result.
+  const held = guards?.input ? holdToolCallbacks(c.config, c.tool instanceof RunnableToolLike) : undefined;
+  if (held) c.held = [...(c.held ?? []), held];
+  const config = held ? held.config : c.config;
+  const call = () => c.original.call(c.tool, ...([c.arg, config, c.tags] as never[])) as Promise<unknown>;
+  // `call` takes the config's runId for its run and deletes it (a retry's run gets its own): so on the caller's.
+  const exec =
+    held && c.config && config !== c.config
+      ? () =>
+          call().finally(() => {
+            if (!("runId" in held.config)) delete (c.config as { runId?: unknown }).runId;
+          })
+      : call;
   let output: unknown;
   try {
     const work = enterStep(step, () => (breakers ? breakers.execute(c.name, exec) : exec()));
@@ -212,11 +253,13 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
   }
   if (failed) {
     run.end(step, "error", failed);
-    return { kind: "failed", step, error: failed, cls: failureClass(failed.message), output };
+    return { kind: "failed", step, error: failed, cls: failureClass(failed.message), output, ...(held && { held }) };
   }
   if (guards?.input) {
     // A tool's result is checked where it is made: before ToolNode puts it into the state.
+    const raw = output;
     output = await checkResult(step, guards.input, output, c);
+    await held?.release(raw, output);
   }
   run.end(step, "ok");
   return { kind: "ok", output };
@@ -256,7 +299,11 @@ function settleChecked(c: Call, failure: Failed): unknown {
 
 async function settleGuarded(c: Call, failure: Failed, rules: readonly GuardRule[]): Promise<unknown> {
   const step = failure.step;
-  if (failure.thrown === undefined) return interruptible(step, () => checkResult(step, rules, failure.output, c));
+  if (failure.thrown === undefined) {
+    const output = await interruptible(step, () => checkResult(step, rules, failure.output, c));
+    await failure.held?.release(failure.output, output);
+    return output;
+  }
   const error = failure.thrown;
   const text = errorMessage(error);
   const probe = new ToolMessage({ content: text, tool_call_id: c.callId ?? "", name: c.name, status: "error" });
