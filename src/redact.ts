@@ -67,7 +67,7 @@ const re = (source: string, flags = "g") => new RegExp(source, flags);
  * and masking them would also break the JSON they are in. A part must start with its `_` or `-`,
  * so a run of letters splits one way only (no backtracking over where parts begin).
  */
-const KEY_SUFFIX = String.raw`(?:key|\d{1,3})?(?:[_-](?!(?:counts?|ids?|index|indices|offsets?|details?|required|expir[a-z]*|versions?|types?|length|len|limits?|names?|urls?|uri|endpoints?|policy|usage|used|total|max|min|budget|costs?|rates?|estimates?|logprobs?|hint|label|field|prompt|reset|updated|created|changed|strength|format)(?![A-Za-z0-9]))[A-Za-z0-9]{1,20}){0,4}`;
+const KEY_SUFFIX = String.raw`(?:[kK]ey|KEY|\d{1,3})?(?:[_-](?!(?:counts?|ids?|index|indices|offsets?|details?|required|expir[a-z]*|versions?|types?|length|len|limits?|names?|urls?|uri|endpoints?|policy|usage|used|total|max|min|budget|costs?|rates?|estimates?|logprobs?|hint|label|field|prompt|reset|updated|created|changed|strength|format)(?![A-Za-z0-9]))[A-Za-z0-9]{1,20}){0,4}`;
 
 /** The keywords that make a key name a secret (password, secret, api_key, token, ...). */
 const KEYWORDS = "password|passwd|passphrase|passcode|pwd|secret|private[_-]?key|api[_-]?key|token";
@@ -75,26 +75,67 @@ const KEYWORDS = "password|passwd|passphrase|passcode|pwd|secret|private[_-]?key
 /** A cheap test for a secret keyword: every pattern built on `KEYWORDS` is skipped on text without one. */
 const KEYWORD_TEST = new RegExp(KEYWORDS, "i");
 
+/** A pattern's letters in either case, one by one: what the `i` flag does, for a case-sensitive pattern. */
+const anyCase = (source: string) => source.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
+
+/**
+ * A tokenizer's special tokens (`eos_token`, `--pad-token '<pad>'`, `mask_token`): named `token`,
+ * no secret. Put where a keyword starts.
+ */
+const NOT_SPECIAL_TOKEN = "(?!(?<=(?<![A-Za-z0-9])(?:eos|pad|bos|unk|sep|cls|mask)[_-])token(?![A-Za-z0-9]))";
+
+/** A number, as JSON writes it too (`12`, `-0.5`, `1e-7`, `1e+21`). */
+const NUMBER = String.raw`-?\d{1,20}(?:\.\d{1,20})?(?:[eE][-+]?\d{1,3})?`;
+
+/** A placeholder an earlier pattern left, taken whole (a value never ends inside one). */
+const PLACEHOLDER = String.raw`\[REDACTED_[A-Z_]{1,20}\]`;
+
 /** Whitespace, raw or escaped in JSON (`\n`, `\t`), up to `n` of it. */
 const ws = (n: number) => String.raw`(?:\s|\\[nrt]){0,${n}}`;
 
-/**
- * `==` or `===` before a quoted literal (a comparison with a secret shows it as well as an
- * assignment does), but not before a type's name (`typeof x.token === "string"`), nor before a
- * variable or a number (`pass === 2`).
- */
-const COMPARE = String.raw`===?(?!=)(?=${ws(8)}[bBrRuU]?\\{0,8}["'])(?!${ws(8)}\\{0,8}["'](?:string|boolean|number|bigint|undefined|object|function|symbol)\\{0,8}["'])`;
-
-/** After the separator: a YAML `>-`/`|` block, then the value's opening quote (Python's `b'…'`, `u'…'` too). */
-const VALUE_OPEN = String.raw`${ws(8)}(?:[|>][-+]?(?:\s|\\[nrt]){1,8})?(?:[bBrRuU]?(\\{0,8})["'])?`;
+/** Whitespace, raw or escaped by one or more serialisations (`\n`, `\\n`), up to `n` of it. */
+const wsDeep = (n: number) => String.raw`(?:\s|\\{1,8}[nrt]){0,${n}}`;
 
 /**
- * What joins a key to its value: the key's closing quote (and `]` after it: `os.environ["API_KEY"]
- * = ...`), `=`, `:`, `:=`, `=>` or a comparison (`COMPARE`; a lone `=` or `:` not followed by
- * another `=`), a YAML `>-`/`|` block, and the value's opening quote, whose escaping backslashes
- * (a quote escaped by one or more serialisations) are the one capturing group.
+ * Not a quote that closes a JSON string rather than opening a value: one followed by `,`, `:`,
+ * `}`, `]` or the text's end. A string that ends in a key and its separator (`"…&pass="`,
+ * `"Pass: "`, `"--password "`, `"if token == "`) is not followed by its value: taking its closing
+ * quote for the value's opening one would mask the JSON that follows and break it.
  */
-const ASSIGN = String.raw`(?:\\{0,8}["']\]?)?${ws(8)}(?::=|=>|${COMPARE}|[:=](?!=))${VALUE_OPEN}`;
+const NOT_CLOSING = String.raw`(?!${ws(8)}(?:[,:}\]]|$))`;
+
+/**
+ * A value that looks like a secret rather than a word (`yes`, `Hello`, `Submit`, `[DONE]`): eight
+ * characters or more without a space, or letters and digits mixed. `QUOTED_SECRET_LIKE` right after
+ * a value's opening quote (to its closing one); `SECRET_LIKE` there or where an unquoted value
+ * starts (to its end). Their scans stop where the value does.
+ */
+const QUOTED_SECRET_LIKE = String.raw`(?:[^\s"'\\]{8,4096}(?=\\{0,8}["'])|(?=[^"'\\\r\n]{0,4096}?\d)[^"'\\\r\n]{0,4096}?[A-Za-z])`;
+const SECRET_LIKE = String.raw`(?=(?<=["'])${QUOTED_SECRET_LIKE}|(?<!["'])(?:[^\s"'\\,;&}\]]{8,4096}(?![^\s"'\\,;&}\]])|(?=[^\s"'\\,;&}\]]{0,4096}?\d)[^\s"'\\,;&}\]]{0,4096}?[A-Za-z]))`;
+
+/**
+ * `==`, `===`, `!=` or `!==` before a quoted literal that looks like a secret (a comparison with a
+ * secret shows it as well as an assignment does; `token === "[DONE]"`, `token == " "` in a parser
+ * are left), but not before a type's name (`typeof x.token === "string"`), nor before a variable or
+ * a number (`pass === 2`).
+ */
+const COMPARE = String.raw`[=!]==?(?!=)(?=${ws(8)}[bBrRuU]?\\{0,8}["']${QUOTED_SECRET_LIKE})(?!${ws(8)}\\{0,8}["'](?:string|boolean|number|bigint|undefined|object|function|symbol)\\{0,8}["'])`;
+
+/**
+ * After the separator: a YAML `>-`/`|` block, then the value's opening quote (Python's `b'…'`, `u'…'`
+ * too), not one that closes a JSON string (`NOT_CLOSING`).
+ */
+const VALUE_OPEN = String.raw`${ws(8)}(?:[|>][-+]?(?:\s|\\[nrt]){1,8})?(?:[bBrRuU]?(\\{0,8})["']${NOT_CLOSING})?`;
+
+/**
+ * What joins a key to its value: the key's closing quote (and `]` after it before a quoted value:
+ * `os.environ["API_KEY"] = "…"`; not before a number, `SyntaxKind["OpenBraceToken"] = 18`, a
+ * compiled enum, nor a variable, `headers["x-api-key"] = apiKey`), `=`, `:`, `:=`, `=>` or a
+ * comparison (`COMPARE`; a lone `=` or `:` not followed by another `=`), a YAML `>-`/`|` block, and
+ * the value's opening quote, whose escaping backslashes (a quote escaped by one or more
+ * serialisations) are the one capturing group.
+ */
+const ASSIGN = String.raw`(?:\\{0,8}["'](?:\](?=${ws(8)}[=!]={0,2}${ws(8)}[bBrRuU]?\\{0,8}["']))?)?${ws(8)}(?::=|=>|${COMPARE}|[:=](?!=))${VALUE_OPEN}`;
 
 /**
  * A secret value after its key: a quoted value whole, to its closing quote (a passphrase has
@@ -109,14 +150,57 @@ const secretValue = (group: number, literals = "(?:true|false|null|none|undefine
   return String.raw`(?:(?<=")(?:\[REDACTED_[A-Z_]{1,20}\]|[^"\\\r\n]|\\+(?=[^"\\\r\n])|(?!(?:${q}${q}\\\\)*${q}")\\+"){1,4096}|(?<=')(?:\[REDACTED_[A-Z_]{1,20}\]|[^'\\\r\n]|\\+(?=[^'\\\r\n])|\\+'){1,4096}|(?<!["'])(?![{[]|${literals}(?![A-Za-z0-9_]))(?:\[REDACTED_[A-Z_]{1,20}\]|[^\s"'\\,;&}\]]){1,4096})`;
 };
 
-/** Where a word starts: after a character that is not part of one, or after a JSON escape (see `START`). */
-const WORD_START = String.raw`(?:(?<![-A-Za-z0-9_\\])|(?<=\\[bfnrt"\\/])|(?<=\\u[0-9A-Fa-f]{4}))`;
+/**
+ * What a word may follow: a character that is not part of one, the text's start, or a JSON escape
+ * (see `START`). Looked behind at from the word's first characters (`(?<=${BEFORE_WORD}name)`), so
+ * that a pattern starts with a literal, which the regex engine finds fast.
+ */
+const BEFORE_WORD = String.raw`(?:^|[^-A-Za-z0-9_\\]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})`;
 
 /**
- * `pwd` naming a directory, not a password: the shell's `PWD=/home/app` and `OLDPWD=…`, docker's
- * `-v $PWD:/app`: a `pwd` key whose value starts with `/` or `~` is left alone.
+ * `pwd` naming a directory, not a password: the shell's own `PWD=/home/app` and `OLDPWD=…` (in an
+ * environment list too, `"PWD=/app"`), docker's `-v $PWD:/app`. Only that whole key, not one of
+ * which it is a part (`MYSQL_PWD`), nor a quoted key (`{"pwd": "/…"}`), nor a connection string's
+ * (`UID=sa;PWD=/…;`: after `;`, or ended by one); `=` right after it (`:` after `$PWD`), then a
+ * path (`/`, `~`). Any case: the pattern it sits in is case-insensitive.
  */
-const PWD_IS_A_PATH = String.raw`(?!pwd(?:\\{0,8}["']\]?)?${ws(8)}[:=]${ws(8)}(?:\\{0,8}["'])?[/~])`;
+const PWD_IS_A_PATH = String.raw`(?!(?<=(?:^|[\s"'$\`(]|\\[nrt"])(?:old)?)pwd(?:=|(?<=\$(?:old)?pwd):)(?:\\{0,8}["'])?[/~][^\s"'\\,;&}\]$\`)]{0,4096}(?![^\s"'\\,;&}\]$\`)]|;))`;
+
+/** A run of a value's characters unquoted, in which a placeholder is one. */
+const UNQUOTED = String.raw`(?:${PLACEHOLDER}|[^\s"'\\,;&}\]])`;
+
+/**
+ * A quoted `pass` value that looks like a password, not a verdict (`"yes"`, `"partial"`): six
+ * characters or more, no space, letters and a digit.
+ */
+const PASS_LIKE = String.raw`(?=[^\s"'\\]{6,4096}\\{0,8}["'])(?=[^\s"'\\]{0,4096}?\d)(?=[^\s"'\\]{0,4096}?[A-Za-z])`;
+
+/** `true`, `false`, `null`, `None`, `undefined`, for a case-sensitive pattern. */
+const LITERALS = "(?:[Tt]rue|TRUE|[Ff]alse|FALSE|[Nn]ull|NULL|[Nn]one|NONE|undefined)";
+
+/**
+ * A command-line flag named like a secret's key (`--password`, `--api-key`, `-token`, `--db-password`),
+ * after its first `-` (a pattern starts at that `-` and looks behind it, so that the regex engine
+ * finds where to start fast), in a case-sensitive pattern: not a switch that takes no secret
+ * (`--no-password`, `--ask-password`, `--password-stdin`, `--password-file`), nor a tokenizer's
+ * special token (`--eos-token`).
+ */
+const FLAG_AFTER_DASH = `-?(?!(?:no|ask|prompt|skip|show|print|use|with|without|enable|disable|require|allow)[_-])(?!(?:eos|pad|bos|unk|sep|cls|mask)[_-]token(?![A-Za-z0-9]))(?:[A-Za-z0-9]{1,20}[_-]){0,3}[A-Za-z0-9]{0,20}?(?:${anyCase(KEYWORDS)})${KEY_SUFFIX}(?<![_-](?:stdin|file|path|env|cmd|command|helper))`;
+
+/**
+ * What follows a flag unquoted that is no secret: a metavar of help text (an all-capitals word,
+ * `TEXT`, `API_KEY`; a word in brackets, `<token>`; a type, `string`, `int`), a word of prose (`the
+ * --api-key flag`, `--token or …`), a table's `|`.
+ */
+const NOT_A_FLAG_VALUE = String.raw`(?!(?<!["'])(?:[A-Z][A-Z_-]{0,40}|<[^\s<>]{1,40}>|\||(?:string|strings|str|text|int|integer|num|number|bool|boolean|float|duration|value|flag|option|argument|arg|parameter|param|or|and|to|is|the|a|an|for|in|of|on|if|as|at|with|instead|from|here|env|variable|you|your|first))(?![^\s"'\\,;&}\]).:!?]))`;
+
+/**
+ * A unit of curl's command line, scanned from `curl` to its `-u`: a character on its line (not
+ * `;`, `|`, `&&`, nor the next `curl`, so that a run of them stays linear), or a line continued by
+ * `\` at its end, raw or escaped in JSON once or more (`\\\n`). A run of backslashes is taken
+ * whole, one way only.
+ */
+const CURL_UNIT = String.raw`(?:(?!curl(?![A-Za-z0-9_-])|&&)[^\n\r;|\\]|\\\r?\n|\\{3,12}(?:r\\{1,12})?n|\\{1,12}(?![\\nr\n\r]))`;
 
 /**
  * The default patterns, applied in this order (a block or a token is masked whole before a shorter
@@ -167,23 +251,28 @@ const patterns: readonly SecretPattern[] = [
   {
     // the credentials of other Authorization schemes (Django REST's and GitHub's `Token`, Okta's
     // `SSWS`, Discord's `Bot`, `ApiKey`, `Key`/`key=`, `OAuth`, Splunk's, Opsgenie's `GenieKey`):
-    // named schemes only, so that "Authorization: required" is left
+    // named schemes only, so that "Authorization: required" is left; and a credential, not a word
+    // (`Authorization: Token authentication is enabled`): a digit in it, or 20 characters or more
     kind: "bearer token",
     pattern: re(
-      String.raw`${START}(Authorization(?:\\{0,8}["'])?\s{0,8}[:=]\s{0,8}(?:\\{0,8}["'])?(?:Token|Bot|SSWS|Api-?Key|Key|OAuth|Splunk|GenieKey)(?:(?:\s|\\[nrt]){1,8}|=))[A-Za-z0-9._~+/=-]{8,}`,
+      String.raw`${START}(Authorization(?:\\{0,8}["'])?\s{0,8}[:=]\s{0,8}(?:\\{0,8}["'])?(?:Token|Bot|SSWS|Api-?Key|Key|OAuth|Splunk|GenieKey)(?:(?:\s|\\[nrt]){1,8}|=))(?=[A-Za-z0-9._~+/=-]{0,4096}?\d|[A-Za-z0-9._~+/=-]{20})[A-Za-z0-9._~+/=-]{8,}`,
       "gi",
     ),
     replacement: "$1[REDACTED_TOKEN]",
     test: /authorization/i,
   },
   {
-    // curl's user:password (`-u`, `-U`, `--user`, `--proxy-user`: HTTP Basic, in clear), whole;
-    // only in a curl command (up to 512 characters after `curl`, on its line, before `;`, `&&` or
-    // `||`), as `-u` elsewhere is a user and a group (`docker run -u 1000:1000`, `sudo -u alice`).
-    // The scan from `curl` stops at the next `curl`, so a run of them stays linear.
+    // curl's user:password (`-u`, `-U`, `--user`, `--proxy-user`: HTTP Basic, in clear), whole,
+    // also a user alone before its `:` (an API key as the user, no password); only in a curl
+    // command (up to 512 characters after `curl`, on its line or lines continued by `\`, before
+    // `;`, `|` or `&&`), as `-u` elsewhere is a user and a group (`docker run -u 1000:1000`, `sudo
+    // -u alice`); and only where curl is the command: at a line's start (a list item's too), after
+    // a prompt's `$ `, `;`, `&`, `|`, `(`, `!`, a backtick or a quote (a JSON string's start),
+    // `sudo`, `RUN`, `run:` (not "install curl, then run docker -u …"). The scan from `curl` stops
+    // at the next `curl`, so a run of them stays linear.
     kind: "basic credentials",
     pattern: re(
-      String.raw`${WORD_START}(curl(?=[ \t])(?:(?!curl(?![A-Za-z0-9_-])|&&|\|\||\\[nr])[^\n\r;|]){0,512}?[ \t](?:-[uU][ \t]{0,8}|--(?:proxy-)?user(?:=|[ \t]{1,8}))(?:(\\{0,8})["'])?)[^\s:"'\\]{0,128}:[^\s"'\\]{1,256}`,
+      String.raw`(curl(?<=(?:(?:^|[\n\r;|&\`(!"']|\\[nrt"])[ \t]{0,8}|(?:\$|(?<![A-Za-z0-9_-])(?:sudo|RUN|run:)|(?:^|[\n\r"']|\\[nr"])[ \t]{0,8}(?:[-*>]|\d{1,3}[.)]))[ \t]{1,8})curl)(?=[ \t])${CURL_UNIT}{0,512}?[ \t](?:-[uU][ \t]{0,8}|--(?:proxy-)?user(?:=|[ \t]{1,8}))(?:(\\{0,8})["'])?)(?:[^\s:"'\\]{1,128}:(?:${PLACEHOLDER}|[^\s"'\\]){0,256}|:(?:${PLACEHOLDER}|[^\s"'\\]){1,256})`,
     ),
     replacement: "$1[REDACTED_CREDENTIALS]",
     needs: "curl",
@@ -257,54 +346,94 @@ const patterns: readonly SecretPattern[] = [
       // behind at, so finding a key costs one keyword search, not a walk from every word; a longer
       // run before the keyword is refused at once (41 characters back), keeping adversarial text
       // (`token` repeated, a megabyte of `a_`) linear with a small constant.
-      String.raw`(?=${KEYWORDS})${PWD_IS_A_PATH}(?<![A-Za-z0-9_-]{41})(?<=(?:^|[^A-Za-z0-9_\\-]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})[A-Za-z0-9_-]{0,40})((?:${KEYWORDS})${KEY_SUFFIX}${ASSIGN})${secretValue(2)}`,
+      String.raw`(?=${KEYWORDS})${PWD_IS_A_PATH}${NOT_SPECIAL_TOKEN}(?<![A-Za-z0-9_-]{41})(?<=(?:^|[^A-Za-z0-9_\\-]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})[A-Za-z0-9_-]{0,40})((?:${KEYWORDS})${KEY_SUFFIX}${ASSIGN})${secretValue(2)}`,
       "gi",
     ),
     replacement: "$1[REDACTED_SECRET]",
     test: KEYWORD_TEST,
   },
   {
-    // the value of a command-line flag named like a secret's key, after a space (after `=` it is
-    // an assignment, above): `--password hunter2`, `--api-key …`, `-token …` (Go's flags),
-    // `--db-password '…'`, `--client-secret "…"`; not a switch that takes no secret (`--no-password`,
-    // `--ask-password`, `--password-stdin`, `--password-file`: the next word is an argument or a
-    // path), nor a value that is the next flag. `-p` is left: it is a port as often as a password.
+    // the value of a command-line flag named like a secret's key (`FLAG_AFTER_DASH`), after a space (after `=`
+    // it is an assignment, above): `--password hunter2`, `--api-key …`, `-token …` (Go's flags),
+    // `--db-password '…'`, `--client-secret "…"`; not a value that is the next flag, nor a metavar or
+    // a word of prose (`NOT_A_FLAG_VALUE`). `-p` is left: it is a port as often as a password.
+    // Case-sensitive, for the metavars' capitals (the keyword in any case).
     kind: "password or secret assignment",
     pattern: re(
-      String.raw`${WORD_START}(-{1,2}(?!(?:no|ask|prompt|skip|show|print|use|with|without|enable|disable|require|allow)[_-])(?:[A-Za-z0-9]{1,20}[_-]){0,3}[A-Za-z0-9]{0,20}?(?:${KEYWORDS})${KEY_SUFFIX}(?<![_-](?:stdin|file|path|env|cmd|command|helper))(?:[ \t]|\\t){1,8}(?:(\\{0,8})["'])?)(?!-)${secretValue(2)}`,
-      "gi",
+      String.raw`(-(?<=${BEFORE_WORD}-)${FLAG_AFTER_DASH}(?:[ \t]|\\t){1,8}(?:(\\{0,8})["']${NOT_CLOSING})?)(?!-)${NOT_A_FLAG_VALUE}${secretValue(2, LITERALS)}`,
     ),
     replacement: "$1[REDACTED_SECRET]",
     needs: "-",
     test: KEYWORD_TEST,
   },
   {
-    // `pass` as a key (`?user=a&pass=…`, `SMTP_PASS=`, `smtpPass:`, nodemailer's `pass: '…'`,
-    // OpenSSL's `pass:…`): at the key's start, after `_`, `-` or `.`, or camel case (`dbPass`), so
-    // not inside a word (bypass, compass, passage, passport); `passkey` and `pass2` too, but no
-    // longer name (`pass_rate`, `pass_threshold`). Case-sensitive (the camel case). As a pass is
-    // also an evaluation's verdict, some of what follows `pass` is left: a `:` after a space (a
-    // ternary, `pass ? "pass" : "fail"`); a bare `pass: ` after a word on its line, before an
-    // unquoted word (prose: "first pass: we check"; at a line's start it is YAML); a number after
-    // `pass:` (a count, `"pass": 12`: JSON kept valid); a type (`pass: boolean`); code after ` = `
-    // or `: `, a member or a call (`const pass = r.pass ?? …`, `pass: passOf(r)`).
+    // the same flag and its value as items of an argument list: `["mysql", "--password", "…"]`
+    // (the flag right after `[` or `,`, so that `{"flag": "--token", "value": …}` is left)
     kind: "password or secret assignment",
     pattern: re(
-      String.raw`(?:(?<![A-Za-z0-9\\])|(?<=\\[bfnrt"\\/])|(?<=\\u[0-9A-Fa-f]{4})|(?<=[a-z0-9])(?=Pass))((?:pass|Pass|PASS)(?:[Kk]ey|KEY|\d{1,3})?(?:\\{0,8}["']\]?)?(?:${ws(8)}(?::=|=>|${COMPARE}|=(?!=))|:(?!=))${VALUE_OPEN})(?<!(?<=(?:[^\snrt]|(?<!\\)[nrt])[ \t]{1,40})(?:pass|Pass|PASS):(?:[ \t]|\\t){1,8})(?!(?<=:${ws(8)})-?\d{1,20}(?:\.\d{1,20})?(?![^\s"'\\,;&}\]]))(?!(?<=\s(?::=|=>|={1,3})${ws(8)}|:[ \t]{1,8})(?:[A-Za-z_$][\w$]{0,40}(?:\??\.[A-Za-z_$][\w$]{0,40}){1,10}(?![\w$])|[A-Za-z_$][\w$]{0,40}\())${secretValue(2, "(?:[Tt]rue|TRUE|[Ff]alse|FALSE|[Nn]ull|NULL|None|undefined|boolean|string|number)")}`,
+      String.raw`(-(?<=[[,]${ws(8)}\\{0,8}["']-)${FLAG_AFTER_DASH}\\{0,8}["']${ws(8)},${ws(8)}(\\{0,8})["']${NOT_CLOSING})(?!-)${secretValue(2, LITERALS)}`,
     ),
     replacement: "$1[REDACTED_SECRET]",
-    test: /pass|Pass|PASS/,
+    needs: "-",
+    test: KEYWORD_TEST,
+  },
+  {
+    // `pass` as a query parameter (`?user=a&pass=…`) and OpenSSL's `-pass pass:…` (`-passin`,
+    // `-passout`): there `pass` is a password. Elsewhere it is as often a verdict (`PASS:
+    // tests/x`, `const pass = …`, `{"pass": "yes"}`, `firstPass:`), so only the shapes below.
+    kind: "password or secret assignment",
+    pattern: re(
+      String.raw`(pass(?:(?<=[?&]pass)=|(?<=(?<![A-Za-z0-9_-])-pass(?:in|out)?[ \t]{1,8}pass):))(?:${PLACEHOLDER}|[^\s"'\\&#<>;,]){1,4096}`,
+    ),
+    replacement: "$1[REDACTED_SECRET]",
+    test: /pass[=:]/,
+  },
+  {
+    // an environment variable named `*_PASS` (`SMTP_PASS=…`, `"DB_PASS": "…"`, `DB_PASS: …`), in
+    // capitals, with a part before `_PASS`; `=` right after it, or spaced before a quoted value
+    // (`x.STATUS_PASS = other.STATUS_PASS` is code); not a number (`TEST_PASS=1`, a count) nor a
+    // variable's value (`$X`)
+    kind: "password or secret assignment",
+    pattern: re(
+      String.raw`(_PASS(?<=(?:^|[^A-Za-z0-9_\\]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})[A-Z][A-Z0-9_]{0,40}_PASS)(?:\\{0,8}["'])?(?:=|${ws(8)}(?::|=(?=${ws(8)}["'])))(?!=)${VALUE_OPEN})(?!\$|(?<!["'])${NUMBER}(?![^\s"'\\,;&}\]]))${secretValue(2, LITERALS)}`,
+    ),
+    replacement: "$1[REDACTED_SECRET]",
+    needs: "_PASS",
+  },
+  {
+    // `pass` as a key (`pass: '…'`, `"pass": "…"`, `'pass' => '…'`, `$pass = "…"`), the whole key,
+    // not a member (`r.pass`) nor part of a name (`firstPass`, `pass_rate`), before a quoted value
+    // that looks like a password (`PASS_LIKE`: `{"pass": "yes"}` is a verdict)
+    kind: "password or secret assignment",
+    pattern: re(
+      String.raw`((?:pass|Pass|PASS)(?<=(?:^|[^A-Za-z0-9_.\\]|\\[bfnrt"\\/]|\\u[0-9A-Fa-f]{4})(?:pass|Pass|PASS))(?:\\{0,8}["'])?${ws(8)}(?::=|=>|[:=](?!=))${ws(8)}[bBrRuU]?(\\{0,8})["']${NOT_CLOSING})${PASS_LIKE}${secretValue(2)}`,
+    ),
+    replacement: "$1[REDACTED_SECRET]",
+    test: /pass/i,
+  },
+  {
+    // a YAML line's `pass:` (lower case, indented or a list item's) before an unquoted value that
+    // looks like a password: six characters or more, letters and a digit (`pass: majority` is left)
+    kind: "password or secret assignment",
+    pattern: re(
+      String.raw`(pass:(?<=(?:^|[\n\r]|\\n)[ \t]{0,40}(?:-[ \t]{1,8})?pass:)[ \t]{1,8})(?=[^\s"'\\,;&}\]]{6,4096}(?![^\s"'\\,;&}\]]))(?=[^\s"'\\,;&}\]]{0,4096}?\d)(?=[^\s"'\\,;&}\]]{0,4096}?[A-Za-z])${UNQUOTED}{1,4096}`,
+    ),
+    replacement: "$1[REDACTED_SECRET]",
+    needs: "pass:",
   },
   {
     // the text of an XML element named like a secret's key (`<password>`, `<apiKey>`,
     // `<db_password>`, `<ns:SessionToken attr="…">`), to the next tag, which must close it; a
     // CDATA section whole (which stops at the next `<![CDATA[`, so that a run of unclosed ones
     // stays linear). Not a name that says something about the secret (`<passwordPolicy>`,
-    // `<password_hint>`), as for keys. The text stops at an unescaped `"` too: a JSON string the
-    // element sits in stays whole.
+    // `<password_hint>`), as for keys; a dotted name too (`<db.password>`, Maven's). The text
+    // stops at a `"`, escaped or not: a JSON string the element sits in stays whole, and so does
+    // the JSON around it when the closing tag is in another string. Only text that looks like a secret
+    // (eight characters or more without a space, or letters and digits mixed: `<token>yes</token>`
+    // is left).
     kind: "password or secret assignment",
     pattern: re(
-      String.raw`(<(?:[A-Za-z_][A-Za-z0-9_.-]{0,30}:)?[A-Za-z0-9_-]{0,40}?(?:${KEYWORDS})${KEY_SUFFIX}(?:\s[^<>]{0,256})?(?<!\/)>)(?:<!\[CDATA\[(?:[^\]<]|\](?!\]>)|<(?!!\[CDATA\[)){1,4096}\]\]>|(?:[^<"\\]|\\[^<]|\\(?=<\/)){1,4096}(?=<\/))`,
+      String.raw`(<(?:[A-Za-z_][A-Za-z0-9_.-]{0,30}:)?[A-Za-z0-9_.-]{0,40}?${NOT_SPECIAL_TOKEN}(?:${KEYWORDS})${KEY_SUFFIX}(?:\s[^<>]{0,256})?(?<!\/)>)(?:<!\[CDATA\[(?:[^\]<]|\](?!\]>)|<(?!!\[CDATA\[)){1,4096}\]\]>|(?=(?:[^\s<"\\]|\\[^<"nrt\s]){8,4096}<\/|(?=(?:[^<"\\]|\\[^<"]){0,4096}?\d)(?:[^<"\\]|\\[^<"]){0,4096}?[A-Za-z])(?:[^<"\\]|\\[^<"]|\\(?=<\/)){1,4096}(?=<\/))`,
       "gi",
     ),
     replacement: "$1[REDACTED_SECRET]",
@@ -315,11 +444,13 @@ const patterns: readonly SecretPattern[] = [
     // the value of a name/value pair whose name is a secret's key: `{"name": "password", "value":
     // "…"}`, `{"Key": "api_key", "Value": …}`, Kubernetes' `- name: DB_PASSWORD` / `value: …`,
     // .NET's `<add key="DbPassword" value="…"/>`, CloudFormation's `ParameterKey`/`ParameterValue`;
-    // the value right after the name (only space and a comma between them); not a bare number
-    // (`"value": 12`: a setting, and masking it would break the JSON)
+    // the value right after the name (only space, escaped once or more, and a comma between them);
+    // not a bare number (`"value": 12`, `1e-7`: a setting, and masking it would break the JSON);
+    // only a value that looks like a secret (`SECRET_LIKE`: `{"name": "token", "value": "Hello"}`,
+    // `<input name="csrf_token" value="Submit">` are left), not code (a template literal, `${…}`)
     kind: "password or secret assignment",
     pattern: re(
-      String.raw`${WORD_START}((?:parameter[_-]?)?(?:name|key)(?:\\{0,8}["'])?${ws(8)}[:=]${ws(8)}(?:\\{0,8}["'])?[A-Za-z0-9_./-]{0,40}?(?:${KEYWORDS})${KEY_SUFFIX}(?:\\{0,8}["'])?${ws(40)}(?:,${ws(40)})?(?:\\{0,8}["'])?(?:parameter[_-]?)?value(?:\\{0,8}["'])?${ws(8)}[:=]${ws(8)}(?:[|>][-+]?(?:\s|\\[nrt]){1,8})?(?:[bBrRuU]?(\\{0,8})["'])?)(?!(?<!["'])-?\d{1,20}(?:\.\d{1,20})?(?![^\s"'\\,;&}\]]))${secretValue(2)}`,
+      String.raw`((?:parameter[_-]?)?(?:name|key)(?<=${BEFORE_WORD}(?:parameter[_-]?)?(?:name|key))(?:\\{0,8}["'])?${wsDeep(8)}[:=]${wsDeep(8)}(?:\\{0,8}["'])?[A-Za-z0-9_./-]{0,40}?${NOT_SPECIAL_TOKEN}(?:${KEYWORDS})${KEY_SUFFIX}(?:\\{0,8}["'])?${wsDeep(40)}(?:,${wsDeep(40)})?(?:\\{0,8}["'])?(?:parameter[_-]?)?value(?:\\{0,8}["'])?${wsDeep(8)}[:=]${wsDeep(8)}(?:[|>][-+]?(?:\s|\\{1,8}[nrt]){1,8})?(?:[bBrRuU]?(\\{0,8})["']${NOT_CLOSING})?)(?!(?<!["'])${NUMBER}(?![^\s"'\\,;&}\]])|\`|\$\{)${SECRET_LIKE}${secretValue(2)}`,
       "gi",
     ),
     replacement: "$1[REDACTED_SECRET]",
@@ -331,7 +462,7 @@ const patterns: readonly SecretPattern[] = [
     // `os.environ["API_KEY"] = …`, and a property, `process.env.API_KEY = …`, are assignments)
     kind: "password or secret assignment",
     pattern: re(
-      String.raw`((?:setenv|putenv|setdefault|SetEnvironmentVariable)\(${ws(8)}\\{0,8}["'][A-Za-z0-9_.-]{0,40}?(?:${KEYWORDS})${KEY_SUFFIX}\\{0,8}["']${ws(8)},${ws(8)}[bBrRuU]?(\\{0,8})["'])${secretValue(2)}`,
+      String.raw`((?:setenv|putenv|setdefault|SetEnvironmentVariable)\(${ws(8)}\\{0,8}["'][A-Za-z0-9_.-]{0,40}?(?:${KEYWORDS})${KEY_SUFFIX}\\{0,8}["']${ws(8)},${ws(8)}[bBrRuU]?(\\{0,8})["']${NOT_CLOSING})${secretValue(2)}`,
       "gi",
     ),
     replacement: "$1[REDACTED_SECRET]",

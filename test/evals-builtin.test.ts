@@ -260,6 +260,30 @@ describe("findings: spans a guard can redact exactly", () => {
     }
   });
 
+  it("findSecrets gives the spans of a continued curl command, curl's -u key:, dotted XML names, argument lists, != and pwd keys", () => {
+    const cases: Array<[text: string, spans: Array<[kind: string, text: string]>]> = [
+      ["$ curl -X POST https://x \\\n  -u alice:Cu1-pw \\\n  -H 'A: b'", [["basic credentials", "alice:Cu1-pw"]]],
+      ["curl https://api.example.com -u Cu2Key9:", [["basic credentials", "Cu2Key9:"]]],
+      ["<db.password>Xd7-dot</db.password>", [["password or secret assignment", "Xd7-dot"]]],
+      ['["mysql", "--password", "Fa4-argv"]', [["password or secret assignment", "Fa4-argv"]]],
+      ['if password != "Ne5-cmp": deny()', [["password or secret assignment", "Ne5-cmp"]]],
+      ["UID=sa;PWD=/k8HqZ3;", [["password or secret assignment", "/k8HqZ3"]]],
+      ["MYSQL_PWD=~Pw5-my", [["password or secret assignment", "~Pw5-my"]]],
+      // The shell's own PWD and OLDPWD are paths.
+      ["PWD=/home/app OLDPWD=/srv/app docker run -v $PWD:/app img", []],
+    ];
+    const mask = (t: string) => {
+      let m = t;
+      for (const s of [...findSecrets(t)].reverse()) m = `${m.slice(0, s.start)}[X]${m.slice(s.end)}`;
+      return m;
+    };
+    const same = (t: string) => redactSecrets(t, "error.message").replace(/\[REDACTED_[A-Z_]+\]/g, "[X]");
+    for (const [text, expected] of cases) {
+      expect([text, findSecrets(text).map((s) => [s.kind, text.slice(s.start, s.end)])]).toEqual([text, expected]);
+      for (const t of [text, JSON.stringify({ text: `x\n${text}` })]) expect([t, mask(t)]).toEqual([t, same(t)]);
+    }
+  });
+
   it("findSecrets agrees with redactSecrets on random mixes of the secrets' shapes and their look-alikes", () => {
     const parts = [
       "--password ",
@@ -291,6 +315,18 @@ describe("findings: spans a guard can redact exactly", () => {
       "sk-abcdefghijklmnopqrstuvwx",
       "alice@example.com",
       "PWD=/",
+      ";PWD=/",
+      "$ curl -u a:",
+      " \\\n  -u b:",
+      "\\\\\\n",
+      '!= "',
+      '"--password", "',
+      "SMTP_PASS=",
+      '"pass": "',
+      "pass: ",
+      "<db.password>",
+      "Ab1-x9",
+      "TEXT",
       "hunter2",
       "Zq9 x",
       '"',

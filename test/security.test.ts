@@ -165,16 +165,28 @@ const SECRETS: ReadonlyArray<readonly [secret: string, redacted: string, fragmen
     'app -client-secret "[REDACTED_SECRET]"',
     ["Cs7 quoted-cli Lm", "quoted-cli"],
   ],
-  // curl's -u / --user user:password (HTTP Basic in clear): the credentials whole.
+  // curl's -u / --user user:password (HTTP Basic in clear): the credentials whole, where curl is
+  // the command (here after a prompt's `$ `, as the rows are also checked after a word).
   [
-    "curl -sS -u alice:Cu8-basic-Pw4 https://api.example.com/v1",
-    "curl -sS -u [REDACTED_CREDENTIALS] https://api.example.com/v1",
+    "$ curl -sS -u alice:Cu8-basic-Pw4 https://api.example.com/v1",
+    "$ curl -sS -u [REDACTED_CREDENTIALS] https://api.example.com/v1",
     ["Cu8-basic-Pw4", "alice:Cu8"],
   ],
   [
-    'curl -X POST --user "bob:Cu9-user-Pw5" https://api.example.com',
-    'curl -X POST --user "[REDACTED_CREDENTIALS]" https://api.example.com',
+    '$ curl -X POST --user "bob:Cu9-user-Pw5" https://api.example.com',
+    '$ curl -X POST --user "[REDACTED_CREDENTIALS]" https://api.example.com',
     ["Cu9-user-Pw5", "bob:Cu9"],
+  ],
+  // Its options continued on the next line (`\` at a line's end); an API key as the user, no password.
+  [
+    "$ curl -X POST https://api.example.com/v1 \\\n  -u alice:Cu1-cont-Pw2 \\\n  -H 'Accept: application/json'",
+    "$ curl -X POST https://api.example.com/v1 \\\n  -u [REDACTED_CREDENTIALS] \\\n  -H 'Accept: application/json'",
+    ["Cu1-cont-Pw2", "alice:Cu1"],
+  ],
+  [
+    "$ curl https://api.example.com/v2/customers -u Cu2KeyAsUser3Zq:",
+    "$ curl https://api.example.com/v2/customers -u [REDACTED_CREDENTIALS]",
+    ["Cu2KeyAsUser3Zq"],
   ],
   // `pass` as a key: a query string, an environment variable, an object literal, camel case,
   // OpenSSL's pass:…
@@ -185,7 +197,10 @@ const SECRETS: ReadonlyArray<readonly [secret: string, redacted: string, fragmen
   ],
   ["SMTP_PASS=Ps7-env-Wd3", "SMTP_PASS=[REDACTED_SECRET]", ["Ps7-env-Wd3"]],
   ["auth: { user: 'me', pass: 'Ps8-obj-Wd4' }", "auth: { user: 'me', pass: '[REDACTED_SECRET]' }", ["Ps8-obj-Wd4"]],
-  ["smtpPass: Ps9-camel-Wd5", "smtpPass: [REDACTED_SECRET]", ["Ps9-camel-Wd5"]],
+  // A JSON key `pass` before a quoted value that looks like a secret (letters and digits, no space);
+  // an environment variable *_PASS quoted in JSON or YAML.
+  ['{"user": "me", "pass": "Ps9-json-Wd5"}', '{"user": "me", "pass": "[REDACTED_SECRET]"}', ["Ps9-json-Wd5"]],
+  ['"DB_PASS": "Ps3-compose-Wd8"', '"DB_PASS": "[REDACTED_SECRET]"', ["Ps3-compose-Wd8"]],
   [
     "openssl enc -aes256 -pass pass:Ps1-openssl-Wd6",
     "openssl enc -aes256 -pass pass:[REDACTED_SECRET]",
@@ -205,6 +220,8 @@ const SECRETS: ReadonlyArray<readonly [secret: string, redacted: string, fragmen
   ["<password>Xp2-xml-pass-Lq8</password>", "<password>[REDACTED_SECRET]</password>", ["Xp2-xml-pass-Lq8"]],
   ["<apiKey>Xa3-xml-key-Lq9</apiKey>", "<apiKey>[REDACTED_SECRET]</apiKey>", ["Xa3-xml-key-Lq9"]],
   ["<secret>Xs4-xml-secret-Lq1</secret>", "<secret>[REDACTED_SECRET]</secret>", ["Xs4-xml-secret-Lq1"]],
+  // A dotted element name (Maven's properties).
+  ["<db.password>Xd7-dotted-Lq4</db.password>", "<db.password>[REDACTED_SECRET]</db.password>", ["Xd7-dotted-Lq4"]],
   [
     '<sts:SessionToken xmlns:sts="urn:x">Xt5-xml-token-Lq2</sts:SessionToken>',
     '<sts:SessionToken xmlns:sts="urn:x">[REDACTED_SECRET]</sts:SessionToken>',
@@ -230,6 +247,12 @@ const SECRETS: ReadonlyArray<readonly [secret: string, redacted: string, fragmen
     "env:\n- name: DB_PASSWORD\n  value: Nv9-k8s-Wq3",
     "env:\n- name: DB_PASSWORD\n  value: [REDACTED_SECRET]",
     ["Nv9-k8s-Wq3"],
+  ],
+  // The same serialised once already (escaped newlines; the rows are also checked serialised again).
+  [
+    "env:\\n- name: DB_PASSWORD\\n  value: Nv3-k8s-twice-Wq6",
+    "env:\\n- name: DB_PASSWORD\\n  value: [REDACTED_SECRET]",
+    ["Nv3-k8s-twice-Wq6"],
   ],
   [
     '<add key="DbPassword" value="Nv1-config-Wq4" />',
@@ -261,6 +284,14 @@ const SECRETS: ReadonlyArray<readonly [secret: string, redacted: string, fragmen
     'if os.environ["API_KEY"] == "[REDACTED_SECRET]":',
     ["Eq7-compare-Zk1"],
   ],
+  ['if password != "Ne5-compare-Zk2": deny()', 'if password != "[REDACTED_SECRET]": deny()', ["Ne5-compare-Zk2"]],
+  ['if (token !== "Ne6-strict-Zk3") throw e;', 'if (token !== "[REDACTED_SECRET]") throw e;', ["Ne6-strict-Zk3"]],
+  // A flag and its value as items of an argument list.
+  ['["mysql", "--password", "Fa4-argv-Zq7"]', '["mysql", "--password", "[REDACTED_SECRET]"]', ["Fa4-argv-Zq7"]],
+  // pwd keys other than the shell's own PWD and OLDPWD: a value starting with / or ~ is no path there.
+  ["UID=sa;PWD=/k8HqZ3mWp+Vn2;", "UID=sa;PWD=[REDACTED_SECRET];", ["k8HqZ3mWp+Vn2"]],
+  ["MYSQL_PWD=~Pw5-mysql-Zq2", "MYSQL_PWD=[REDACTED_SECRET]", ["Pw5-mysql-Zq2"]],
+  ['{"pwd":"/Pw6-json-Zq3"}', '{"pwd":"[REDACTED_SECRET]"}', ["Pw6-json-Zq3"]],
 ];
 /** Whole secrets and their distinctive parts: none may appear anywhere, cut or not. */
 const FRAGMENTS = SECRETS.flatMap(([secret, , parts]) => [secret, ...parts]);
@@ -952,6 +983,7 @@ describe("the default redactor's patterns", () => {
       // pwd naming a directory: the shell's PWD and OLDPWD, docker's -v $PWD:/app.
       "PWD=/home/app OLDPWD=/srv/app",
       "docker run -v $PWD:/app -w /app img",
+      "Run `PWD=/srv/app make` or `docker run -v $PWD:/app img`.",
       // Authorization with no secret after it.
       "Authorization: required. Authorization: Token <your-token>",
       // XML elements that say something about a secret, a longer word, an empty or self-closing one.
@@ -966,7 +998,66 @@ describe("the default redactor's patterns", () => {
       '{"name": "token", "value": 12}',
       // Environment variables that are no secret.
       'os.environ["TOKEN_COUNT"] = "3"; os.environ["HOME"] = "/root"',
+      // pass as a test's or a judge's verdict, a counter, a variable, a label, a field of a longer
+      // name, a plain word in JSON: only a query string's, an *_PASS variable's, OpenSSL's, a YAML
+      // line's or a quoted secret-looking value is masked.
+      "PASS: tests/test-parse\nPASS: LLVM :: CodeGen/X86/add.ll (1 of 120)\nFAIL: tests/test-io",
+      "PASS: The answer cites the correct section.",
+      "- **Pass:** 4/5\n**Pass:** the draft meets every criterion.",
+      '<label for="pass">Pass:</label><input id="pass">',
+      "PASS=0\nFAIL=0\nPASS=$((PASS+1))\nTEST_PASS=1",
+      "const pass = received === expected; let pass = 0, fail = 0;",
+      "pass := score > 0.5",
+      "const result = { firstPass: draft, secondPass: revised };",
+      '{"pass": "yes", "reason": "ok"}',
+      "exports.TEST_CASE_RESULT_STATUS_VALUE_PASS = attrs.TEST_CASE_RESULT_STATUS_VALUE_PASS;",
+      // A flag's metavar in help text, a word of prose after a flag, tokenizers' special tokens.
+      "Options:\n  --api-key TEXT   API key\n  --token TEXT     Access token",
+      "Flags:\n  -p, --password string   Password\n      --token string      Bearer token",
+      "usage: cli.py [-h] [--token TOKEN] [--api-key API_KEY] [--secret <secret>]",
+      "You can pass the --api-key flag instead. Pass --token or set GITHUB_TOKEN. Use --password and --user.",
+      "| --token | string | Auth token |",
+      "vllm serve m --eos-token '</s>' --pad-token '<pad>' --bos-token '<s>' --unk-token '<unk>'",
+      "train --sep-token '[SEP]' --cls-token '[CLS]' --mask-token '[MASK]'",
+      // An element or a name/value pair whose text is a plain word, not a secret's shape.
+      "Answer with <token>yes</token> or <token>no</token>. <tokens><token>Hello</token></tokens>",
+      '{"name":"token","value":"Hello"}',
+      '<input type="hidden" name="csrf_token" value="Submit">',
+      `authHeader = { name: "x-api-key", value: \`\${this.apiKey}\` };`,
+      // An Authorization scheme's name followed by prose.
+      "Authorization: Token authentication is enabled by default.",
+      "Authorization: OAuth authentication via the provider. Authorization: Bot accounts must use it.",
+      // The word curl in prose, not the command.
+      "Install curl first, then run docker run -u 1000:1000 img",
+      // A compiled TypeScript enum: a number after a subscript; a variable after one.
+      'SyntaxKind[SyntaxKind["OpenBraceToken"] = 18] = "OpenBraceToken";',
+      'headers["x-api-key"] = apiKey;',
+      // A parser comparing a token with a short literal: no secret's shape.
+      'if (token === "[DONE]") break; if token == " ": continue; if (token !== "\\n") flush();',
     ])
       expect(redactSecrets(text, "error.message")).toBe(text);
+  });
+
+  it("keep JSON valid and whole: a string ending in a key and its separator, a number, XML tags in different strings", () => {
+    const objects: unknown[] = [
+      { login_url: "https://mail.example.com/login?user=alice&pass=", method: "GET" },
+      { login_url: "https://mail.example.com/login?user=alice&password=", method: "GET" },
+      { labels: { ok: "Pass: ", ko: "Fail: " } },
+      ["PASS: ", 3, "FAIL: ", 1],
+      { argv_prefix: "mysql -u root --password ", host: "db" },
+      [{ delta: "gh auth login --token " }, { delta: "more" }],
+      { code: "if token == ", rhs: "'x'" },
+      { code: "export SMTP_PASS=", next: "x" },
+      { pass: 1e-7, score: 0.99 },
+      { name: "token_lr", value: 1e-7 },
+      { name: "max_secret_bytes", value: 1e21 },
+      { model: "gpt-4o", messages: [{ role: "user", content: "Reply inside <passphrase>" }], stop: ["</passphrase>"] },
+      { tags: { open: "<secret>" }, close: "</secret>" },
+    ];
+    for (const obj of objects) {
+      const json = JSON.stringify(obj);
+      for (const text of [json, JSON.stringify(json)])
+        expect([text, redactSecrets(text, "gen_ai.tool.call.arguments")]).toEqual([text, text]);
+    }
   });
 });
