@@ -176,6 +176,24 @@ describe.each(Object.entries(builders))("output guards while %s is streamed", (_
     expect(ends).toEqual(["REFUSED"]);
   });
 
+  it("a handler the model was made with (its own callbacks, no others anywhere) sees the refusal's end, not the model's", async () => {
+    const ends: unknown[] = [];
+    const llm = new ScriptedChatModel({
+      model: "gpt-4o-mini",
+      script: [{ content: SECRET }],
+      callbacks: [
+        {
+          handleLLMEnd: (output: { generations: Array<Array<{ message: { content: unknown } }>> }) => {
+            ends.push(output.generations[0]?.[0]?.message.content);
+          },
+        } as never,
+      ],
+    });
+    const agent = wrapGraph(build(llm), { warden: new Warden({ tracing: false }), guards: blocking });
+    await agent.invoke(user("hi"));
+    expect(ends).toEqual(["REFUSED"]);
+  });
+
   it("a model call that fails after streaming part of its answer: the part never reaches the handlers", async () => {
     const llm = scripted([{ content: SECRET }]);
     (llm as unknown as { _streamResponseChunks: unknown })._streamResponseChunks = async function* (

@@ -106,3 +106,57 @@ describe("bound tools captured through captureOf (instrument.ts captureRequest)"
     expect(ended[0]?.chat?.toolDefinitions).toBeUndefined();
   });
 });
+
+describe("guards hold callback events only where a handler could see them (held.ts)", () => {
+  it("with input and output guards and no callback handler anywhere, model and tool calls set up no callbacks, as bare", async () => {
+    const { CallbackManager } = await import("@langchain/core/callbacks/manager");
+    const { createReactAgent } = await import("@langchain/langgraph/prebuilt");
+    const { searchTool } = await import("./support/agents.js");
+    const agent = () =>
+      createReactAgent({
+        llm: new ScriptedChatModel({
+          script: [{ toolCalls: [{ name: "search", args: { q: "x" }, id: "c1" }] }, { content: "done" }],
+        }),
+        tools: [searchTool()],
+      });
+    const passes = { name: "passes", evaluate: () => true };
+    // A fresh agent each run: the scripted model's script is used up by one.
+    const guarded = () =>
+      wrapGraph(agent(), {
+        warden: new Warden({ tracing: false }),
+        guards: {
+          input: [{ evaluators: [passes], action: "block" }],
+          output: [{ evaluators: [passes], action: "redact" }],
+        },
+      });
+    const starts = { model: 0, tool: 0 };
+    const model = CallbackManager.prototype.handleChatModelStart;
+    const tool = CallbackManager.prototype.handleToolStart;
+    CallbackManager.prototype.handleChatModelStart = function (...args) {
+      starts.model++;
+      return model.apply(this, args);
+    };
+    CallbackManager.prototype.handleToolStart = function (...args) {
+      starts.tool++;
+      return tool.apply(this, args);
+    };
+    try {
+      const input = { messages: [{ role: "user", content: "go" }] };
+      const bare = await agent().invoke(input);
+      expect(starts).toEqual({ model: 0, tool: 0 });
+      const out = await guarded().invoke(input);
+      expect(out.messages.map((m) => m.content)).toEqual(bare.messages.map((m) => m.content));
+      // Nobody listens: nothing to hold, and no callback manager made for the holding.
+      expect(starts).toEqual({ model: 0, tool: 0 });
+      // A stream of messages listens: the calls run with callbacks (held), as many as bare.
+      for await (const _ of await agent().stream(input, { streamMode: "messages" })) void _;
+      const bareStarts = { ...starts };
+      expect(bareStarts.model).toBeGreaterThan(0);
+      for await (const _ of await guarded().stream(input, { streamMode: "messages" })) void _;
+      expect(starts).toEqual({ model: 2 * bareStarts.model, tool: 2 * bareStarts.tool });
+    } finally {
+      CallbackManager.prototype.handleChatModelStart = model;
+      CallbackManager.prototype.handleToolStart = tool;
+    }
+  });
+});

@@ -71,11 +71,13 @@ export interface HeldCallbacks {
  * Holds the callback events of a `generate(messages, options, callbacks)` call. The callbacks are
  * the ones `generate` would use: the options', else the ambient config's, else `callbacks`.
  */
-export function holdCallbacks(options: unknown, callbacks: unknown): HeldCallbacks {
+export function holdCallbacks(options: unknown, callbacks: unknown, own: unknown): HeldCallbacks | undefined {
   const given = Array.isArray(options) ? { stop: options } : ((options ?? {}) as Record<string, unknown>);
   // As `generate` finds them (`ensureConfig`): the options', else the ambient config's, else the argument.
   const ambient = AsyncLocalStorageProviderSingleton.getRunnableConfig() as { callbacks?: unknown } | undefined;
-  const manager = managerOf(given.callbacks ?? ambient?.callbacks ?? callbacks);
+  const source = given.callbacks ?? ambient?.callbacks ?? callbacks;
+  if (!reachesHandlers(source, own)) return undefined;
+  const manager = managerOf(source);
   const runs: HeldRun[] = [];
   reportStarts(manager, ["handleChatModelStart"], (_, started) => {
     if (Array.isArray(started)) for (const run of started) runs.push(hold(run as RunManagerLike));
@@ -132,6 +134,28 @@ export function holdCallbacks(options: unknown, callbacks: unknown): HeldCallbac
 }
 
 /** A private manager for the callbacks as LangChain finds them: a copy of a manager, else one with the handlers. */
+/**
+ * Whether a call with `source` callbacks (and the model's or tool's own, `own`) reaches any
+ * handler: its own and inherited ones, and those LangChain adds as it configures the call (verbose
+ * logging, LangSmith tracing, configure hooks). With none, nothing can see the call's events and
+ * nothing is held: a holding manager made there would make LangChain set up the callbacks of a
+ * call that, bare, has none (run ids, start events, a child manager per run; measured, with both
+ * kinds of guards, about a fifth of a scripted agent's run).
+ */
+function reachesHandlers(source: unknown, own: unknown): boolean {
+  if (hasHandlers(source) || hasHandlers(own)) return true;
+  const configured = CallbackManager.configure(undefined, undefined);
+  return configured !== undefined && configured.handlers.length > 0;
+}
+
+/** A list of handlers or a callback manager with any handler in it. */
+function hasHandlers(callbacks: unknown): boolean {
+  if (callbacks === undefined || callbacks === null) return false;
+  if (Array.isArray(callbacks)) return callbacks.length > 0;
+  const handlers = (callbacks as { handlers?: unknown }).handlers;
+  return !Array.isArray(handlers) || handlers.length > 0;
+}
+
 function managerOf(source: unknown): ManagerLike {
   if (typeof source === "object" && source !== null && !Array.isArray(source) && "copy" in source)
     return (source as ManagerLike).copy();
@@ -266,7 +290,7 @@ export interface HeldToolCallbacks {
  * the config's callbacks, as `call` reads them) or `RunnableToolLike.invoke(input, config)` (the
  * config's, else the ambient config's, as `ensureConfig` finds them).
  */
-export function holdToolCallbacks(config: unknown, asTool: boolean): HeldToolCallbacks {
+export function holdToolCallbacks(config: unknown, asTool: boolean, own: unknown): HeldToolCallbacks | undefined {
   // `call` also takes the callbacks themselves (`parseCallbackConfigArg`): a list, or a manager.
   const given =
     config === undefined || config === null
@@ -277,7 +301,9 @@ export function holdToolCallbacks(config: unknown, asTool: boolean): HeldToolCal
   const ambient = asTool
     ? (AsyncLocalStorageProviderSingleton.getRunnableConfig() as { callbacks?: unknown } | undefined)
     : undefined;
-  const manager = managerOf(given.callbacks ?? ambient?.callbacks);
+  const source = given.callbacks ?? ambient?.callbacks;
+  if (!reachesHandlers(source, own)) return undefined;
+  const manager = managerOf(source);
   const runs: HeldToolRun[] = [];
   let settled = false;
   const onStart = (bound: boolean) => (method: string, started: unknown) => {

@@ -108,13 +108,13 @@ function instrumentChatModelClass(proto: Proto): void {
             if (guards?.output) {
               // The callback handlers (LangGraph's messages stream, streamEvents, the caller's own)
               // see the answer once the output guards have decided, and only what they allow.
-              const held = holdCallbacks(callArgs[1], callArgs[2]);
+              const held = holdCallbacks(callArgs[1], callArgs[2], (this as { callbacks?: unknown }).callbacks);
               try {
-                const raw = await original.apply(this, [callArgs[0], held.options] as never[]);
+                const raw = await original.apply(this, held ? ([callArgs[0], held.options] as never[]) : callArgs);
                 result = await guardModelOutput(step, guards.output, callArgs[0], raw);
-                await held.release(raw, result);
+                await held?.release(raw, result);
               } catch (error) {
-                await held.fail(error);
+                await held?.fail(error);
                 throw error;
               }
             } else result = await original.apply(this, callArgs);

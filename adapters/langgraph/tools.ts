@@ -200,7 +200,9 @@ async function attempt(c: Call, step: Step): Promise<Attempt> {
   // body, and code there such as an instrumented MCP client, find the tool step. The call itself
   // is the caller's, untouched.
   // With input guards, the tool's callback events wait for their decision on its result.
-  const held = guards?.input ? holdToolCallbacks(c.config, c.tool instanceof RunnableToolLike) : undefined;
+  const held = guards?.input
+    ? holdToolCallbacks(c.config, c.tool instanceof RunnableToolLike, ownCallbacks(c.tool))
+    : undefined;
   if (held) c.held = [...(c.held ?? []), held];
   const config = held ? held.config : c.config;
   const call = () => c.original.call(c.tool, ...([c.arg, config, c.tags] as never[])) as Promise<unknown>;
@@ -597,4 +599,10 @@ function contentOf(output: unknown): unknown {
   if (typeof output === "object" && output !== null && "content" in output)
     return (output as { content: unknown }).content;
   return output;
+}
+
+/** The callbacks a tool was made with: a StructuredTool's own, or those bound to an `asTool()` runnable. */
+function ownCallbacks(tool: unknown): unknown {
+  const t = tool as { callbacks?: unknown; config?: { callbacks?: unknown } } | null;
+  return t?.callbacks ?? t?.config?.callbacks;
 }
