@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { interrupt } from "@langchain/langgraph";
 import {
@@ -190,7 +190,7 @@ async function modelInputWith(
       if (replacement === undefined) {
         const text = textOf((m as MessageLike).content);
         const id = (m as { id?: unknown }).id;
-        const key = digestOf("input", rulesKey(rules), typeof id === "string" ? id : "", text);
+        const key = recordKey(rulesKey(rules), typeof id === "string" ? id : "", text);
         const record = earlier[i]?.get(key);
         let read = record?.read ?? text;
         if (!record) {
@@ -672,6 +672,22 @@ function answersAnother(value: unknown, digest: string): boolean {
   const named = (value as { digest?: unknown } | null | undefined)?.digest;
   return typeof named === "string" && named !== digest;
 }
+
+/**
+ * The key of a user message's decision record: an HMAC of the guards, the message's id and its
+ * text under a key of this process (or `AGENTWARDEN_GUARD_KEY`, shared by the workers that serve
+ * the same threads). A record is taken only if the guards wrote it: one in a message history a
+ * caller sends (an AI message with `response_metadata.agentwarden.inputs`) cannot name a key
+ * without the secret, so the guards check that message as any other.
+ */
+function recordKey(...parts: string[]): string {
+  return createHmac("sha256", RECORD_SECRET).update(JSON.stringify(parts)).digest("hex").slice(0, 32);
+}
+
+const RECORD_SECRET: Buffer = (() => {
+  const shared = process.env.AGENTWARDEN_GUARD_KEY;
+  return typeof shared === "string" && shared.length > 0 ? Buffer.from(shared, "utf8") : randomBytes(32);
+})();
 
 /** A hex digest of `parts`, 24 characters: binds an answer to what it was asked about (not a secret). */
 function digestOf(...parts: string[]): string {
