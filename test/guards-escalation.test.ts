@@ -167,6 +167,10 @@ describe("escalation of parallel tool calls: an answer runs only the call it was
     )) as Paused;
     expect(send.sent).toEqual([]);
     expect(other.__interrupt__?.[0]?.value).toEqual(payload);
+    // A digest that is not a string names no escalation: not taken either.
+    const garbled = (await agent.invoke(new Command({ resume: { action: "approve", digest: 42 } }), thread)) as Paused;
+    expect(send.sent).toEqual([]);
+    expect(garbled.__interrupt__?.[0]?.value).toEqual(payload);
     await agent.invoke(new Command({ resume: { action: "approve", digest: payload?.digest } }), thread);
     expect(send.sent).toEqual(["b@evil.com"]);
   });

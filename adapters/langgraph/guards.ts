@@ -667,10 +667,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** True when a resume value names the digest of an escalation other than `digest`'s. */
+/**
+ * True when a resume value names an escalation other than `digest`'s: another digest, or a
+ * `digest` that is not one (`42`), which names none.
+ */
 function answersAnother(value: unknown, digest: string): boolean {
   const named = (value as { digest?: unknown } | null | undefined)?.digest;
-  return typeof named === "string" && named !== digest;
+  return named !== undefined && named !== digest;
 }
 
 /**
@@ -713,7 +716,7 @@ export function askBreaker(step: Step, decision: Extract<Decision, { kind: "ask"
   let value: { action?: unknown; limit?: unknown; digest?: unknown } | undefined;
   // An answer naming a digest is a guard escalation's (see `escalate`), not this one's: ask on.
   do value = interrupt(decision.payload) as typeof value;
-  while (typeof value?.digest === "string");
+  while (value?.digest !== undefined);
   if (!guard) return undefined;
   const action = value?.action;
   if (action !== "approve" && action !== "reject")
