@@ -585,14 +585,6 @@ interface PendingInterrupt {
   value?: unknown;
 }
 
-/**
- * Runs a thread resumed with `Command({ resume })` (`start`), each of its answers bound to the guard
- * escalation it answers: the pending interrupts are read first (`getState`), and the answer to a
- * guard's gets that escalation's `digest` (unless it names one already), so that LangGraph, which
- * hands a task's answers back by position, cannot give it to another step (`escalate`). A bare
- * answer with several interrupts pending, which LangGraph gives to each, becomes one per interrupt
- * id, each bound. Reading the state fails: the answer goes as it was (`report`).
- */
 /** The Wardens that wrapped a graph with a guard that escalates (asks a human). */
 const escalating = new WeakSet<object>();
 
@@ -614,6 +606,14 @@ export function bindsResumes(warden: object): boolean {
   return escalating.has(warden);
 }
 
+/**
+ * Runs a thread resumed with `Command({ resume })` (`start`), each of its answers bound to the guard
+ * escalation it answers: the pending interrupts are read first (`getState`), and the answer to a
+ * guard's gets that escalation's `digest` (unless it names one already), so that LangGraph, which
+ * hands a task's answers back by position, cannot give it to another step (`escalate`). A bare
+ * answer with several interrupts pending, which LangGraph gives to each, becomes one per interrupt
+ * id, each bound. Reading the state fails: the answer goes as it was (`report`).
+ */
 export async function* bindResume(
   graph: { getState?(config: unknown): Promise<{ tasks?: Array<{ interrupts?: PendingInterrupt[] }> }> },
   input: unknown,

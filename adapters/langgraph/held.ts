@@ -133,7 +133,6 @@ export function holdCallbacks(options: unknown, callbacks: unknown, own: unknown
   };
 }
 
-/** A private manager for the callbacks as LangChain finds them: a copy of a manager, else one with the handlers. */
 /**
  * Whether a call with `source` callbacks (and the model's or tool's own, `own`) reaches any
  * handler: its own and inherited ones, and those LangChain adds as it configures the call (verbose
@@ -156,6 +155,7 @@ function hasHandlers(callbacks: unknown): boolean {
   return !Array.isArray(handlers) || handlers.length > 0;
 }
 
+/** A private manager for the callbacks as LangChain finds them: a copy of a manager, else one with the handlers. */
 function managerOf(source: unknown): ManagerLike {
   if (typeof source === "object" && source !== null && !Array.isArray(source) && "copy" in source)
     return (source as ManagerLike).copy();

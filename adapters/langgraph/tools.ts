@@ -110,7 +110,12 @@ function toolFunnel(original: AnyFn): AnyFn {
  * decide; an error, once the call settles on it — the error it throws (the tool's, or the copy the
  * guards rewrote), else, when a recovery answered the call, the tool's own.
  */
-async function callTool(c: Call): Promise<unknown> {
+function callTool(c: Call): Promise<unknown> {
+  // Only input guards hold events (`held.ts`): without them, nothing to release or fail.
+  return guardsOf(c.parent)?.input ? heldCall(c) : settledCall(c);
+}
+
+async function heldCall(c: Call): Promise<unknown> {
   let output: unknown;
   try {
     output = await settledCall(c);
